@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Starts, stops and describes the real services Strongroom's tests run against.
+#
+#   scripts/services.sh up     [SERVICE...]   install when missing, start, wait until healthy (idempotent)
+#   scripts/services.sh down   [SERVICE...]   stop what `up` started
+#   scripts/services.sh status [SERVICE...]   one line per service, exit 1 if any is down
+#   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
+#
+# SERVICE is one of: postgres (default: all of them).
+# Works as root on a fresh Debian machine; everything comes from the distribution's package registry.
+set -euo pipefail
+
+ALL_SERVICES=(postgres)
+
+# PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
+PG_USER=strongroom
+PG_PASSWORD=strongroom
+PG_DB=strongroom_test
+PG_PORT=${STRONGROOM_PG_PORT:-5432}
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  log "installing $* from Debian's packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+pg_cluster() {
+  # Prints "VERSION NAME" of the first cluster, if any.
+  pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1, $2}'
+}
+
+pg_psql() {
+  as_root su postgres -c "psql -v ON_ERROR_STOP=1 -qtA -p $PG_PORT $*"
+}
+
+postgres_up() {
+  if ! command -v pg_lsclusters >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  local cluster
+  cluster=$(pg_cluster)
+  if [ -z "$cluster" ]; then
+    local version
+    version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    log "creating PostgreSQL $version cluster 'main'"
+    as_root pg_createcluster --port "$PG_PORT" "$version" main >/dev/null
+    cluster="$version main"
+  fi
+  # shellcheck disable=SC2086
+  set -- $cluster
+  if ! pg_lsclusters --no-header | awk -v v="$1" -v n="$2" '$1==v && $2==n {print $4}' | grep -q online; then
+    log "starting PostgreSQL $1/$2"
+    as_root pg_ctlcluster "$1" "$2" start || die "PostgreSQL $1/$2 did not start (see /var/log/postgresql/)"
+  fi
+  local i
+  for i in $(seq 1 60); do
+    pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break
+    sleep 0.5
+    [ "$i" -eq 60 ] && die "PostgreSQL is not accepting connections on 127.0.0.1:$PG_PORT after 30 s"
+  done
+  if [ "$(pg_psql "-c \"SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'\"")" != "1" ]; then
+    pg_psql "-c \"CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'\"" >/dev/null
+  fi
+  if [ "$(pg_psql "-c \"SELECT 1 FROM pg_database WHERE datname = '$PG_DB'\"")" != "1" ]; then
+    pg_psql "-c \"CREATE DATABASE $PG_DB OWNER $PG_USER\"" >/dev/null
+  fi
+  PGPASSWORD=$PG_PASSWORD psql -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c 'SELECT 1' >/dev/null \
+    || die "cannot log in to PostgreSQL as $PG_USER over TCP"
+  log "postgres ready on 127.0.0.1:$PG_PORT"
+}
+
+postgres_down() {
+  local cluster
+  cluster=$(pg_cluster)
+  [ -n "$cluster" ] || return 0
+  # shellcheck disable=SC2086
+  set -- $cluster
+  as_root pg_ctlcluster "$1" "$2" stop 2>/dev/null || true
+}
+
+postgres_status() {
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
+    echo "postgres: up (127.0.0.1:$PG_PORT)"
+  else
+    echo "postgres: down"
+    return 1
+  fi
+}
+
+postgres_env() {
+  echo "export STRONGROOM_TEST_POSTGRES_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+}
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  local services=("$@")
+  [ ${#services[@]} -gt 0 ] || services=("${ALL_SERVICES[@]}")
+  local s
+  for s in "${services[@]}"; do
+    case " ${ALL_SERVICES[*]} " in *" $s "*) ;; *) die "unknown service '$s' (known: ${ALL_SERVICES[*]})" ;; esac
+  done
+  case "$cmd" in
+    up) for s in "${services[@]}"; do "${s}_up"; done ;;
+    down) for s in "${services[@]}"; do "${s}_down"; done ;;
+    status)
+      local rc=0
+      for s in "${services[@]}"; do "${s}_status" || rc=1; done
+      return $rc
+      ;;
+    env) for s in "${services[@]}"; do "${s}_env"; done ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
