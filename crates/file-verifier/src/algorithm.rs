@@ -52,7 +52,9 @@ impl FromStr for Algorithm {
         match s {
             "hmac-sha256" => Ok(Algorithm::HmacSha256),
             "blake3-keyed" => Ok(Algorithm::Blake3Keyed),
-            other => Err(Error::UnknownAlgorithm { algorithm: truncate(other) }),
+            other => Err(Error::UnknownAlgorithm {
+                algorithm: truncate(other),
+            }),
         }
     }
 }
@@ -72,14 +74,19 @@ impl MacState {
     pub(crate) fn new(algorithm: Algorithm, key: &SecretKey) -> Result<Self> {
         match algorithm {
             Algorithm::HmacSha256 => {
-                let mac = Hmac::<Sha256>::new_from_slice(key.expose()).map_err(|_| Error::InvalidKey {
-                    reason: "HMAC-SHA256 rejected the key".into(),
+                let mac = Hmac::<Sha256>::new_from_slice(key.expose()).map_err(|_| {
+                    Error::InvalidKey {
+                        reason: "HMAC-SHA256 rejected the key".into(),
+                    }
                 })?;
                 Ok(MacState::HmacSha256(Box::new(mac)))
             }
             Algorithm::Blake3Keyed => {
                 let bytes: &[u8; 32] = key.expose().try_into().map_err(|_| Error::InvalidKey {
-                    reason: format!("blake3-keyed needs a key of exactly 32 bytes, this one has {}", key.len()),
+                    reason: format!(
+                        "blake3-keyed needs a key of exactly 32 bytes, this one has {}",
+                        key.len()
+                    ),
                 })?;
                 Ok(MacState::Blake3(Box::new(blake3::Hasher::new_keyed(bytes))))
             }

@@ -84,7 +84,11 @@ impl ChunkMap {
     /// Indices of the chunks that hold the bytes of `range`.
     pub fn chunks_for_range(&self, range: Range<u64>) -> Result<Range<u64>> {
         if range.start > range.end || range.end > self.file_len {
-            return Err(Error::RangeOutOfBounds { start: range.start, end: range.end, len: self.file_len });
+            return Err(Error::RangeOutOfBounds {
+                start: range.start,
+                end: range.end,
+                len: self.file_len,
+            });
         }
         if range.is_empty() {
             return Ok(0..0);
@@ -113,10 +117,23 @@ impl ChunkMap {
         let json: JsonChunkMap =
             serde_json::from_str(text).map_err(|e| Error::malformed("chunk map", e.to_string()))?;
         if json.format != JSON_FORMAT {
-            return Err(Error::UnknownVersion { version: truncate(&json.format) });
+            return Err(Error::UnknownVersion {
+                version: truncate(&json.format),
+            });
         }
-        let chunks = json.chunks.iter().map(|c| decode_mac(c)).collect::<Result<Vec<_>>>()?;
-        Self::checked(json.algorithm, KeyId::new(json.kid)?, json.chunk_size, json.file_len, chunks, decode_mac(&json.root)?)
+        let chunks = json
+            .chunks
+            .iter()
+            .map(|c| decode_mac(c))
+            .collect::<Result<Vec<_>>>()?;
+        Self::checked(
+            json.algorithm,
+            KeyId::new(json.kid)?,
+            json.chunk_size,
+            json.file_len,
+            chunks,
+            decode_mac(&json.root)?,
+        )
     }
 
     /// The compact binary form: 32 bytes per chunk plus a small header.
@@ -142,16 +159,25 @@ impl ChunkMap {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut input = Bytes(bytes);
         if input.take(4)? != BINARY_MAGIC {
-            return Err(Error::malformed("chunk map", "not a binary chunk map (bad magic)"));
+            return Err(Error::malformed(
+                "chunk map",
+                "not a binary chunk map (bad magic)",
+            ));
         }
         let version = input.take(1)?[0];
         if version != BINARY_VERSION {
-            return Err(Error::UnknownVersion { version: version.to_string() });
+            return Err(Error::UnknownVersion {
+                version: version.to_string(),
+            });
         }
         let algorithm = match input.take(1)?[0] {
             1 => Algorithm::HmacSha256,
             2 => Algorithm::Blake3Keyed,
-            other => return Err(Error::UnknownAlgorithm { algorithm: format!("code {other}") }),
+            other => {
+                return Err(Error::UnknownAlgorithm {
+                    algorithm: format!("code {other}"),
+                });
+            }
         };
         let kid_len = usize::from(input.take(1)?[0]);
         let kid = std::str::from_utf8(input.take(kid_len)?)
@@ -165,10 +191,17 @@ impl ChunkMap {
         if expected_rest != Some(input.0.len() as u64) {
             return Err(Error::malformed(
                 "chunk map",
-                format!("header says {count} chunks but {} bytes follow", input.0.len()),
+                format!(
+                    "header says {count} chunks but {} bytes follow",
+                    input.0.len()
+                ),
             ));
         }
-        let chunks = input.0.chunks_exact(MAC_LEN).map(|c| c.try_into().expect("exact chunks")).collect();
+        let chunks = input
+            .0
+            .chunks_exact(MAC_LEN)
+            .map(|c| c.try_into().expect("exact chunks"))
+            .collect();
         Self::checked(algorithm, kid, chunk_size, file_len, chunks, root)
     }
 
@@ -185,10 +218,20 @@ impl ChunkMap {
         if chunks.len() as u64 != expected {
             return Err(Error::malformed(
                 "chunk map",
-                format!("{} chunks listed, but {file_len} bytes in chunks of {chunk_size} make {expected}", chunks.len()),
+                format!(
+                    "{} chunks listed, but {file_len} bytes in chunks of {chunk_size} make {expected}",
+                    chunks.len()
+                ),
             ));
         }
-        Ok(ChunkMap { algorithm, kid, chunk_size, file_len, chunks, root })
+        Ok(ChunkMap {
+            algorithm,
+            kid,
+            chunk_size,
+            file_len,
+            chunks,
+            root,
+        })
     }
 }
 
@@ -293,7 +336,14 @@ impl KeyRing {
             }
         }
         let root = root_mac(algorithm, key, chunk_size, file_len, &chunks)?;
-        Ok(ChunkMap { algorithm, kid: kid.clone(), chunk_size, file_len, chunks, root })
+        Ok(ChunkMap {
+            algorithm,
+            kid: kid.clone(),
+            chunk_size,
+            file_len,
+            chunks,
+            root,
+        })
     }
 
     /// Builds a chunk map of a file; fails with [`Error::ChangedWhileReading`] if the file is
@@ -309,8 +359,20 @@ impl KeyRing {
     /// Checks the map's root MAC: the map was made by a key of this ring and not altered.
     pub fn verify_chunk_map(&self, map: &ChunkMap) -> Result<()> {
         let key = self.key(&map.kid)?;
-        let root = root_mac(map.algorithm, key, map.chunk_size, map.file_len, &map.chunks)?;
-        if macs_equal(&root, &map.root) { Ok(()) } else { Err(Error::Mismatch { kid: map.kid.to_string() }) }
+        let root = root_mac(
+            map.algorithm,
+            key,
+            map.chunk_size,
+            map.file_len,
+            &map.chunks,
+        )?;
+        if macs_equal(&root, &map.root) {
+            Ok(())
+        } else {
+            Err(Error::Mismatch {
+                kid: map.kid.to_string(),
+            })
+        }
     }
 
     /// Verifies the whole of `reader` against `map`, reporting every chunk that differs
@@ -324,18 +386,32 @@ impl KeyRing {
         for (index, expected) in map.chunks.iter().enumerate() {
             let want = self.expected_chunk_len(map, index as u64);
             let n = read_full(&mut reader, &mut buf[..want])?;
-            if n != want || !macs_equal(&chunk_mac(map.algorithm, key, index as u64, &buf[..n])?, expected) {
+            if n != want
+                || !macs_equal(
+                    &chunk_mac(map.algorithm, key, index as u64, &buf[..n])?,
+                    expected,
+                )
+            {
                 bad.push(index as u64);
             }
         }
         if read_full(&mut reader, &mut buf[..1])? != 0 {
             bad.push(map.chunk_count());
         }
-        if bad.is_empty() { Ok(()) } else { Err(Error::ChunksMismatch { chunks: bad }) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ChunksMismatch { chunks: bad })
+        }
     }
 
     /// Verifies the bytes of `range` by reading only the chunks that hold them.
-    pub fn verify_range<R: Read + Seek>(&self, map: &ChunkMap, mut reader: R, range: Range<u64>) -> Result<()> {
+    pub fn verify_range<R: Read + Seek>(
+        &self,
+        map: &ChunkMap,
+        mut reader: R,
+        range: Range<u64>,
+    ) -> Result<()> {
         self.verify_chunk_map(map)?;
         let indices = map.chunks_for_range(range)?;
         if indices.is_empty() {
@@ -353,7 +429,11 @@ impl KeyRing {
                 bad.push(index);
             }
         }
-        if bad.is_empty() { Ok(()) } else { Err(Error::ChunksMismatch { chunks: bad }) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ChunksMismatch { chunks: bad })
+        }
     }
 
     fn expected_chunk_len(&self, map: &ChunkMap, index: u64) -> usize {

@@ -141,11 +141,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: Some(path.into()), source }
+        Error::Io {
+            path: Some(path.into()),
+            source,
+        }
     }
 
     pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
-        Error::Malformed { what, reason: reason.into() }
+        Error::Malformed {
+            what,
+            reason: reason.into(),
+        }
     }
 
     /// True when the error means "the data does not match what was signed", as opposed to an

@@ -50,7 +50,10 @@ pub(crate) fn read_stable_file<T>(
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let before = file.metadata().map_err(|e| Error::io(path, e))?;
     if !before.is_file() {
-        return Err(Error::io(path, io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")));
+        return Err(Error::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+        ));
     }
     let (value, consumed) = read(&mut file, before.len()).map_err(|e| match e {
         Error::Io { path: None, source } => Error::io(path, source),
@@ -61,7 +64,9 @@ pub(crate) fn read_stable_file<T>(
         && after.len() == before.len()
         && after.modified().ok() == before.modified().ok();
     if !unchanged {
-        return Err(Error::ChangedWhileReading { path: path.to_owned() });
+        return Err(Error::ChangedWhileReading {
+            path: path.to_owned(),
+        });
     }
     Ok(value)
 }
@@ -80,7 +85,10 @@ mod tests {
         let err = read_stable_file(&path, |file, _| {
             let consumed = for_each_block(&mut *file, |_| {})?;
             // Another writer appends while we are still "reading".
-            std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"more")?;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)?
+                .write_all(b"more")?;
             Ok(((), consumed))
         })
         .unwrap_err();
@@ -95,7 +103,10 @@ mod tests {
         let err = read_stable_file(&path, |file, _| {
             let mut first = vec![0u8; 1000];
             let n = read_full(file, &mut first)?;
-            std::fs::OpenOptions::new().write(true).open(&path)?.set_len(2000)?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)?
+                .set_len(2000)?;
             let rest = for_each_block(&mut *file, |_| {})?;
             Ok(((), n as u64 + rest))
         })

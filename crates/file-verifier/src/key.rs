@@ -29,15 +29,25 @@ impl SecretKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < Self::MIN_LEN {
             return Err(Error::InvalidKey {
-                reason: format!("{} bytes is too short; keys need at least {} bytes", bytes.len(), Self::MIN_LEN),
+                reason: format!(
+                    "{} bytes is too short; keys need at least {} bytes",
+                    bytes.len(),
+                    Self::MIN_LEN
+                ),
             });
         }
         if bytes.len() > Self::MAX_LEN {
             return Err(Error::InvalidKey {
-                reason: format!("{} bytes is too long; keys may have at most {} bytes", bytes.len(), Self::MAX_LEN),
+                reason: format!(
+                    "{} bytes is too long; keys may have at most {} bytes",
+                    bytes.len(),
+                    Self::MAX_LEN
+                ),
             });
         }
-        Ok(SecretKey { bytes: Zeroizing::new(bytes.to_vec()) })
+        Ok(SecretKey {
+            bytes: Zeroizing::new(bytes.to_vec()),
+        })
     }
 
     /// Parses a key written in hexadecimal (the form `openssl dgst -macopt hexkey:` takes).
@@ -62,7 +72,9 @@ impl SecretKey {
                 return Self::from_bytes(&Zeroizing::new(bytes));
             }
         }
-        Err(Error::InvalidKey { reason: "not valid base64".into() })
+        Err(Error::InvalidKey {
+            reason: "not valid base64".into(),
+        })
     }
 
     /// Reads a key file: hexadecimal text, or `base64:` followed by base64 text, surrounding
@@ -109,16 +121,25 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretKey").field("len", &self.bytes.len()).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
     }
 }
 
 #[cfg(unix)]
 fn check_key_file_permissions(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.permissions().mode() & 0o777;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .permissions()
+        .mode()
+        & 0o777;
     if mode & 0o077 != 0 {
-        return Err(Error::KeyFilePermissions { path: path.to_owned(), mode });
+        return Err(Error::KeyFilePermissions {
+            path: path.to_owned(),
+            mode,
+        });
     }
     Ok(())
 }
@@ -141,8 +162,16 @@ impl KeyId {
         let kid = kid.into();
         let valid = !kid.is_empty()
             && kid.len() <= 64
-            && kid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if valid { Ok(KeyId(kid)) } else { Err(Error::InvalidKeyId { kid: truncate(&kid) }) }
+            && kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if valid {
+            Ok(KeyId(kid))
+        } else {
+            Err(Error::InvalidKeyId {
+                kid: truncate(&kid),
+            })
+        }
     }
 
     /// The id as a string.
@@ -208,7 +237,10 @@ impl KeyRing {
     /// An empty key ring signing with `algorithm`. Verification follows the algorithm each
     /// signature names, so a ring can verify both while it migrates.
     pub fn with_algorithm(algorithm: Algorithm) -> Self {
-        KeyRing { algorithm, ..Self::default() }
+        KeyRing {
+            algorithm,
+            ..Self::default()
+        }
     }
 
     /// The algorithm new signatures use.
@@ -233,7 +265,10 @@ impl KeyRing {
         let kid = KeyId::new(kid)?;
         if self.algorithm == Algorithm::Blake3Keyed && key.len() != 32 {
             return Err(Error::InvalidKey {
-                reason: format!("blake3-keyed needs a key of exactly 32 bytes, this one has {}", key.len()),
+                reason: format!(
+                    "blake3-keyed needs a key of exactly 32 bytes, this one has {}",
+                    key.len()
+                ),
             });
         }
         if self.keys.contains_key(&kid) {
@@ -259,7 +294,9 @@ impl KeyRing {
     /// Removes `kid` entirely: signatures made with it no longer verify. Returns whether it was
     /// present.
     pub fn remove(&mut self, kid: &str) -> bool {
-        let Ok(kid) = KeyId::new(kid) else { return false };
+        let Ok(kid) = KeyId::new(kid) else {
+            return false;
+        };
         if self.signer.as_ref() == Some(&kid) {
             self.signer = None;
         }
@@ -282,6 +319,8 @@ impl KeyRing {
     }
 
     pub(crate) fn key(&self, kid: &KeyId) -> Result<&SecretKey> {
-        self.keys.get(kid).ok_or_else(|| Error::UnknownKeyId { kid: kid.0.clone() })
+        self.keys
+            .get(kid)
+            .ok_or_else(|| Error::UnknownKeyId { kid: kid.0.clone() })
     }
 }

@@ -15,6 +15,8 @@ pub use crate::algorithm::Algorithm;
 pub use crate::chunk_map::ChunkMap;
 pub use crate::error::{Error, Result};
 pub use crate::key::{KeyId, KeyRing, SecretKey};
-pub use crate::manifest::{Change, Entry, EntryKind, Manifest, ManifestReport, Modified, Unreadable};
+pub use crate::manifest::{
+    Change, Entry, EntryKind, Manifest, ManifestReport, Modified, Unreadable,
+};
 pub use crate::sign::{Signer, Verifier};
 pub use crate::signature::Signature;

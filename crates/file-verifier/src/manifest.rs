@@ -107,7 +107,10 @@ pub struct ManifestReport {
 impl ManifestReport {
     /// True when the tree matches the manifest exactly.
     pub fn is_clean(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty() && self.unreadable.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.modified.is_empty()
+            && self.unreadable.is_empty()
     }
 }
 
@@ -207,35 +210,64 @@ impl Manifest {
     /// backslashes, NUL) and duplicate or unsorted entries. The signature is checked against a
     /// key by [`KeyRing::verify_manifest`].
     pub fn from_json(text: &str) -> Result<Self> {
-        let stored: Stored = serde_json::from_str(text).map_err(|e| Error::malformed("manifest", e.to_string()))?;
+        let stored: Stored =
+            serde_json::from_str(text).map_err(|e| Error::malformed("manifest", e.to_string()))?;
         if stored.format != FORMAT {
-            return Err(Error::UnknownVersion { version: truncate(&stored.format) });
+            return Err(Error::UnknownVersion {
+                version: truncate(&stored.format),
+            });
         }
         if stored.signature.algorithm() != stored.algorithm {
-            return Err(Error::malformed("manifest", "the signature's algorithm differs from the manifest's"));
+            return Err(Error::malformed(
+                "manifest",
+                "the signature's algorithm differs from the manifest's",
+            ));
         }
         for entry in &stored.entries {
             check_relative_path(&entry.path)?;
             if let EntryKind::File { digest, .. } = &entry.kind
-                && (digest.len() != 64 || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                && (digest.len() != 64
+                    || !digest
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             {
-                return Err(Error::malformed("manifest", format!("digest of `{}` is not 64 lowercase hex digits", entry.path)));
+                return Err(Error::malformed(
+                    "manifest",
+                    format!("digest of `{}` is not 64 lowercase hex digits", entry.path),
+                ));
             }
         }
         if let Some(pair) = stored.entries.windows(2).find(|w| w[0].path >= w[1].path) {
-            return Err(Error::malformed("manifest", format!("entries not sorted or duplicated at `{}`", pair[1].path)));
+            return Err(Error::malformed(
+                "manifest",
+                format!("entries not sorted or duplicated at `{}`", pair[1].path),
+            ));
         }
-        Ok(Manifest { algorithm: stored.algorithm, entries: stored.entries, signature: stored.signature })
+        Ok(Manifest {
+            algorithm: stored.algorithm,
+            entries: stored.entries,
+            signature: stored.signature,
+        })
     }
 
     fn canonical_bytes(algorithm: Algorithm, entries: &[Entry]) -> Vec<u8> {
-        serde_json::to_vec(&Canonical { format: FORMAT, algorithm, entries }).expect("entries always serialise")
+        serde_json::to_vec(&Canonical {
+            format: FORMAT,
+            algorithm,
+            entries,
+        })
+        .expect("entries always serialise")
     }
 }
 
 /// Refuses any manifest path that could name something outside the tree.
 fn check_relative_path(path: &str) -> Result<()> {
-    let refuse = |reason| Err(Error::UnsafePath { path: truncate(path), reason });
+    let refuse = |reason| {
+        Err(Error::UnsafePath {
+            path: truncate(path),
+            reason,
+        })
+    };
     if path.is_empty() {
         return refuse("empty path");
     }
@@ -280,16 +312,28 @@ impl Found {
 fn scan(root: &Path) -> Result<(BTreeMap<String, Found>, Vec<Unreadable>)> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     if !meta.is_dir() {
-        return Err(Error::io(root, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory")));
+        return Err(Error::io(
+            root,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory"),
+        ));
     }
     let mut found = BTreeMap::new();
     let mut unreadable = Vec::new();
-    for item in walkdir::WalkDir::new(root).follow_links(false).min_depth(1).sort_by_file_name() {
+    for item in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .min_depth(1)
+        .sort_by_file_name()
+    {
         let item = match item {
             Ok(item) => item,
             Err(e) => {
-                let path = e.path().map(|p| relative(root, p).unwrap_or_else(|| p.display().to_string()));
-                unreadable.push(Unreadable { path: path.unwrap_or_default(), error: e.to_string() });
+                let path = e
+                    .path()
+                    .map(|p| relative(root, p).unwrap_or_else(|| p.display().to_string()));
+                unreadable.push(Unreadable {
+                    path: path.unwrap_or_default(),
+                    error: e.to_string(),
+                });
                 continue;
             }
         };
@@ -304,14 +348,22 @@ fn scan(root: &Path) -> Result<(BTreeMap<String, Found>, Vec<Unreadable>)> {
         let entry = if file_type.is_symlink() {
             match std::fs::read_link(item.path()) {
                 Ok(target) => match target.to_str() {
-                    Some(target) => Found::Symlink { target: target.to_owned() },
+                    Some(target) => Found::Symlink {
+                        target: target.to_owned(),
+                    },
                     None => {
-                        unreadable.push(Unreadable { path: rel, error: "symlink target is not valid UTF-8".into() });
+                        unreadable.push(Unreadable {
+                            path: rel,
+                            error: "symlink target is not valid UTF-8".into(),
+                        });
                         continue;
                     }
                 },
                 Err(e) => {
-                    unreadable.push(Unreadable { path: rel, error: e.to_string() });
+                    unreadable.push(Unreadable {
+                        path: rel,
+                        error: e.to_string(),
+                    });
                     continue;
                 }
             }
@@ -319,9 +371,15 @@ fn scan(root: &Path) -> Result<(BTreeMap<String, Found>, Vec<Unreadable>)> {
             Found::Directory
         } else if file_type.is_file() {
             match item.metadata() {
-                Ok(meta) => Found::File { abs: item.path().to_owned(), size: meta.len() },
+                Ok(meta) => Found::File {
+                    abs: item.path().to_owned(),
+                    size: meta.len(),
+                },
                 Err(e) => {
-                    unreadable.push(Unreadable { path: rel, error: e.to_string() });
+                    unreadable.push(Unreadable {
+                        path: rel,
+                        error: e.to_string(),
+                    });
                     continue;
                 }
             }
@@ -335,7 +393,10 @@ fn scan(root: &Path) -> Result<(BTreeMap<String, Found>, Vec<Unreadable>)> {
 
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
-    let parts = rel.components().map(|c| c.as_os_str().to_str()).collect::<Option<Vec<_>>>()?;
+    let parts = rel
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<Vec<_>>>()?;
     Some(parts.join("/"))
 }
 
@@ -367,7 +428,9 @@ impl KeyRing {
                 let kind = match found {
                     Found::File { abs, .. } => {
                         let digest = digest_file(algorithm, &abs)?;
-                        let size = std::fs::symlink_metadata(&abs).map_err(|e| Error::io(&abs, e))?.len();
+                        let size = std::fs::symlink_metadata(&abs)
+                            .map_err(|e| Error::io(&abs, e))?
+                            .len();
                         EntryKind::File { size, digest }
                     }
                     Found::Directory => EntryKind::Directory,
@@ -378,37 +441,66 @@ impl KeyRing {
             })
             .collect::<Result<Vec<_>>>()?;
         let signature = self.sign(&Manifest::canonical_bytes(algorithm, &entries))?;
-        Ok(Manifest { algorithm, entries, signature })
+        Ok(Manifest {
+            algorithm,
+            entries,
+            signature,
+        })
     }
 
     /// Checks the manifest's signature, then compares it with the tree at `root` on all cores.
     ///
     /// A bad signature is an error ([`Error::Mismatch`]); differences in the tree are data, in
     /// the returned report.
-    pub fn verify_manifest(&self, manifest: &Manifest, root: impl AsRef<Path>) -> Result<ManifestReport> {
+    pub fn verify_manifest(
+        &self,
+        manifest: &Manifest,
+        root: impl AsRef<Path>,
+    ) -> Result<ManifestReport> {
         let root = root.as_ref();
-        self.verify(&Manifest::canonical_bytes(manifest.algorithm, &manifest.entries), &manifest.signature)?;
+        self.verify(
+            &Manifest::canonical_bytes(manifest.algorithm, &manifest.entries),
+            &manifest.signature,
+        )?;
         for entry in &manifest.entries {
             check_relative_path(&entry.path)?;
         }
         let (mut found, unreadable) = scan(root)?;
-        let mut report = ManifestReport { unreadable, checked: manifest.entries.len(), ..Default::default() };
+        let mut report = ManifestReport {
+            unreadable,
+            checked: manifest.entries.len(),
+            ..Default::default()
+        };
 
         enum Outcome {
             Same,
             Modified(Change),
             Unreadable(String),
         }
-        let pairs: Vec<(&Entry, Option<Found>)> =
-            manifest.entries.iter().map(|entry| (entry, found.remove(&entry.path))).collect();
+        let pairs: Vec<(&Entry, Option<Found>)> = manifest
+            .entries
+            .iter()
+            .map(|entry| (entry, found.remove(&entry.path)))
+            .collect();
         let outcomes: Vec<(&Entry, Option<Outcome>)> = pairs
             .into_par_iter()
             .map(|(entry, actual)| {
-                let Some(actual) = actual else { return (entry, None) };
+                let Some(actual) = actual else {
+                    return (entry, None);
+                };
                 let outcome = match (&entry.kind, actual) {
-                    (EntryKind::File { size, digest }, Found::File { abs, size: actual_size }) => {
+                    (
+                        EntryKind::File { size, digest },
+                        Found::File {
+                            abs,
+                            size: actual_size,
+                        },
+                    ) => {
                         if *size != actual_size {
-                            Outcome::Modified(Change::Size { expected: *size, actual: actual_size })
+                            Outcome::Modified(Change::Size {
+                                expected: *size,
+                                actual: actual_size,
+                            })
                         } else {
                             match digest_file(manifest.algorithm, &abs) {
                                 Ok(actual) if actual == *digest => Outcome::Same,
@@ -421,27 +513,39 @@ impl KeyRing {
                         if *target == actual {
                             Outcome::Same
                         } else {
-                            Outcome::Modified(Change::SymlinkTarget { expected: target.clone(), actual })
+                            Outcome::Modified(Change::SymlinkTarget {
+                                expected: target.clone(),
+                                actual,
+                            })
                         }
                     }
-                    (EntryKind::Directory, Found::Directory) | (EntryKind::Special, Found::Special) => Outcome::Same,
-                    (expected, actual) => {
-                        Outcome::Modified(Change::Kind { expected: expected.name(), actual: actual.name() })
-                    }
+                    (EntryKind::Directory, Found::Directory)
+                    | (EntryKind::Special, Found::Special) => Outcome::Same,
+                    (expected, actual) => Outcome::Modified(Change::Kind {
+                        expected: expected.name(),
+                        actual: actual.name(),
+                    }),
                 };
                 (entry, Some(outcome))
             })
             .collect();
 
         // Paths already listed as unreadable by the walk are not also reported as removed.
-        let unreadable_paths: Vec<String> = report.unreadable.iter().map(|u| u.path.clone()).collect();
+        let unreadable_paths: Vec<String> =
+            report.unreadable.iter().map(|u| u.path.clone()).collect();
         for (entry, outcome) in outcomes {
             match outcome {
                 None if unreadable_paths.contains(&entry.path) => {}
                 None => report.removed.push(entry.path.clone()),
                 Some(Outcome::Same) => {}
-                Some(Outcome::Modified(change)) => report.modified.push(Modified { path: entry.path.clone(), change }),
-                Some(Outcome::Unreadable(error)) => report.unreadable.push(Unreadable { path: entry.path.clone(), error }),
+                Some(Outcome::Modified(change)) => report.modified.push(Modified {
+                    path: entry.path.clone(),
+                    change,
+                }),
+                Some(Outcome::Unreadable(error)) => report.unreadable.push(Unreadable {
+                    path: entry.path.clone(),
+                    error,
+                }),
             }
         }
         report.added = found.into_keys().collect();

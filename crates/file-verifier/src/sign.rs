@@ -29,7 +29,10 @@ impl Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("algorithm", &self.algorithm).field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -50,14 +53,18 @@ impl Verifier {
         if macs_equal(&self.state.finalize(), self.expected.mac()) {
             Ok(())
         } else {
-            Err(Error::Mismatch { kid: self.expected.kid().to_string() })
+            Err(Error::Mismatch {
+                kid: self.expected.kid().to_string(),
+            })
         }
     }
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("expected", &self.expected).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,13 +72,20 @@ impl KeyRing {
     /// Starts an incremental signature with the signing key.
     pub fn signer(&self) -> Result<Signer> {
         let (kid, key) = self.signing_key()?;
-        Ok(Signer { algorithm: self.algorithm(), kid: kid.clone(), state: MacState::new(self.algorithm(), key)? })
+        Ok(Signer {
+            algorithm: self.algorithm(),
+            kid: kid.clone(),
+            state: MacState::new(self.algorithm(), key)?,
+        })
     }
 
     /// Starts an incremental verification of `signature`, with the key it names.
     pub fn verifier(&self, signature: &Signature) -> Result<Verifier> {
         let key = self.key(signature.kid())?;
-        Ok(Verifier { expected: signature.clone(), state: MacState::new(signature.algorithm(), key)? })
+        Ok(Verifier {
+            expected: signature.clone(),
+            state: MacState::new(signature.algorithm(), key)?,
+        })
     }
 
     /// Signs a byte slice.
@@ -92,7 +106,9 @@ impl KeyRing {
     /// is modified while it is read.
     pub fn sign_path(&self, path: impl AsRef<Path>) -> Result<Signature> {
         let mut signer = self.signer()?;
-        read_stable_file(path.as_ref(), |file, _| Ok(((), for_each_block(file, |b| signer.update(b))?)))?;
+        read_stable_file(path.as_ref(), |file, _| {
+            Ok(((), for_each_block(file, |b| signer.update(b))?))
+        })?;
         Ok(signer.finish())
     }
 
@@ -113,7 +129,9 @@ impl KeyRing {
     /// Verifies a file against `signature`, in constant memory.
     pub fn verify_path(&self, path: impl AsRef<Path>, signature: &Signature) -> Result<()> {
         let mut verifier = self.verifier(signature)?;
-        read_stable_file(path.as_ref(), |file, _| Ok(((), for_each_block(file, |b| verifier.update(b))?)))?;
+        read_stable_file(path.as_ref(), |file, _| {
+            Ok(((), for_each_block(file, |b| verifier.update(b))?))
+        })?;
         verifier.finish()
     }
 }
@@ -125,7 +143,10 @@ mod async_io {
     use crate::io::BLOCK_LEN;
     use crate::{KeyRing, Result, Signature};
 
-    async fn for_each_block_async(mut reader: impl AsyncRead + Unpin, mut f: impl FnMut(&[u8])) -> Result<u64> {
+    async fn for_each_block_async(
+        mut reader: impl AsyncRead + Unpin,
+        mut f: impl FnMut(&[u8]),
+    ) -> Result<u64> {
         let mut buf = vec![0u8; BLOCK_LEN];
         let mut total = 0u64;
         loop {
@@ -150,7 +171,11 @@ mod async_io {
         }
 
         /// Verifies everything an async `reader` yields against `signature` (feature `tokio`).
-        pub async fn verify_async_reader(&self, reader: impl AsyncRead + Unpin, signature: &Signature) -> Result<()> {
+        pub async fn verify_async_reader(
+            &self,
+            reader: impl AsyncRead + Unpin,
+            signature: &Signature,
+        ) -> Result<()> {
             let mut verifier = self.verifier(signature)?;
             for_each_block_async(reader, |block| verifier.update(block)).await?;
             verifier.finish()

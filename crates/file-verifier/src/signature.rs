@@ -30,7 +30,11 @@ pub struct Signature {
 
 impl Signature {
     pub(crate) fn new(algorithm: Algorithm, kid: KeyId, mac: MacBytes) -> Self {
-        Signature { algorithm, kid, mac }
+        Signature {
+            algorithm,
+            kid,
+            mac,
+        }
     }
 
     /// The algorithm that produced the MAC.
@@ -56,7 +60,13 @@ impl Signature {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{VERSION}:{}:{}:{}", self.algorithm, self.kid, URL_SAFE_NO_PAD.encode(self.mac))
+        write!(
+            f,
+            "{VERSION}:{}:{}:{}",
+            self.algorithm,
+            self.kid,
+            URL_SAFE_NO_PAD.encode(self.mac)
+        )
     }
 }
 
@@ -66,21 +76,31 @@ impl FromStr for Signature {
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         let mut parts = s.split(':');
-        let (Some(version), Some(algorithm), Some(kid), Some(mac), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(version), Some(algorithm), Some(kid), Some(mac), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(Error::malformed(
                 "signature",
                 "expected four `:`-separated parts: version:algorithm:key-id:mac",
             ));
         };
         if version != VERSION {
-            return Err(Error::UnknownVersion { version: truncate(version) });
+            return Err(Error::UnknownVersion {
+                version: truncate(version),
+            });
         }
         let algorithm = algorithm.parse()?;
         let kid = KeyId::new(kid)?;
         let mac = decode_mac(mac)?;
-        Ok(Signature { algorithm, kid, mac })
+        Ok(Signature {
+            algorithm,
+            kid,
+            mac,
+        })
     }
 }
 
@@ -100,7 +120,9 @@ impl<'de> serde::Deserialize<'de> for Signature {
 pub(crate) fn decode_mac(text: &str) -> Result<MacBytes> {
     let bytes = URL_SAFE_NO_PAD
         .decode(text)
-        .map_err(|e| Error::MalformedMac { reason: format!("not unpadded base64url: {e}") })?;
+        .map_err(|e| Error::MalformedMac {
+            reason: format!("not unpadded base64url: {e}"),
+        })?;
     <MacBytes>::try_from(bytes.as_slice()).map_err(|_| Error::MalformedMac {
         reason: format!("expected {MAC_LEN} bytes, found {}", bytes.len()),
     })

@@ -27,7 +27,10 @@ fn any_change_to_the_data_is_a_mismatch() {
     let signature = ring.sign(b"hello world").unwrap();
     for tampered in [&b"hello World"[..], b"hello world ", b"hello worl", b""] {
         let err = ring.verify(tampered, &signature).unwrap_err();
-        assert!(matches!(err, Error::Mismatch { ref kid } if kid == "k1"), "{err:?}");
+        assert!(
+            matches!(err, Error::Mismatch { ref kid } if kid == "k1"),
+            "{err:?}"
+        );
         assert!(err.is_mismatch());
     }
 }
@@ -63,7 +66,10 @@ fn a_retired_key_verifies_but_no_longer_signs() {
     ring.retire("k1").unwrap();
     assert!(matches!(ring.sign(b"x").unwrap_err(), Error::NoSigningKey));
     ring.verify(b"x", &signature).unwrap();
-    assert!(matches!(ring.retire("nope").unwrap_err(), Error::UnknownKeyId { .. }));
+    assert!(matches!(
+        ring.retire("nope").unwrap_err(),
+        Error::UnknownKeyId { .. }
+    ));
 }
 
 #[test]
@@ -78,8 +84,14 @@ fn verify_only_keys_never_sign() {
 #[test]
 fn key_ids_are_never_reused_for_another_key() {
     let mut ring = ring_with("k1", 1);
-    assert!(matches!(ring.insert_signing_key("k1", key(2)).unwrap_err(), Error::DuplicateKeyId { .. }));
-    assert!(matches!(ring.insert_verify_key("k1", key(2)).unwrap_err(), Error::DuplicateKeyId { .. }));
+    assert!(matches!(
+        ring.insert_signing_key("k1", key(2)).unwrap_err(),
+        Error::DuplicateKeyId { .. }
+    ));
+    assert!(matches!(
+        ring.insert_verify_key("k1", key(2)).unwrap_err(),
+        Error::DuplicateKeyId { .. }
+    ));
 }
 
 #[test]
@@ -87,7 +99,10 @@ fn key_ids_are_validated() {
     let mut ring = KeyRing::new();
     for bad in ["", "has space", "colon:sep", "a/b", "é", &"x".repeat(65)] {
         let err = ring.insert_signing_key(bad, key(1)).unwrap_err();
-        assert!(matches!(err, Error::InvalidKeyId { .. }), "{bad:?}: {err:?}");
+        assert!(
+            matches!(err, Error::InvalidKeyId { .. }),
+            "{bad:?}: {err:?}"
+        );
     }
     ring.insert_signing_key("A-z_0.9", key(1)).unwrap();
     ring.insert_verify_key("x".repeat(64), key(1)).unwrap();
@@ -96,21 +111,42 @@ fn key_ids_are_validated() {
 
 #[test]
 fn short_long_and_malformed_keys_are_refused() {
-    assert!(matches!(SecretKey::from_bytes(&[0; 31]).unwrap_err(), Error::InvalidKey { .. }));
-    assert!(matches!(SecretKey::from_bytes(&[]).unwrap_err(), Error::InvalidKey { .. }));
-    assert!(matches!(SecretKey::from_bytes(&[0; 1025]).unwrap_err(), Error::InvalidKey { .. }));
-    assert!(matches!(SecretKey::from_hex("zz").unwrap_err(), Error::InvalidKey { .. }));
-    assert!(matches!(SecretKey::from_hex(&"ab".repeat(31)).unwrap_err(), Error::InvalidKey { .. }));
-    assert!(matches!(SecretKey::from_base64("!!!").unwrap_err(), Error::InvalidKey { .. }));
+    assert!(matches!(
+        SecretKey::from_bytes(&[0; 31]).unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
+    assert!(matches!(
+        SecretKey::from_bytes(&[]).unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
+    assert!(matches!(
+        SecretKey::from_bytes(&[0; 1025]).unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
+    assert!(matches!(
+        SecretKey::from_hex("zz").unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
+    assert!(matches!(
+        SecretKey::from_hex(&"ab".repeat(31)).unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
+    assert!(matches!(
+        SecretKey::from_base64("!!!").unwrap_err(),
+        Error::InvalidKey { .. }
+    ));
     assert_eq!(SecretKey::from_bytes(&[0; 1024]).unwrap().len(), 1024);
 }
 
 #[test]
 fn keys_parse_from_hex_and_every_base64_flavour_to_the_same_mac() {
-    let raw: Vec<u8> = (0u8..40).map(|i| i.wrapping_mul(37).wrapping_add(250)).collect();
+    let raw: Vec<u8> = (0u8..40)
+        .map(|i| i.wrapping_mul(37).wrapping_add(250))
+        .collect();
     let reference = {
         let mut ring = KeyRing::new();
-        ring.insert_signing_key("k", SecretKey::from_bytes(&raw).unwrap()).unwrap();
+        ring.insert_signing_key("k", SecretKey::from_bytes(&raw).unwrap())
+            .unwrap();
         ring.sign(b"payload").unwrap()
     };
     use base64::Engine as _;
@@ -118,7 +154,8 @@ fn keys_parse_from_hex_and_every_base64_flavour_to_the_same_mac() {
         SecretKey::from_hex(&hex::encode(&raw)).unwrap(),
         SecretKey::from_hex(&format!("  {}\n", hex::encode_upper(&raw))).unwrap(),
         SecretKey::from_base64(&base64::engine::general_purpose::STANDARD.encode(&raw)).unwrap(),
-        SecretKey::from_base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)).unwrap(),
+        SecretKey::from_base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw))
+            .unwrap(),
     ];
     for key in encodings {
         let mut ring = KeyRing::new();
@@ -135,7 +172,11 @@ fn debug_output_never_contains_key_material() {
         ring.insert_signing_key("k1", secret.clone()).unwrap();
         ring
     };
-    for text in [format!("{secret:?}"), format!("{ring:?}"), format!("{:?}", ring.signer().unwrap())] {
+    for text in [
+        format!("{secret:?}"),
+        format!("{ring:?}"),
+        format!("{:?}", ring.signer().unwrap()),
+    ] {
         assert!(!text.to_lowercase().contains("abab"), "{text}");
         assert!(!text.contains("171, 171"), "{text}");
     }
@@ -159,11 +200,18 @@ fn key_files_must_be_private_and_may_be_hex_or_base64() {
     std::fs::write(&path, format!("{}\n", "11".repeat(32))).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = SecretKey::from_file(&path).unwrap_err();
-    assert!(matches!(err, Error::KeyFilePermissions { mode: 0o644, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::KeyFilePermissions { mode: 0o644, .. }),
+        "{err:?}"
+    );
 
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let from_hex = SecretKey::from_file(&path).unwrap();
-    std::fs::write(&path, format!("base64:{}", "ERERERERERERERERERERERERERERERERERERERERERE=")).unwrap();
+    std::fs::write(
+        &path,
+        format!("base64:{}", "ERERERERERERERERERERERERERERERERERERERERERE="),
+    )
+    .unwrap();
     let from_b64 = SecretKey::from_file(&path).unwrap();
     assert_eq!(*from_hex.expose_hex(), *from_b64.expose_hex());
 
@@ -176,13 +224,33 @@ fn signature_strings_fail_with_typed_errors() {
     let good = ring_with("k1", 1).sign(b"x").unwrap().to_string();
     let mac = good.rsplit(':').next().unwrap().to_owned();
     let cases: Vec<(String, fn(&Error) -> bool)> = vec![
-        (format!("sr9:hmac-sha256:k1:{mac}"), |e| matches!(e, Error::UnknownVersion { .. })),
-        (format!("sr1:md5:k1:{mac}"), |e| matches!(e, Error::UnknownAlgorithm { .. })),
-        (format!("sr1:hmac-sha256:bad kid:{mac}"), |e| matches!(e, Error::InvalidKeyId { .. })),
-        ("sr1:hmac-sha256:k1:not*base64".into(), |e| matches!(e, Error::MalformedMac { .. })),
-        ("sr1:hmac-sha256:k1:AAAA".into(), |e| matches!(e, Error::MalformedMac { .. })),
-        ("sr1:hmac-sha256:k1".into(), |e| matches!(e, Error::Malformed { what: "signature", .. })),
-        (format!("{good}:extra"), |e| matches!(e, Error::Malformed { .. })),
+        (format!("sr9:hmac-sha256:k1:{mac}"), |e| {
+            matches!(e, Error::UnknownVersion { .. })
+        }),
+        (format!("sr1:md5:k1:{mac}"), |e| {
+            matches!(e, Error::UnknownAlgorithm { .. })
+        }),
+        (format!("sr1:hmac-sha256:bad kid:{mac}"), |e| {
+            matches!(e, Error::InvalidKeyId { .. })
+        }),
+        ("sr1:hmac-sha256:k1:not*base64".into(), |e| {
+            matches!(e, Error::MalformedMac { .. })
+        }),
+        ("sr1:hmac-sha256:k1:AAAA".into(), |e| {
+            matches!(e, Error::MalformedMac { .. })
+        }),
+        ("sr1:hmac-sha256:k1".into(), |e| {
+            matches!(
+                e,
+                Error::Malformed {
+                    what: "signature",
+                    ..
+                }
+            )
+        }),
+        (format!("{good}:extra"), |e| {
+            matches!(e, Error::Malformed { .. })
+        }),
         (String::new(), |e| matches!(e, Error::Malformed { .. })),
     ];
     for (text, expected) in cases {
@@ -190,18 +258,26 @@ fn signature_strings_fail_with_typed_errors() {
         assert!(expected(&err), "{text:?} gave {err:?}");
     }
     let unknown_kid: Signature = format!("sr1:hmac-sha256:k2:{mac}").parse().unwrap();
-    assert!(matches!(ring_with("k1", 1).verify(b"x", &unknown_kid).unwrap_err(), Error::UnknownKeyId { .. }));
+    assert!(matches!(
+        ring_with("k1", 1).verify(b"x", &unknown_kid).unwrap_err(),
+        Error::UnknownKeyId { .. }
+    ));
 }
 
 #[test]
 fn blake3_keyed_signs_and_needs_a_32_byte_key() {
     let mut ring = KeyRing::with_algorithm(Algorithm::Blake3Keyed);
-    let err = ring.insert_signing_key("long", SecretKey::from_bytes(&[1; 48]).unwrap()).unwrap_err();
+    let err = ring
+        .insert_signing_key("long", SecretKey::from_bytes(&[1; 48]).unwrap())
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidKey { .. }));
     ring.insert_signing_key("k1", key(1)).unwrap();
     let signature = ring.sign(b"data").unwrap();
     assert!(signature.to_string().starts_with("sr1:blake3-keyed:k1:"));
-    assert_eq!(signature.mac(), blake3::keyed_hash(&[1; 32], b"data").as_bytes());
+    assert_eq!(
+        signature.mac(),
+        blake3::keyed_hash(&[1; 32], b"data").as_bytes()
+    );
     ring.verify(b"data", &signature).unwrap();
     assert!(ring.verify(b"Data", &signature).unwrap_err().is_mismatch());
     // An HMAC ring with the same key follows the algorithm the signature names.

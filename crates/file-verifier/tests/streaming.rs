@@ -7,7 +7,8 @@ use strongroom_file_verifier::{Error, KeyRing, SecretKey};
 
 fn ring() -> KeyRing {
     let mut ring = KeyRing::new();
-    ring.insert_signing_key("k1", SecretKey::from_bytes(&[9; 32]).unwrap()).unwrap();
+    ring.insert_signing_key("k1", SecretKey::from_bytes(&[9; 32]).unwrap())
+        .unwrap();
     ring
 }
 
@@ -54,7 +55,10 @@ fn paths_sign_like_their_bytes_and_detect_tampering() {
     let mut tampered = data.clone();
     tampered[999_999] ^= 1;
     std::fs::write(&path, &tampered).unwrap();
-    assert!(matches!(ring.verify_path(&path, &signature).unwrap_err(), Error::Mismatch { .. }));
+    assert!(matches!(
+        ring.verify_path(&path, &signature).unwrap_err(),
+        Error::Mismatch { .. }
+    ));
 }
 
 #[test]
@@ -66,7 +70,10 @@ fn missing_files_and_directories_are_io_errors_naming_the_path() {
         Error::Io { path: Some(p), .. } => assert_eq!(p, missing),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(ring.sign_path(dir.path()).unwrap_err(), Error::Io { path: Some(_), .. }));
+    assert!(matches!(
+        ring.sign_path(dir.path()).unwrap_err(),
+        Error::Io { path: Some(_), .. }
+    ));
 }
 
 #[test]
@@ -77,7 +84,10 @@ fn read_errors_surface_as_io_errors() {
             Err(std::io::Error::other("disk on fire"))
         }
     }
-    assert!(matches!(ring().sign_reader(Broken).unwrap_err(), Error::Io { path: None, .. }));
+    assert!(matches!(
+        ring().sign_reader(Broken).unwrap_err(),
+        Error::Io { path: None, .. }
+    ));
 }
 
 #[cfg(feature = "tokio")]
@@ -91,7 +101,12 @@ async fn async_readers_sign_like_their_bytes() {
     let file = tokio::fs::File::open(&path).await.unwrap();
     let signature = ring.sign_async_reader(file).await.unwrap();
     assert_eq!(signature, ring.sign(&data).unwrap());
-    ring.verify_async_reader(&data[..], &signature).await.unwrap();
-    let err = ring.verify_async_reader(&data[1..], &signature).await.unwrap_err();
+    ring.verify_async_reader(&data[..], &signature)
+        .await
+        .unwrap();
+    let err = ring
+        .verify_async_reader(&data[1..], &signature)
+        .await
+        .unwrap_err();
     assert!(err.is_mismatch());
 }

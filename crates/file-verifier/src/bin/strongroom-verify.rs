@@ -8,10 +8,16 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
-use strongroom_file_verifier::{Algorithm, ChunkMap, Error, KeyRing, Manifest, SecretKey, Signature};
+use strongroom_file_verifier::{
+    Algorithm, ChunkMap, Error, KeyRing, Manifest, SecretKey, Signature,
+};
 
 #[derive(Parser)]
-#[command(name = "strongroom-verify", version, about = "Sign and verify files, byte ranges and directory trees")]
+#[command(
+    name = "strongroom-verify",
+    version,
+    about = "Sign and verify files, byte ranges and directory trees"
+)]
 struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -112,7 +118,11 @@ impl KeyArgs {
                 Some((kid, path)) => (kid.to_owned(), PathBuf::from(path)),
                 None => {
                     let path = PathBuf::from(spec);
-                    let kid = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+                    let kid = path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                        .to_owned();
                     (kid, path)
                 }
             };
@@ -124,7 +134,9 @@ impl KeyArgs {
 
 fn parse_range(text: &str) -> Result<(u64, u64), String> {
     let (start, end) = text.split_once('-').ok_or("expected START-END")?;
-    let start = start.parse::<u64>().map_err(|e| format!("bad start: {e}"))?;
+    let start = start
+        .parse::<u64>()
+        .map_err(|e| format!("bad start: {e}"))?;
     let end = end.parse::<u64>().map_err(|e| format!("bad end: {e}"))?;
     if start > end {
         return Err("START must not exceed END".into());
@@ -156,7 +168,10 @@ fn main() -> ExitCode {
 
 fn report_error(as_json: bool, e: &Error) {
     if as_json {
-        println!("{}", json!({ "ok": false, "error": e.to_string(), "mismatch": e.is_mismatch() }));
+        println!(
+            "{}",
+            json!({ "ok": false, "error": e.to_string(), "mismatch": e.is_mismatch() })
+        );
     } else {
         eprintln!("strongroom-verify: {e}");
     }
@@ -165,7 +180,13 @@ fn report_error(as_json: bool, e: &Error) {
 fn run(cli: &Cli) -> Result<Outcome, Error> {
     match &cli.command {
         Command::Keygen { out } => keygen(out, cli.json),
-        Command::Sign { keys, algorithm, chunk_map, chunk_size, files } => {
+        Command::Sign {
+            keys,
+            algorithm,
+            chunk_map,
+            chunk_size,
+            files,
+        } => {
             let ring = keys.ring(*algorithm)?;
             if let Some(map_path) = chunk_map {
                 let [file] = files.as_slice() else {
@@ -188,7 +209,14 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             }
             Ok(Outcome::Verified)
         }
-        Command::Verify { keys, signature, check, chunk_map, range, file } => {
+        Command::Verify {
+            keys,
+            signature,
+            check,
+            chunk_map,
+            range,
+            file,
+        } => {
             let ring = keys.ring(Algorithm::default())?;
             if let Some(map_path) = chunk_map {
                 let file = file.as_ref().expect("clap requires FILE with --chunk-map");
@@ -197,11 +225,20 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             let checks: Vec<(PathBuf, String)> = match (signature, check, file) {
                 (Some(signature), None, Some(file)) => vec![(file.clone(), signature.clone())],
                 (None, Some(list), None) => read_signature_list(list)?,
-                _ => return Err(usage("give --signature SIG FILE, --check SIGFILE, or --chunk-map MAP FILE")),
+                _ => {
+                    return Err(usage(
+                        "give --signature SIG FILE, --check SIGFILE, or --chunk-map MAP FILE",
+                    ));
+                }
             };
             verify_files(&ring, &checks, cli.json)
         }
-        Command::Manifest(ManifestCommand::Create { keys, algorithm, out, dir }) => {
+        Command::Manifest(ManifestCommand::Create {
+            keys,
+            algorithm,
+            out,
+            dir,
+        }) => {
             let manifest = keys.ring(*algorithm)?.create_manifest(dir)?;
             let text = manifest.to_json();
             match out {
@@ -210,10 +247,16 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
             }
             Ok(Outcome::Verified)
         }
-        Command::Manifest(ManifestCommand::Verify { keys, manifest, dir }) => {
+        Command::Manifest(ManifestCommand::Verify {
+            keys,
+            manifest,
+            dir,
+        }) => {
             let text = std::fs::read_to_string(manifest).map_err(|e| io_error(manifest, e))?;
             let manifest = Manifest::from_json(&text)?;
-            let report = keys.ring(manifest.algorithm())?.verify_manifest(&manifest, dir)?;
+            let report = keys
+                .ring(manifest.algorithm())?
+                .verify_manifest(&manifest, dir)?;
             if cli.json {
                 println!("{}", json!({ "ok": report.is_clean(), "report": report }));
             } else {
@@ -232,7 +275,11 @@ fn run(cli: &Cli) -> Result<Outcome, Error> {
                 let verdict = if report.is_clean() { "OK" } else { "DIFFERS" };
                 println!("{verdict}: {} entries checked", report.checked);
             }
-            Ok(if report.is_clean() { Outcome::Verified } else { Outcome::Mismatch })
+            Ok(if report.is_clean() {
+                Outcome::Verified
+            } else {
+                Outcome::Mismatch
+            })
         }
     }
 }
@@ -252,7 +299,10 @@ fn keygen(out: &Path, as_json: bool) -> Result<Outcome, Error> {
     if as_json {
         println!("{}", json!({ "ok": true, "path": out, "kid": kid }));
     } else {
-        eprintln!("wrote a new 32-byte key to {} (key id `{kid}`)", out.display());
+        eprintln!(
+            "wrote a new 32-byte key to {} (key id `{kid}`)",
+            out.display()
+        );
     }
     Ok(Outcome::Verified)
 }
@@ -264,16 +314,26 @@ fn read_signature_list(list: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
         .enumerate()
         .map(|(n, line)| match line.split_once("  ") {
             Some((signature, path)) => Ok((PathBuf::from(path), signature.to_owned())),
-            None => Err(usage(&format!("{}: line {} is not `SIGNATURE  PATH`", list.display(), n + 1))),
+            None => Err(usage(&format!(
+                "{}: line {} is not `SIGNATURE  PATH`",
+                list.display(),
+                n + 1
+            ))),
         })
         .collect()
 }
 
-fn verify_files(ring: &KeyRing, checks: &[(PathBuf, String)], as_json: bool) -> Result<Outcome, Error> {
+fn verify_files(
+    ring: &KeyRing,
+    checks: &[(PathBuf, String)],
+    as_json: bool,
+) -> Result<Outcome, Error> {
     let mut all_ok = true;
     let mut results = Vec::new();
     for (path, signature) in checks {
-        let result = signature.parse::<Signature>().and_then(|sig| ring.verify_path(path, &sig));
+        let result = signature
+            .parse::<Signature>()
+            .and_then(|sig| ring.verify_path(path, &sig));
         let (ok, detail) = match &result {
             Ok(()) => (true, "OK".to_owned()),
             Err(e) if e.is_mismatch() => (false, "FAILED".to_owned()),
@@ -289,7 +349,11 @@ fn verify_files(ring: &KeyRing, checks: &[(PathBuf, String)], as_json: bool) -> 
     if as_json {
         println!("{}", json!({ "ok": all_ok, "files": results }));
     }
-    Ok(if all_ok { Outcome::Verified } else { Outcome::Mismatch })
+    Ok(if all_ok {
+        Outcome::Verified
+    } else {
+        Outcome::Mismatch
+    })
 }
 
 fn verify_chunk_map(
@@ -313,21 +377,41 @@ fn verify_chunk_map(
     };
     let ok = bad_chunks.is_empty();
     if as_json {
-        println!("{}", json!({ "ok": ok, "path": file, "bad_chunks": bad_chunks, "chunk_size": map.chunk_size() }));
+        println!(
+            "{}",
+            json!({ "ok": ok, "path": file, "bad_chunks": bad_chunks, "chunk_size": map.chunk_size() })
+        );
     } else if ok {
         println!("{}: OK", file.display());
     } else {
-        println!("{}: FAILED, chunks {bad_chunks:?} differ (chunk size {})", file.display(), map.chunk_size());
+        println!(
+            "{}: FAILED, chunks {bad_chunks:?} differ (chunk size {})",
+            file.display(),
+            map.chunk_size()
+        );
     }
-    Ok(if ok { Outcome::Verified } else { Outcome::Mismatch })
+    Ok(if ok {
+        Outcome::Verified
+    } else {
+        Outcome::Mismatch
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// crash never leaves a half-written file under the final name.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| usage("output path has no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| usage("output path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -342,9 +426,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: Some(path.to_owned()), source }
+    Error::Io {
+        path: Some(path.to_owned()),
+        source,
+    }
 }
 
 fn usage(message: &str) -> Error {
-    Error::Io { path: None, source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_owned()) }
+    Error::Io {
+        path: None,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_owned()),
+    }
 }
