@@ -223,7 +223,8 @@ fn key_files_must_be_private_and_may_be_hex_or_base64() {
 fn signature_strings_fail_with_typed_errors() {
     let good = ring_with("k1", 1).sign(b"x").unwrap().to_string();
     let mac = good.rsplit(':').next().unwrap().to_owned();
-    let cases: Vec<(String, fn(&Error) -> bool)> = vec![
+    type IsExpected = fn(&Error) -> bool;
+    let cases: Vec<(String, IsExpected)> = vec![
         (format!("sr9:hmac-sha256:k1:{mac}"), |e| {
             matches!(e, Error::UnknownVersion { .. })
         }),
