@@ -120,7 +120,8 @@ impl ManifestReport {
 pub struct Modified {
     /// The path, relative to the tree's root.
     pub path: String,
-    /// What differs.
+    /// What differs (serialised inline: `{"path", "change": "size", "expected", "actual"}`).
+    #[serde(flatten)]
     pub change: Change,
 }
 

@@ -1,0 +1,25 @@
+"""Strongroom: native, pre-parsed file integrity and policy decisions for Python.
+
+Submodules:
+
+- :mod:`strongroom.verifier`: keyed file signatures (HMAC-SHA256, BLAKE3), chunk maps for
+  byte-range verification, signed directory manifests.
+"""
+
+from ._native import (
+    ChangedWhileReadingError,
+    FormatError,
+    KeyError,
+    MismatchError,
+    StrongroomError,
+)
+from . import verifier
+
+__all__ = [
+    "ChangedWhileReadingError",
+    "FormatError",
+    "KeyError",
+    "MismatchError",
+    "StrongroomError",
+    "verifier",
+]
