@@ -42,7 +42,10 @@ fn malformed_yaml_reports_its_line() {
     let text = GOOD.replace("title: Uploads slow", "title: [Uploads slow");
     let err = Incident::from_yaml_str(&text).unwrap_err();
     let Error::Malformed {
-        format, line, message, ..
+        format,
+        line,
+        message,
+        ..
     } = &err
     else {
         panic!("{err:?}")
@@ -75,7 +78,10 @@ fn malformed_json_reports_line_and_column() {
 fn unknown_and_missing_fields_are_malformed_with_lines() {
     let typo = GOOD.replace("resolved: ", "resovled: ");
     let err = Incident::from_yaml_str(&typo).unwrap_err();
-    assert!(matches!(err, Error::Malformed { line: Some(7), .. }), "{err}");
+    assert!(
+        matches!(err, Error::Malformed { line: Some(7), .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("resovled"), "{err}");
 
     let missing = GOOD.replace("severity: SEV3\n", "");
@@ -86,7 +92,10 @@ fn unknown_and_missing_fields_are_malformed_with_lines() {
 
 #[test]
 fn timestamp_without_zone_is_refused_at_its_line() {
-    let text = GOOD.replace("detected: 2025-03-14T09:05:00Z", "detected: 2025-03-14T09:05:00");
+    let text = GOOD.replace(
+        "detected: 2025-03-14T09:05:00Z",
+        "detected: 2025-03-14T09:05:00",
+    );
     let problems = problems_of(Incident::from_yaml_str(&text).unwrap_err());
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].kind, ProblemKind::MissingZone);
@@ -109,8 +118,14 @@ fn garbage_timestamps_and_dates_are_invalid() {
         GOOD.replace("start: 2025-03-14T09:00:00Z", "start: yesterday")
     );
     let problems = problems_of(Incident::from_yaml_str(&text).unwrap_err());
-    let kinds: Vec<_> = problems.iter().map(|p| (p.field.as_str(), p.kind, p.line)).collect();
-    assert!(kinds.contains(&("start", ProblemKind::InvalidTime, Some(5))), "{kinds:?}");
+    let kinds: Vec<_> = problems
+        .iter()
+        .map(|p| (p.field.as_str(), p.kind, p.line))
+        .collect();
+    assert!(
+        kinds.contains(&("start", ProblemKind::InvalidTime, Some(5))),
+        "{kinds:?}"
+    );
     assert!(
         kinds.contains(&("action_items[0].due", ProblemKind::InvalidTime, Some(10))),
         "{kinds:?}"
@@ -119,7 +134,10 @@ fn garbage_timestamps_and_dates_are_invalid() {
 
 #[test]
 fn end_before_start_is_refused() {
-    let text = GOOD.replace("resolved: 2025-03-14T10:00:00Z", "resolved: 2025-03-14T08:00:00Z");
+    let text = GOOD.replace(
+        "resolved: 2025-03-14T10:00:00Z",
+        "resolved: 2025-03-14T08:00:00Z",
+    );
     let err = Incident::from_yaml_str(&text).unwrap_err();
     let message = err.to_string();
     let problems = problems_of(err);
@@ -127,11 +145,17 @@ fn end_before_start_is_refused() {
     assert_eq!(problems[0].kind, ProblemKind::OutOfOrder);
     assert_eq!(problems[0].field, "resolved");
     assert_eq!(problems[0].line, Some(7));
-    assert!(message.contains("line 7: resolved: resolved (2025-03-14T08:00:00Z) is before start"), "{message}");
+    assert!(
+        message.contains("line 7: resolved: resolved (2025-03-14T08:00:00Z) is before start"),
+        "{message}"
+    );
 
     // Same through the `end` alias, and offsets are compared as instants: 09:30+01:00 is
     // 08:30Z, before the 09:00Z start.
-    let text = GOOD.replace("resolved: 2025-03-14T10:00:00Z", "end: 2025-03-14T09:30:00+01:00");
+    let text = GOOD.replace(
+        "resolved: 2025-03-14T10:00:00Z",
+        "end: 2025-03-14T09:30:00+01:00",
+    );
     let problems = problems_of(Incident::from_yaml_str(&text).unwrap_err());
     assert_eq!(problems[0].kind, ProblemKind::OutOfOrder);
 }
@@ -164,7 +188,13 @@ action_items:
     let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(
         fields,
-        ["id", "severity", "status", "start", "action_items[0].priority"]
+        [
+            "id",
+            "severity",
+            "status",
+            "start",
+            "action_items[0].priority"
+        ]
     );
     assert!(problems.iter().all(|p| p.line.is_some()), "{problems:?}");
     assert_eq!(problems[1].kind, ProblemKind::InvalidValue);
@@ -177,7 +207,10 @@ fn incident_file_errors_name_the_file() {
     let path = dir.path().join("inc.yaml");
     std::fs::write(&path, GOOD.replace("SEV3", "SEV0")).unwrap();
     let err = Incident::from_path(&path).unwrap_err();
-    assert!(err.to_string().starts_with(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().starts_with(&path.display().to_string()),
+        "{err}"
+    );
     let err = Incident::from_path(dir.path().join("none.yaml")).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
 }
@@ -190,8 +223,8 @@ fn sample() -> (Incident, strongroom_postmortem::Timeline) {
 
 #[test]
 fn template_syntax_errors_have_lines() {
-    let err = Renderer::from_template_str("mine.md", "# {{ incident.title }}\n\n{% if %}\n")
-        .unwrap_err();
+    let err =
+        Renderer::from_template_str("mine.md", "# {{ incident.title }}\n\n{% if %}\n").unwrap_err();
     assert!(
         matches!(
             &err,
@@ -209,7 +242,8 @@ fn template_syntax_errors_have_lines() {
 #[test]
 fn strict_mode_names_unknown_variables_even_in_branches_not_taken() {
     let (incident, timeline) = sample();
-    let source = "# {{ incident.title }}\n{% if false %}{{ incident.titel }}{% endif %}\n{{ reporter }}\n";
+    let source =
+        "# {{ incident.title }}\n{% if false %}{{ incident.titel }}{% endif %}\n{{ reporter }}\n";
     let renderer = Renderer::from_template_str("t.md", source).unwrap();
     // Lenient by default: renders, unknowns are empty.
     let out = renderer
@@ -241,7 +275,10 @@ fn strict_mode_catches_undefined_values_at_render_time() {
         .render(&incident, &timeline, OutputFormat::Markdown)
         .unwrap_err();
     let Error::Template {
-        kind, line, message, ..
+        kind,
+        line,
+        message,
+        ..
     } = &err
     else {
         panic!("{err:?}")
@@ -259,7 +296,14 @@ fn template_render_errors_and_missing_files() {
         .render(&incident, &timeline, OutputFormat::Markdown)
         .unwrap_err();
     assert!(
-        matches!(err, Error::Template { kind: TemplateErrorKind::Render, line: Some(1), .. }),
+        matches!(
+            err,
+            Error::Template {
+                kind: TemplateErrorKind::Render,
+                line: Some(1),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("not a timestamp"), "{err}");
@@ -280,7 +324,10 @@ fn negative_windows_are_refused() {
 #[test]
 fn output_format_names() {
     assert_eq!("HTML".parse::<OutputFormat>().unwrap(), OutputFormat::Html);
-    assert_eq!("md".parse::<OutputFormat>().unwrap(), OutputFormat::Markdown);
+    assert_eq!(
+        "md".parse::<OutputFormat>().unwrap(),
+        OutputFormat::Markdown
+    );
     assert!("pdf".parse::<OutputFormat>().is_err());
     // Timestamps are re-exported for callers.
     let _: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
