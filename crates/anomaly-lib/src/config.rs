@@ -108,9 +108,10 @@ pub struct Config {
     pub novelty_prior: f64,
     /// Pseudo-count pulling a user's hour-of-week habit towards the population's. Default 8.
     pub hour_prior: f64,
-    /// Width of the rate windows in seconds (exponentially decaying). Default 3600.
+    /// Width of the rate windows in seconds (exponentially decaying). Default 600: scripted
+    /// exfiltration is fast, and a short window separates it from a busy working hour.
     pub rate_window_seconds: f64,
-    /// Robust deviations above baseline tolerated before a rate adds evidence. Default 3.
+    /// Robust deviations above baseline tolerated before a rate adds evidence. Default 2.5.
     pub rate_tolerance: f64,
     /// Events of a kind a user needs before their own rate baseline replaces the population's.
     /// Default 10.
@@ -146,8 +147,8 @@ impl Default for Config {
             half_life_days: 60.0,
             novelty_prior: 1.0,
             hour_prior: 8.0,
-            rate_window_seconds: 3600.0,
-            rate_tolerance: 3.0,
+            rate_window_seconds: 600.0,
+            rate_tolerance: 2.5,
             rate_baseline_events: 10,
             max_travel_kmh: 900.0,
             min_travel_km: 300.0,
