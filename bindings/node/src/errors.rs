@@ -8,18 +8,31 @@ use strongroom_file_verifier::Error as VerifierError;
 pub(crate) fn verifier_error(error: VerifierError) -> Error {
     let message = error.to_string();
     let (status, code) = match &error {
-        VerifierError::Mismatch { .. } => (Status::GenericFailure, "ERR_STRONGROOM_MISMATCH".to_owned()),
+        VerifierError::Mismatch { .. } => {
+            (Status::GenericFailure, "ERR_STRONGROOM_MISMATCH".to_owned())
+        }
         VerifierError::ChunksMismatch { chunks } => {
-            let list = chunks.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            (Status::GenericFailure, format!("ERR_STRONGROOM_MISMATCH[{list}]"))
+            let list = chunks
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            (
+                Status::GenericFailure,
+                format!("ERR_STRONGROOM_MISMATCH[{list}]"),
+            )
         }
         VerifierError::InvalidKey { .. }
         | VerifierError::InvalidKeyId { .. }
         | VerifierError::UnknownKeyId { .. }
         | VerifierError::DuplicateKeyId { .. }
         | VerifierError::NoSigningKey
-        | VerifierError::KeyFilePermissions { .. } => (Status::InvalidArg, "ERR_STRONGROOM_KEY".to_owned()),
-        VerifierError::ChangedWhileReading { .. } => (Status::GenericFailure, "ERR_STRONGROOM_CHANGED".to_owned()),
+        | VerifierError::KeyFilePermissions { .. } => {
+            (Status::InvalidArg, "ERR_STRONGROOM_KEY".to_owned())
+        }
+        VerifierError::ChangedWhileReading { .. } => {
+            (Status::GenericFailure, "ERR_STRONGROOM_CHANGED".to_owned())
+        }
         VerifierError::Io { .. } => (Status::GenericFailure, "ERR_STRONGROOM_IO".to_owned()),
         _ => (Status::InvalidArg, "ERR_STRONGROOM_FORMAT".to_owned()),
     };
@@ -27,5 +40,8 @@ pub(crate) fn verifier_error(error: VerifierError) -> Error {
 }
 
 pub(crate) fn invalid_arg(message: &str) -> Error {
-    Error::new(Status::InvalidArg, format!("ERR_STRONGROOM_ARGUMENT: {message}"))
+    Error::new(
+        Status::InvalidArg,
+        format!("ERR_STRONGROOM_ARGUMENT: {message}"),
+    )
 }

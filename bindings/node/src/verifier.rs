@@ -44,7 +44,9 @@ impl KeyRing {
             Some(name) => name.parse().map_err(verifier_error)?,
             None => core::Algorithm::default(),
         };
-        Ok(KeyRing { ring: RwLock::new(Arc::new(core::KeyRing::with_algorithm(algorithm))) })
+        Ok(KeyRing {
+            ring: RwLock::new(Arc::new(core::KeyRing::with_algorithm(algorithm))),
+        })
     }
 
     /// Adds a key (32 to 1024 bytes) and makes it the signing key.
@@ -94,70 +96,112 @@ impl KeyRing {
     /// Signs a Buffer; returns the signature string `sr1:ALGORITHM:KID:MAC`.
     #[napi]
     pub fn sign(&self, data: Buffer) -> Result<String> {
-        self.snapshot().sign(&data).map(|s| s.to_string()).map_err(verifier_error)
+        self.snapshot()
+            .sign(&data)
+            .map(|s| s.to_string())
+            .map_err(verifier_error)
     }
 
     /// Verifies a Buffer against a signature string; throws ERR_STRONGROOM_MISMATCH if they differ.
     #[napi]
     pub fn verify(&self, data: Buffer, signature: String) -> Result<()> {
-        self.snapshot().verify(&data, &parse_signature(&signature)?).map_err(verifier_error)
+        self.snapshot()
+            .verify(&data, &parse_signature(&signature)?)
+            .map_err(verifier_error)
     }
 
     /// Starts an incremental signature: feed it the chunks of a stream, then call `finish()`.
     #[napi]
     pub fn signer(&self) -> Result<Signer> {
-        Ok(Signer { inner: Some(self.snapshot().signer().map_err(verifier_error)?) })
+        Ok(Signer {
+            inner: Some(self.snapshot().signer().map_err(verifier_error)?),
+        })
     }
 
     /// Starts an incremental verification of `signature`.
     #[napi]
     pub fn verifier(&self, signature: String) -> Result<Verifier> {
-        let verifier = self.snapshot().verifier(&parse_signature(&signature)?).map_err(verifier_error)?;
-        Ok(Verifier { inner: Some(verifier) })
+        let verifier = self
+            .snapshot()
+            .verifier(&parse_signature(&signature)?)
+            .map_err(verifier_error)?;
+        Ok(Verifier {
+            inner: Some(verifier),
+        })
     }
 
     /// Signs a file on the thread pool, in constant memory.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn sign_file(&self, path: String) -> AsyncTask<FileJob> {
-        AsyncTask::new(FileJob { ring: self.snapshot(), path: path.into(), kind: JobKind::Sign })
+        AsyncTask::new(FileJob {
+            ring: self.snapshot(),
+            path: path.into(),
+            kind: JobKind::Sign,
+        })
     }
 
     /// Verifies a file against a signature string, on the thread pool.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn verify_file(&self, path: String, signature: String) -> Result<AsyncTask<FileJob>> {
         let signature = parse_signature(&signature)?;
-        Ok(AsyncTask::new(FileJob { ring: self.snapshot(), path: path.into(), kind: JobKind::Verify(signature) }))
+        Ok(AsyncTask::new(FileJob {
+            ring: self.snapshot(),
+            path: path.into(),
+            kind: JobKind::Verify(signature),
+        }))
     }
 
     /// Builds a chunk map of a file (default chunk size 1 MiB), on the thread pool.
     #[napi(ts_return_type = "Promise<ChunkMap>")]
     pub fn chunk_map(&self, path: String, chunk_size: Option<u32>) -> AsyncTask<ChunkMapJob> {
         let chunk_size = chunk_size.unwrap_or(core::ChunkMap::DEFAULT_CHUNK_SIZE);
-        AsyncTask::new(ChunkMapJob { ring: self.snapshot(), path: path.into(), chunk_size })
+        AsyncTask::new(ChunkMapJob {
+            ring: self.snapshot(),
+            path: path.into(),
+            chunk_size,
+        })
     }
 
     /// Verifies a whole file against a chunk map; the error's `chunks` lists what differs.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn verify_chunks(&self, map: &ChunkMap, path: String) -> AsyncTask<FileJob> {
         let kind = JobKind::Chunks(map.map.clone(), None);
-        AsyncTask::new(FileJob { ring: self.snapshot(), path: path.into(), kind })
+        AsyncTask::new(FileJob {
+            ring: self.snapshot(),
+            path: path.into(),
+            kind,
+        })
     }
 
     /// Verifies bytes [start, end) of a file, reading only the chunks that hold them.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn verify_range(&self, map: &ChunkMap, path: String, start: i64, end: i64) -> Result<AsyncTask<FileJob>> {
+    pub fn verify_range(
+        &self,
+        map: &ChunkMap,
+        path: String,
+        start: i64,
+        end: i64,
+    ) -> Result<AsyncTask<FileJob>> {
         let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         if start > end {
             return Err(invalid_arg("start must not exceed end"));
         }
         let kind = JobKind::Chunks(map.map.clone(), Some(start..end));
-        Ok(AsyncTask::new(FileJob { ring: self.snapshot(), path: path.into(), kind }))
+        Ok(AsyncTask::new(FileJob {
+            ring: self.snapshot(),
+            path: path.into(),
+            kind,
+        }))
     }
 
     /// Hashes every file under `root` (all cores) into a signed manifest.
     #[napi(ts_return_type = "Promise<Manifest>")]
     pub fn create_manifest(&self, root: String) -> AsyncTask<ManifestJob> {
-        AsyncTask::new(ManifestJob { ring: self.snapshot(), root: root.into(), verify: None })
+        AsyncTask::new(ManifestJob {
+            ring: self.snapshot(),
+            root: root.into(),
+            verify: None,
+        })
     }
 
     /// Checks a manifest's signature, then reports what differs under `root`:
@@ -165,7 +209,11 @@ impl KeyRing {
     #[napi(ts_return_type = "Promise<ManifestReport>")]
     pub fn verify_manifest(&self, manifest: &Manifest, root: String) -> AsyncTask<ManifestJob> {
         let verify = Some(manifest.manifest.clone());
-        AsyncTask::new(ManifestJob { ring: self.snapshot(), root: root.into(), verify })
+        AsyncTask::new(ManifestJob {
+            ring: self.snapshot(),
+            root: root.into(),
+            verify,
+        })
     }
 }
 
@@ -197,14 +245,20 @@ impl Signer {
     /// Adds the next chunk.
     #[napi]
     pub fn update(&mut self, data: Buffer) -> Result<()> {
-        self.inner.as_mut().ok_or_else(|| invalid_arg("finish() was already called"))?.update(&data);
+        self.inner
+            .as_mut()
+            .ok_or_else(|| invalid_arg("finish() was already called"))?
+            .update(&data);
         Ok(())
     }
 
     /// The signature over every chunk given to `update`.
     #[napi]
     pub fn finish(&mut self) -> Result<String> {
-        let signer = self.inner.take().ok_or_else(|| invalid_arg("finish() was already called"))?;
+        let signer = self
+            .inner
+            .take()
+            .ok_or_else(|| invalid_arg("finish() was already called"))?;
         Ok(signer.finish().to_string())
     }
 }
@@ -220,14 +274,20 @@ impl Verifier {
     /// Adds the next chunk.
     #[napi]
     pub fn update(&mut self, data: Buffer) -> Result<()> {
-        self.inner.as_mut().ok_or_else(|| invalid_arg("finish() was already called"))?.update(&data);
+        self.inner
+            .as_mut()
+            .ok_or_else(|| invalid_arg("finish() was already called"))?
+            .update(&data);
         Ok(())
     }
 
     /// Throws ERR_STRONGROOM_MISMATCH unless the chunks match the signature.
     #[napi]
     pub fn finish(&mut self) -> Result<()> {
-        let verifier = self.inner.take().ok_or_else(|| invalid_arg("finish() was already called"))?;
+        let verifier = self
+            .inner
+            .take()
+            .ok_or_else(|| invalid_arg("finish() was already called"))?;
         verifier.finish().map_err(verifier_error)
     }
 }
@@ -243,13 +303,17 @@ impl ChunkMap {
     /// Parses the JSON form.
     #[napi(factory)]
     pub fn from_json(text: String) -> Result<Self> {
-        Ok(ChunkMap { map: core::ChunkMap::from_json(&text).map_err(verifier_error)? })
+        Ok(ChunkMap {
+            map: core::ChunkMap::from_json(&text).map_err(verifier_error)?,
+        })
     }
 
     /// Parses the compact binary form.
     #[napi(factory)]
     pub fn from_bytes(data: Buffer) -> Result<Self> {
-        Ok(ChunkMap { map: core::ChunkMap::from_bytes(&data).map_err(verifier_error)? })
+        Ok(ChunkMap {
+            map: core::ChunkMap::from_bytes(&data).map_err(verifier_error)?,
+        })
     }
 
     /// The JSON form.
@@ -300,7 +364,9 @@ impl Manifest {
     /// Parses the JSON form, refusing unsafe paths.
     #[napi(factory)]
     pub fn from_json(text: String) -> Result<Self> {
-        Ok(Manifest { manifest: core::Manifest::from_json(&text).map_err(verifier_error)? })
+        Ok(Manifest {
+            manifest: core::Manifest::from_json(&text).map_err(verifier_error)?,
+        })
     }
 
     /// The JSON form.
@@ -312,7 +378,11 @@ impl Manifest {
     /// The entries: `{ path, type, size?, digest?, target? }`.
     #[napi(getter)]
     pub fn entries(&self) -> Vec<serde_json::Value> {
-        self.manifest.entries().iter().map(|e| serde_json::to_value(e).expect("entries serialise")).collect()
+        self.manifest
+            .entries()
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("entries serialise"))
+            .collect()
     }
 
     /// The signature string over the manifest.
@@ -384,17 +454,22 @@ impl Task for FileJob {
 
     fn compute(&mut self) -> Result<Self::Output> {
         let open = |path: &PathBuf| {
-            std::fs::File::open(path).map_err(|source| core::Error::Io { path: Some(path.clone()), source })
+            std::fs::File::open(path).map_err(|source| core::Error::Io {
+                path: Some(path.clone()),
+                source,
+            })
         };
         let result = match &self.kind {
             JobKind::Sign => self.ring.sign_path(&self.path).map(|s| Some(s.to_string())),
-            JobKind::Verify(signature) => self.ring.verify_path(&self.path, signature).map(|()| None),
-            JobKind::Chunks(map, None) => {
-                open(&self.path).and_then(|f| self.ring.verify_chunks(map, std::io::BufReader::new(f))).map(|()| None)
+            JobKind::Verify(signature) => {
+                self.ring.verify_path(&self.path, signature).map(|()| None)
             }
-            JobKind::Chunks(map, Some(range)) => {
-                open(&self.path).and_then(|f| self.ring.verify_range(map, f, range.clone())).map(|()| None)
-            }
+            JobKind::Chunks(map, None) => open(&self.path)
+                .and_then(|f| self.ring.verify_chunks(map, std::io::BufReader::new(f)))
+                .map(|()| None),
+            JobKind::Chunks(map, Some(range)) => open(&self.path)
+                .and_then(|f| self.ring.verify_range(map, f, range.clone()))
+                .map(|()| None),
         };
         result.map_err(verifier_error)
     }
@@ -416,7 +491,9 @@ impl Task for ChunkMapJob {
     type JsValue = ChunkMap;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        self.ring.chunk_map_path(&self.path, self.chunk_size).map_err(verifier_error)
+        self.ring
+            .chunk_map_path(&self.path, self.chunk_size)
+            .map_err(verifier_error)
     }
 
     fn resolve(&mut self, _env: Env, map: Self::Output) -> Result<Self::JsValue> {
@@ -442,8 +519,14 @@ impl Task for ManifestJob {
 
     fn compute(&mut self) -> Result<Self::Output> {
         match &self.verify {
-            None => self.ring.create_manifest(&self.root).map(ManifestOutcome::Created),
-            Some(manifest) => self.ring.verify_manifest(manifest, &self.root).map(ManifestOutcome::Verified),
+            None => self
+                .ring
+                .create_manifest(&self.root)
+                .map(ManifestOutcome::Created),
+            Some(manifest) => self
+                .ring
+                .verify_manifest(manifest, &self.root)
+                .map(ManifestOutcome::Verified),
         }
         .map_err(verifier_error)
     }
@@ -451,16 +534,22 @@ impl Task for ManifestJob {
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(match output {
             ManifestOutcome::Created(manifest) => Either::A(Manifest { manifest }),
-            ManifestOutcome::Verified(report) => {
-                Either::B(ManifestReport {
-                    ok: report.is_clean(),
-                    checked: u32::try_from(report.checked).unwrap_or(u32::MAX),
-                    modified: report.modified.iter().map(|m| serde_json::to_value(m).expect("serialises")).collect(),
-                    unreadable: report.unreadable.iter().map(|u| serde_json::to_value(u).expect("serialises")).collect(),
-                    added: report.added,
-                    removed: report.removed,
-                })
-            }
+            ManifestOutcome::Verified(report) => Either::B(ManifestReport {
+                ok: report.is_clean(),
+                checked: u32::try_from(report.checked).unwrap_or(u32::MAX),
+                modified: report
+                    .modified
+                    .iter()
+                    .map(|m| serde_json::to_value(m).expect("serialises"))
+                    .collect(),
+                unreadable: report
+                    .unreadable
+                    .iter()
+                    .map(|u| serde_json::to_value(u).expect("serialises"))
+                    .collect(),
+                added: report.added,
+                removed: report.removed,
+            }),
         })
     }
 }

@@ -4,7 +4,12 @@ use pyo3::exceptions::{PyException, PyOSError};
 use pyo3::prelude::*;
 use strongroom_file_verifier::Error as VerifierError;
 
-pyo3::create_exception!(_native, StrongroomError, PyException, "Base class of every Strongroom error.");
+pyo3::create_exception!(
+    _native,
+    StrongroomError,
+    PyException,
+    "Base class of every Strongroom error."
+);
 pyo3::create_exception!(
     _native,
     MismatchError,
@@ -36,7 +41,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MismatchError", py.get_type::<MismatchError>())?;
     m.add("KeyError", py.get_type::<KeyError>())?;
     m.add("FormatError", py.get_type::<FormatError>())?;
-    m.add("ChangedWhileReadingError", py.get_type::<ChangedWhileReadingError>())?;
+    m.add(
+        "ChangedWhileReadingError",
+        py.get_type::<ChangedWhileReadingError>(),
+    )?;
     Ok(())
 }
 
@@ -58,7 +66,9 @@ pub(crate) fn verifier_error(py: Python<'_>, error: VerifierError) -> PyErr {
         | VerifierError::NoSigningKey
         | VerifierError::KeyFilePermissions { .. } => KeyError::new_err(message),
         VerifierError::ChangedWhileReading { .. } => ChangedWhileReadingError::new_err(message),
-        VerifierError::Io { source, .. } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), message)),
+        VerifierError::Io { source, .. } => {
+            PyOSError::new_err((source.raw_os_error().unwrap_or(0), message))
+        }
         _ => FormatError::new_err(message),
     }
 }

@@ -32,16 +32,18 @@ impl<'py> Source<'py> {
         if obj.hasattr("read")? {
             return Ok(Source::Stream(obj.clone()));
         }
-        Err(PyTypeError::new_err("expected a path (str or os.PathLike) or a binary file object with read()"))
+        Err(PyTypeError::new_err(
+            "expected a path (str or os.PathLike) or a binary file object with read()",
+        ))
     }
 
     /// Calls `f` with each block of a stream. Errors raised by `read()` propagate unchanged.
     fn for_each_block(stream: &Bound<'py, PyAny>, mut f: impl FnMut(&[u8])) -> PyResult<()> {
         loop {
             let block = stream.call_method1("read", (PY_READ_LEN,))?;
-            let bytes = block
-                .cast::<PyBytes>()
-                .map_err(|_| PyTypeError::new_err("read() must return bytes (open the file in binary mode)"))?;
+            let bytes = block.cast::<PyBytes>().map_err(|_| {
+                PyTypeError::new_err("read() must return bytes (open the file in binary mode)")
+            })?;
             let bytes = bytes.as_bytes();
             if bytes.is_empty() {
                 return Ok(());
@@ -71,7 +73,11 @@ impl PyKeyRing {
         Arc::clone(&self.ring.read().expect("key ring lock poisoned"))
     }
 
-    fn update<T>(&self, py: Python<'_>, f: impl FnOnce(&mut KeyRing) -> strongroom_file_verifier::Result<T>) -> PyResult<T> {
+    fn update<T>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut KeyRing) -> strongroom_file_verifier::Result<T>,
+    ) -> PyResult<T> {
         let mut guard = self.ring.write().expect("key ring lock poisoned");
         f(Arc::make_mut(&mut guard)).map_err(|e| verifier_error(py, e))
     }
@@ -84,7 +90,9 @@ impl PyKeyRing {
     #[pyo3(signature = (algorithm = "hmac-sha256"))]
     fn new(py: Python<'_>, algorithm: &str) -> PyResult<Self> {
         let algorithm: Algorithm = algorithm.parse().map_err(|e| verifier_error(py, e))?;
-        Ok(PyKeyRing { ring: RwLock::new(Arc::new(KeyRing::with_algorithm(algorithm))) })
+        Ok(PyKeyRing {
+            ring: RwLock::new(Arc::new(KeyRing::with_algorithm(algorithm))),
+        })
     }
 
     /// Adds a key (32 to 1024 bytes) and makes it the signing key.
@@ -130,21 +138,26 @@ impl PyKeyRing {
     /// Signs bytes; returns the signature string `sr1:ALGORITHM:KID:MAC`.
     fn sign(&self, py: Python<'_>, data: PyBackedBytes) -> PyResult<String> {
         let ring = self.snapshot();
-        py.detach(|| ring.sign(&data)).map(|s| s.to_string()).map_err(|e| verifier_error(py, e))
+        py.detach(|| ring.sign(&data))
+            .map(|s| s.to_string())
+            .map_err(|e| verifier_error(py, e))
     }
 
     /// Verifies bytes against a signature string; raises MismatchError when they differ.
     fn verify(&self, py: Python<'_>, data: PyBackedBytes, signature: &str) -> PyResult<()> {
         let signature = parse_signature(py, signature)?;
         let ring = self.snapshot();
-        py.detach(|| ring.verify(&data, &signature)).map_err(|e| verifier_error(py, e))
+        py.detach(|| ring.verify(&data, &signature))
+            .map_err(|e| verifier_error(py, e))
     }
 
     /// Signs a file given as a path (GIL released, constant memory) or a binary file object.
     fn sign_file(&self, py: Python<'_>, file: &Bound<'_, PyAny>) -> PyResult<String> {
         let ring = self.snapshot();
         let signature = match Source::from_py(file)? {
-            Source::Path(path) => py.detach(|| ring.sign_path(&path)).map_err(|e| verifier_error(py, e))?,
+            Source::Path(path) => py
+                .detach(|| ring.sign_path(&path))
+                .map_err(|e| verifier_error(py, e))?,
             Source::Stream(stream) => {
                 let mut signer = ring.signer().map_err(|e| verifier_error(py, e))?;
                 Source::for_each_block(&stream, |block| signer.update(block))?;
@@ -155,13 +168,22 @@ impl PyKeyRing {
     }
 
     /// Verifies a file (path or binary file object) against a signature string.
-    fn verify_file(&self, py: Python<'_>, file: &Bound<'_, PyAny>, signature: &str) -> PyResult<()> {
+    fn verify_file(
+        &self,
+        py: Python<'_>,
+        file: &Bound<'_, PyAny>,
+        signature: &str,
+    ) -> PyResult<()> {
         let signature = parse_signature(py, signature)?;
         let ring = self.snapshot();
         match Source::from_py(file)? {
-            Source::Path(path) => py.detach(|| ring.verify_path(&path, &signature)).map_err(|e| verifier_error(py, e)),
+            Source::Path(path) => py
+                .detach(|| ring.verify_path(&path, &signature))
+                .map_err(|e| verifier_error(py, e)),
             Source::Stream(stream) => {
-                let mut verifier = ring.verifier(&signature).map_err(|e| verifier_error(py, e))?;
+                let mut verifier = ring
+                    .verifier(&signature)
+                    .map_err(|e| verifier_error(py, e))?;
                 Source::for_each_block(&stream, |block| verifier.update(block))?;
                 verifier.finish().map_err(|e| verifier_error(py, e))
             }
@@ -170,39 +192,60 @@ impl PyKeyRing {
 
     /// Builds a chunk map of a file, for verifying byte ranges later.
     #[pyo3(signature = (path, chunk_size = ChunkMap::DEFAULT_CHUNK_SIZE))]
-    fn chunk_map(&self, py: Python<'_>, path: &Bound<'_, PyAny>, chunk_size: u32) -> PyResult<PyChunkMap> {
+    fn chunk_map(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        chunk_size: u32,
+    ) -> PyResult<PyChunkMap> {
         let path = path_arg(path)?;
         let ring = self.snapshot();
-        let map = py.detach(|| ring.chunk_map_path(&path, chunk_size)).map_err(|e| verifier_error(py, e))?;
+        let map = py
+            .detach(|| ring.chunk_map_path(&path, chunk_size))
+            .map_err(|e| verifier_error(py, e))?;
         Ok(PyChunkMap { map })
     }
 
     /// Verifies a whole file against a chunk map; MismatchError.chunks lists the chunks that differ.
-    fn verify_chunks(&self, py: Python<'_>, map: &PyChunkMap, path: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn verify_chunks(
+        &self,
+        py: Python<'_>,
+        map: &PyChunkMap,
+        path: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let path = path_arg(path)?;
         let ring = self.snapshot();
         py.detach(|| {
-            let file = std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
-                path: Some(path.clone()),
-                source: e,
-            })?;
+            let file =
+                std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
+                    path: Some(path.clone()),
+                    source: e,
+                })?;
             ring.verify_chunks(&map.map, std::io::BufReader::new(file))
         })
         .map_err(|e| verifier_error(py, e))
     }
 
     /// Verifies bytes [start, end) of a file, reading only the chunks that hold them.
-    fn verify_range(&self, py: Python<'_>, map: &PyChunkMap, path: &Bound<'_, PyAny>, start: u64, end: u64) -> PyResult<()> {
+    fn verify_range(
+        &self,
+        py: Python<'_>,
+        map: &PyChunkMap,
+        path: &Bound<'_, PyAny>,
+        start: u64,
+        end: u64,
+    ) -> PyResult<()> {
         let path = path_arg(path)?;
         if start > end {
             return Err(PyValueError::new_err("start must not exceed end"));
         }
         let ring = self.snapshot();
         py.detach(|| {
-            let file = std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
-                path: Some(path.clone()),
-                source: e,
-            })?;
+            let file =
+                std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
+                    path: Some(path.clone()),
+                    source: e,
+                })?;
             ring.verify_range(&map.map, file, start..end)
         })
         .map_err(|e| verifier_error(py, e))
@@ -212,16 +255,25 @@ impl PyKeyRing {
     fn create_manifest(&self, py: Python<'_>, root: &Bound<'_, PyAny>) -> PyResult<PyManifest> {
         let root = path_arg(root)?;
         let ring = self.snapshot();
-        let manifest = py.detach(|| ring.create_manifest(&root)).map_err(|e| verifier_error(py, e))?;
+        let manifest = py
+            .detach(|| ring.create_manifest(&root))
+            .map_err(|e| verifier_error(py, e))?;
         Ok(PyManifest { manifest })
     }
 
     /// Checks a manifest's signature, then returns what differs under `root` as a dict with
     /// keys added, removed, modified, unreadable, checked and ok.
-    fn verify_manifest<'py>(&self, py: Python<'py>, manifest: &PyManifest, root: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn verify_manifest<'py>(
+        &self,
+        py: Python<'py>,
+        manifest: &PyManifest,
+        root: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let root = path_arg(root)?;
         let ring = self.snapshot();
-        let report = py.detach(|| ring.verify_manifest(&manifest.manifest, &root)).map_err(|e| verifier_error(py, e))?;
+        let report = py
+            .detach(|| ring.verify_manifest(&manifest.manifest, &root))
+            .map_err(|e| verifier_error(py, e))?;
         let mut value = serde_json::to_value(&report).expect("reports serialise");
         value["ok"] = serde_json::Value::Bool(report.is_clean());
         json_to_py(py, &value)
@@ -249,13 +301,17 @@ impl PyChunkMap {
     /// Parses the JSON form.
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        Ok(PyChunkMap { map: ChunkMap::from_json(text).map_err(|e| verifier_error(py, e))? })
+        Ok(PyChunkMap {
+            map: ChunkMap::from_json(text).map_err(|e| verifier_error(py, e))?,
+        })
     }
 
     /// Parses the compact binary form.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: PyBackedBytes) -> PyResult<Self> {
-        Ok(PyChunkMap { map: ChunkMap::from_bytes(&data).map_err(|e| verifier_error(py, e))? })
+        Ok(PyChunkMap {
+            map: ChunkMap::from_bytes(&data).map_err(|e| verifier_error(py, e))?,
+        })
     }
 
     /// The JSON form.
@@ -314,7 +370,9 @@ impl PyManifest {
     /// Parses the JSON form, refusing unsafe paths.
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        Ok(PyManifest { manifest: Manifest::from_json(text).map_err(|e| verifier_error(py, e))? })
+        Ok(PyManifest {
+            manifest: Manifest::from_json(text).map_err(|e| verifier_error(py, e))?,
+        })
     }
 
     /// The JSON form.
@@ -325,7 +383,10 @@ impl PyManifest {
     /// The entries as dicts: path, type, and size/digest or target.
     #[getter]
     fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &serde_json::to_value(self.manifest.entries()).expect("entries serialise"))
+        json_to_py(
+            py,
+            &serde_json::to_value(self.manifest.entries()).expect("entries serialise"),
+        )
     }
 
     /// The signature string over the manifest.
@@ -355,7 +416,8 @@ fn load_key_file<'py>(py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bou
 }
 
 fn key_bytes<'py>(py: Python<'py>, key: &SecretKey) -> Bound<'py, PyBytes> {
-    let bytes = zeroize::Zeroizing::new(hex::decode(&*key.expose_hex()).expect("expose_hex is valid hex"));
+    let bytes =
+        zeroize::Zeroizing::new(hex::decode(&*key.expose_hex()).expect("expose_hex is valid hex"));
     PyBytes::new(py, &bytes)
 }
 
@@ -375,7 +437,8 @@ fn parse_signature_parts<'py>(py: Python<'py>, signature: &str) -> PyResult<Boun
 }
 
 fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    py.import("json")?.call_method1("loads", (value.to_string(),))
+    py.import("json")?
+        .call_method1("loads", (value.to_string(),))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
