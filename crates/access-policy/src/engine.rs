@@ -280,6 +280,8 @@ impl PolicyEngine {
             .reason()
             .filter_map(|id| live.info.get(id).cloned())
             .collect();
+        // Cedar reports reasons from a hash set; a stable order keeps decisions comparable.
+        policies.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let errors = response
             .diagnostics()
             .errors()
