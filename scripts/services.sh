@@ -6,17 +6,24 @@
 #   scripts/services.sh status [SERVICE...]   one line per service, exit 1 if any is down
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
 #
-# SERVICE is one of: postgres (default: all of them).
-# Works as root on a fresh Debian machine; everything comes from the distribution's package registry.
+# SERVICE is one of: postgres kafka (default: all of them).
+# Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
+# broker (tansu) is built from crates.io with `cargo install` the first time (about 10 minutes).
 set -euo pipefail
 
-ALL_SERVICES=(postgres)
+ALL_SERVICES=(postgres kafka)
 
 # PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
 PG_USER=strongroom
 PG_PASSWORD=strongroom
 PG_DB=strongroom_test
 PG_PORT=${STRONGROOM_PG_PORT:-5432}
+
+# Kafka-protocol broker: tansu, in-memory storage, on loopback.
+KAFKA_PORT=${STRONGROOM_KAFKA_PORT:-9092}
+TANSU_VERSION=0.6.0
+STATE_DIR=${STRONGROOM_SERVICES_DIR:-/var/tmp/strongroom-services}
+CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -98,6 +105,68 @@ postgres_status() {
 
 postgres_env() {
   echo "export STRONGROOM_TEST_POSTGRES_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+}
+
+# --- Kafka (tansu) -------------------------------------------------------------------------------
+
+tansu_bin() {
+  if [ -x "$CARGO_BIN/tansu" ]; then echo "$CARGO_BIN/tansu"; else command -v tansu || true; fi
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+kafka_up() {
+  local bin
+  bin=$(tansu_bin)
+  if [ -z "$bin" ]; then
+    log "installing the tansu broker $TANSU_VERSION from crates.io (first time only, ~10 minutes)"
+    command -v cargo >/dev/null || die "cargo is needed to install tansu"
+    cargo install tansu --version "$TANSU_VERSION" --features dynostore --locked --quiet \
+      || die "cargo install tansu failed"
+    bin=$(tansu_bin)
+  fi
+  if port_open "$KAFKA_PORT"; then
+    log "kafka already listening on 127.0.0.1:$KAFKA_PORT"
+    return 0
+  fi
+  mkdir -p "$STATE_DIR"
+  log "starting tansu on 127.0.0.1:$KAFKA_PORT"
+  nohup "$bin" broker \
+    --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --storage-engine "memory://tansu/" \
+    >"$STATE_DIR/tansu.log" 2>&1 &
+  echo $! >"$STATE_DIR/tansu.pid"
+  local i
+  for i in $(seq 1 60); do
+    port_open "$KAFKA_PORT" && break
+    kill -0 "$(cat "$STATE_DIR/tansu.pid")" 2>/dev/null || die "tansu exited at start: $(tail -5 "$STATE_DIR/tansu.log")"
+    sleep 0.5
+    [ "$i" -eq 60 ] && die "tansu is not listening on 127.0.0.1:$KAFKA_PORT after 30 s"
+  done
+  log "kafka ready on 127.0.0.1:$KAFKA_PORT"
+}
+
+kafka_down() {
+  if [ -f "$STATE_DIR/tansu.pid" ]; then
+    kill "$(cat "$STATE_DIR/tansu.pid")" 2>/dev/null || true
+    rm -f "$STATE_DIR/tansu.pid"
+  fi
+}
+
+kafka_status() {
+  if port_open "$KAFKA_PORT"; then
+    echo "kafka: up (127.0.0.1:$KAFKA_PORT)"
+  else
+    echo "kafka: down"
+    return 1
+  fi
+}
+
+kafka_env() {
+  echo "export STRONGROOM_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
 }
 
 # --- dispatch -----------------------------------------------------------------------------------

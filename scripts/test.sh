@@ -6,6 +6,7 @@
 # 1. starts the real services the tests need (scripts/services.sh up: installs them when missing)
 # 2. cargo fmt --check, cargo clippy -D warnings over every target and feature
 # 3. every workspace test (cargo-nextest when present, else cargo test), then the doctests
+# 4. the Python and Node bindings: built, linted, and tested with pytest / node:test / tsc
 #
 # Service-backed suites never skip here: STRONGROOM_TEST_REQUIRE_SERVICES=1 turns a missing
 # service into a failing test. Exits non-zero on any failure and ends with one summary line.
@@ -14,6 +15,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LOG_DIR=$(mktemp -d)
+# The bindings are separate cargo workspaces; sharing the main target directory shares their
+# compiled dependencies with it.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 trap 'rm -rf "$LOG_DIR"' EXIT
 
 passed=0
@@ -41,8 +45,16 @@ step() {
 # Adds the pass/fail counts a test runner printed to the totals.
 count_tests() {
   local log=$1 p f
-  # nextest: "Summary [ 12.3s] 120 tests run: 118 passed, 2 failed, 0 skipped"
-  if grep -qE '^ *Summary \[' "$log"; then
+  if grep -qE '^[0-9]+ (passed|failed)' "$log"; then
+    # pytest: "10 passed in 0.15s" / "1 failed, 9 passed in 0.2s"
+    p=$(grep -oE '[0-9]+ passed' "$log" | awk '{p += $1} END {print p + 0}')
+    f=$(grep -oE '[0-9]+ failed' "$log" | awk '{f += $1} END {print f + 0}')
+  elif grep -qE '^# pass [0-9]+' "$log"; then
+    # node:test: "# pass 9" / "# fail 0"
+    p=$(grep -E '^# pass [0-9]+' "$log" | awk '{p += $3} END {print p + 0}')
+    f=$(grep -E '^# fail [0-9]+' "$log" | awk '{f += $3} END {print f + 0}')
+  elif grep -qE '^ *Summary \[' "$log"; then
+    # nextest: "Summary [ 12.3s] 120 tests run: 118 passed, 2 failed, 0 skipped"
     p=$(grep -E '^ *Summary \[' "$log" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
     f=$(grep -E '^ *Summary \[' "$log" | tail -1 | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
   else
@@ -76,6 +88,29 @@ fi
 count_tests "$LOG_DIR/tests.log"
 step doctests cargo test --workspace --all-features --locked --doc
 count_tests "$LOG_DIR/doctests.log"
+
+# --- bindings ---------------------------------------------------------------------------------
+python_bindings() {
+  local venv=$CARGO_TARGET_DIR/bindings-venv
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install -q --upgrade "maturin>=1.9,<2" "pytest>=7" || return 1
+  cargo fmt --manifest-path bindings/python/Cargo.toml --check || return 1
+  cargo clippy --manifest-path bindings/python/Cargo.toml --all-targets --locked -- -D warnings || return 1
+  "$venv/bin/pip" install -q --force-reinstall --no-deps ./bindings/python || return 1
+  # Run from outside the source tree so the installed package, not the source folder, is tested.
+  (cd "$venv" && bin/python -m pytest -q "$ROOT/bindings/python/tests" && bin/python -m pytest -q --doctest-modules --pyargs strongroom)
+}
+
+node_bindings() {
+  cargo fmt --manifest-path bindings/node/Cargo.toml --check || return 1
+  cargo clippy --manifest-path bindings/node/Cargo.toml --all-targets --locked -- -D warnings || return 1
+  (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm test && npm run --silent typecheck)
+}
+
+step python python_bindings
+count_tests "$LOG_DIR/python.log"
+step node node_bindings
+count_tests "$LOG_DIR/node.log"
 
 # --- summary ----------------------------------------------------------------------------------
 elapsed=$(($(date +%s) - started))

@@ -1,4 +1,4 @@
 //! The `strongroom` Node.js addon. `strongroom.js` wraps it to give errors a stable `code`.
 
-mod errors;
-mod verifier;
+pub mod errors;
+pub mod verifier;
