@@ -29,4 +29,8 @@ pub use crate::model::{
 };
 pub use crate::refresh::{REFRESH_TOKEN_PREFIX, RefreshToken, SealedSuccessor, TokenHash};
 pub use crate::store::memory::MemorySessionStore;
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::PostgresSessionStore;
+#[cfg(feature = "sqlite")]
+pub use crate::store::sqlite::SqliteSessionStore;
 pub use crate::store::{DynSessionStore, SessionStore};

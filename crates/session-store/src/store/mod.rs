@@ -14,6 +14,12 @@ use crate::model::{
 use crate::refresh::TokenHash;
 
 pub(crate) mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 
 /// Persistence for sessions, refresh-token hashes and devices.
 ///

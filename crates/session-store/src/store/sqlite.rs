@@ -1,0 +1,114 @@
+//! The SQLite backend.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::{Error, Result, StorageError};
+use crate::store::sql::{migrate_error, sql_session_store};
+
+/// A [`SessionStore`](crate::SessionStore) in a SQLite database (feature `sqlite`).
+///
+/// For one process (a single-node server or a desktop app). Rotation races are decided by
+/// SQLite's single writer: each write transaction starts with `BEGIN IMMEDIATE`.
+pub struct SqliteSessionStore {
+    pool: SqlitePool,
+}
+
+impl fmt::Debug for SqliteSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteSessionStore")
+            .field("connections", &self.pool.size())
+            .finish()
+    }
+}
+
+impl SqliteSessionStore {
+    /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Storage(StorageError::new(e)))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Connects with a `sqlite:` URL (for example `sqlite://sessions.db?mode=rwc`) and migrates.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let invalid = || Error::input("url", "not a valid sqlite: URL");
+        if !url.starts_with("sqlite:") {
+            return Err(invalid());
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| invalid())?
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePool::connect_with(options)
+            .await
+            .map_err(|e| Error::Storage(StorageError::new(e)))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool and applies this crate's migrations to it.
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(migrate_error)?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+sql_session_store!(SqliteSessionStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SqliteSessionStore;
+    use crate::store::DynSessionStore;
+    use crate::{Error, SessionStore as _, conformance};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteSessionStore::open(dir.path().join("sessions.db"))
+            .await
+            .expect("open");
+        let store: Arc<DynSessionStore> = Arc::new(store);
+        conformance::run_all(&store).await;
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sessions.db");
+        let store = SqliteSessionStore::open(&path).await.expect("open");
+        let url = format!("sqlite://{}", path.display());
+        let again = SqliteSessionStore::connect(&url).await.expect("reopen");
+        let missing = again.session(&crate::SessionId::generate()).await;
+        assert!(matches!(missing, Err(Error::NotFound { .. })));
+        drop(store);
+        assert!(matches!(
+            SqliteSessionStore::connect("postgres://nope").await,
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+}
