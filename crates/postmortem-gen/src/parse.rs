@@ -216,6 +216,14 @@ impl Checker {
         let value = raw.value.trim().to_owned();
         if value.is_empty() {
             self.problem(field, raw, ProblemKind::Empty, "must not be empty".into());
+        } else if value.contains(['\n', '\r']) {
+            // Both end up in headings and table cells, where a line break ends the element.
+            self.problem(
+                field,
+                raw,
+                ProblemKind::InvalidValue,
+                "must be a single line".into(),
+            );
         }
         value
     }

@@ -202,6 +202,14 @@ action_items:
 }
 
 #[test]
+fn titles_must_be_single_lines() {
+    let text = GOOD.replace("title: Uploads slow", "title: |\n  Uploads\n  slow");
+    let problems = problems_of(Incident::from_yaml_str(&text).unwrap_err());
+    assert_eq!(problems[0].field, "title");
+    assert_eq!(problems[0].kind, ProblemKind::InvalidValue);
+}
+
+#[test]
 fn incident_file_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inc.yaml");
