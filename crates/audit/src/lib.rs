@@ -1,0 +1,40 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod canonical;
+mod chain;
+mod checkpoint;
+mod clock;
+mod cloudevents;
+mod error;
+mod event;
+mod log;
+#[cfg(all(test, feature = "postgres"))]
+mod pg_test;
+mod query;
+mod store;
+
+#[cfg(any(feature = "conformance", test))]
+pub mod conformance;
+
+pub use crate::chain::{AuditRecord, ChainHead, ChainId, Digest};
+pub use crate::checkpoint::{Checkpoint, CheckpointKind, CheckpointSigner, CheckpointVerifier};
+pub use crate::clock::{Clock, ManualClock, ManualSleeper, Sleeper, SystemClock, TokioSleeper};
+pub use crate::cloudevents::{CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE};
+pub use crate::error::{BackendError, Error, Result, TamperKind};
+pub use crate::event::{
+    Actor, AuditEvent, AuditEventBuilder, MAX_EVENT_BYTES, Outcome, Resource, validate_action,
+};
+pub use crate::log::{AuditLog, AuditLogBuilder, MAX_BATCH_EVENTS, Retention, VerifyReport};
+pub use crate::query::{AuditQuery, Cursor, MAX_PAGE_SIZE, Order, Page};
+pub use crate::store::memory::MemoryAuditStore;
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::PostgresAuditStore;
+#[cfg(feature = "sqlite")]
+pub use crate::store::sqlite::SqliteAuditStore;
+pub use crate::store::{AuditStore, DynAuditStore};
+
+/// Re-exported so callers can name event times without adding the dependency themselves.
+pub use jiff::Timestamp;
+/// Re-exported so callers can name event ids without adding the dependency themselves.
+pub use uuid::Uuid;

@@ -1,0 +1,576 @@
+use std::collections::HashSet;
+use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::{
+    AuditEvent, AuditQuery, AuditRecord, ChainHead, ChainId, Checkpoint, CheckpointKind,
+    CheckpointSigner, CheckpointVerifier, Cursor, DynAuditStore, Error, Order, Page, Result,
+    TamperKind,
+};
+
+/// How many times an append is retried when another process wins the race for the chain head.
+const MAX_CONFLICT_RETRIES: usize = 64;
+/// Records read per round trip while verifying.
+const VERIFY_PAGE: usize = 1000;
+/// The most events accepted by one append call.
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+
+/// A tamper-evident, append-only log of [`AuditEvent`]s: one hash chain in an
+/// [`AuditStore`](crate::AuditStore).
+///
+/// Each record stores `SHA-256(previous hash, sequence, canonical event bytes)`. Appends are
+/// serialized per chain and batched: while one append is being written, the others queue and go
+/// into the next transaction together (group commit), so throughput grows with concurrency. Signed
+/// [`Checkpoint`]s are taken every `checkpoint_every` records. Cheap to clone (shared state).
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<DynAuditStore>,
+    chain: ChainId,
+    signer: CheckpointSigner,
+    verifier: CheckpointVerifier,
+    clock: Arc<dyn Clock>,
+    checkpoint_every: u64,
+    queue: Mutex<Vec<Request>>,
+    // Held by the one task currently writing; caches the head it last wrote.
+    writer: tokio::sync::Mutex<Option<ChainHead>>,
+}
+
+#[derive(Debug)]
+struct Request {
+    events: Vec<AuditEvent>,
+    skip_existing: bool,
+    reply: oneshot::Sender<Result<Vec<AuditRecord>>>,
+}
+
+/// Builds an [`AuditLog`]; see [`AuditLog::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct AuditLogBuilder {
+    store: Arc<DynAuditStore>,
+    chain: ChainId,
+    signer: CheckpointSigner,
+    verifier: Option<CheckpointVerifier>,
+    clock: Arc<dyn Clock>,
+    checkpoint_every: u64,
+}
+
+impl AuditLogBuilder {
+    /// The clock used for checkpoint times and retention (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sign a checkpoint each time the chain crosses a multiple of `records` (default 1000; 0
+    /// turns automatic checkpoints off; [`AuditLog::checkpoint`] still works).
+    pub fn checkpoint_every(mut self, records: u64) -> Self {
+        self.checkpoint_every = records;
+        self
+    }
+
+    /// The keys trusted when verifying (default: only the signer's). Add retired keys here after
+    /// rotating the signer so older checkpoints still verify.
+    pub fn verifier(mut self, verifier: CheckpointVerifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// The log.
+    pub fn build(self) -> AuditLog {
+        let verifier = self.verifier.unwrap_or_else(|| self.signer.verifier());
+        AuditLog {
+            inner: Arc::new(Inner {
+                store: self.store,
+                chain: self.chain,
+                signer: self.signer,
+                verifier,
+                clock: self.clock,
+                checkpoint_every: self.checkpoint_every,
+                queue: Mutex::new(Vec::new()),
+                writer: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+}
+
+/// What [`AuditLog::verify`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// First sequence number checked (0 with `last` 0 when the range held no records).
+    pub first: u64,
+    /// Last sequence number checked.
+    pub last: u64,
+    /// Records whose hash and link were recomputed.
+    pub records: u64,
+    /// Signed checkpoints checked against the records.
+    pub checkpoints: u64,
+    /// The retention anchor the chain starts from, if records were pruned.
+    pub anchor: Option<u64>,
+}
+
+/// What [`AuditLog::delete_before`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Records deleted.
+    pub deleted: u64,
+    /// The signed anchor the chain now starts from (`None` when nothing was old enough).
+    pub anchor: Option<Checkpoint>,
+}
+
+impl AuditLog {
+    /// Starts building a log over `chain` in `store`, signing checkpoints with `signer`.
+    pub fn builder(
+        store: Arc<DynAuditStore>,
+        chain: ChainId,
+        signer: CheckpointSigner,
+    ) -> AuditLogBuilder {
+        AuditLogBuilder {
+            store,
+            chain,
+            signer,
+            verifier: None,
+            clock: Arc::new(SystemClock),
+            checkpoint_every: 1000,
+        }
+    }
+
+    /// The chain this log writes.
+    pub fn chain(&self) -> &ChainId {
+        &self.inner.chain
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<DynAuditStore> {
+        &self.inner.store
+    }
+
+    /// Appends one event; returns its record once it is durably stored.
+    pub async fn append(&self, event: AuditEvent) -> Result<AuditRecord> {
+        let mut records = self.submit(vec![event], false).await?;
+        records.pop().ok_or(Error::Closed)
+    }
+
+    /// Appends events in order, atomically (all or none). An id already stored gives
+    /// [`Error::DuplicateEvent`] and nothing is written.
+    pub async fn append_batch(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditRecord>> {
+        self.submit(events, false).await
+    }
+
+    /// Appends the events whose ids are not stored yet and skips the rest (duplicates within
+    /// `events` too): the at-least-once consumer's append. Returns the records written.
+    pub async fn append_new(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditRecord>> {
+        self.submit(events, true).await
+    }
+
+    async fn submit(
+        &self,
+        events: Vec<AuditEvent>,
+        skip_existing: bool,
+    ) -> Result<Vec<AuditRecord>> {
+        if events.len() > MAX_BATCH_EVENTS {
+            return Err(Error::invalid(
+                "events",
+                format!("at most {MAX_BATCH_EVENTS} per call"),
+            ));
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.queue().push(Request {
+            events,
+            skip_existing,
+            reply,
+        });
+        {
+            let mut head = self.inner.writer.lock().await;
+            let batch = std::mem::take(&mut *self.queue());
+            // Empty when a previous writer already took (and answered) our request.
+            if !batch.is_empty() {
+                self.write(&mut head, batch).await;
+            }
+        }
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Request>> {
+        self.inner.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every queued request in one store append, answering each.
+    async fn write(&self, cached_head: &mut Option<ChainHead>, mut batch: Vec<Request>) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_write(cached_head, &mut batch).await {
+                Ok(()) => return,
+                // A duplicate reported by the store (not by the pre-check) means another process
+                // stored that id in the meantime: the retry's pre-check will now see it.
+                Err(Error::Conflict { .. } | Error::DuplicateEvent { .. })
+                    if attempt < MAX_CONFLICT_RETRIES =>
+                {
+                    *cached_head = None;
+                    tokio::task::yield_now().await;
+                }
+                Err(err) => {
+                    *cached_head = None;
+                    for request in batch {
+                        let _ = request.reply.send(Err(copy_error(&err)));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn try_write(
+        &self,
+        cached_head: &mut Option<ChainHead>,
+        batch: &mut Vec<Request>,
+    ) -> Result<()> {
+        let store = &self.inner.store;
+        let chain = &self.inner.chain;
+        let head = match *cached_head {
+            Some(head) => head,
+            None => store.head(chain).await?,
+        };
+        // Duplicates fail their own request (or are skipped), never the whole group.
+        let ids: Vec<Uuid> = batch
+            .iter()
+            .flat_map(|r| r.events.iter().map(AuditEvent::id))
+            .collect();
+        let mut taken: HashSet<Uuid> = store.existing_ids(chain, &ids).await?.into_iter().collect();
+        let mut accepted: Vec<(Request, Vec<AuditEvent>)> = Vec::new();
+        for request in batch.drain(..) {
+            let mut keep = Vec::with_capacity(request.events.len());
+            let mut duplicate = None;
+            let mut mine = HashSet::new();
+            for event in &request.events {
+                if taken.contains(&event.id()) || !mine.insert(event.id()) {
+                    if request.skip_existing {
+                        continue;
+                    }
+                    duplicate = Some(event.id());
+                    break;
+                }
+                keep.push(event.clone());
+            }
+            if let Some(id) = duplicate {
+                let _ = request.reply.send(Err(Error::DuplicateEvent { id }));
+                continue;
+            }
+            taken.extend(mine);
+            accepted.push((request, keep));
+        }
+        let mut records = Vec::new();
+        let mut next = head;
+        for (_, events) in &accepted {
+            for event in events {
+                let record = AuditRecord::link(next, event.clone());
+                next = record.as_head();
+                records.push(record);
+            }
+        }
+        if !records.is_empty()
+            && let Err(err) = store.append(chain, &records).await
+        {
+            // Put the requests back so a retry (after a conflict) writes them again.
+            batch.extend(accepted.into_iter().map(|(request, _)| request));
+            return Err(err);
+        }
+        *cached_head = Some(next);
+        let mut records = records.into_iter();
+        for (request, events) in accepted {
+            let _ = request
+                .reply
+                .send(Ok(records.by_ref().take(events.len()).collect()));
+        }
+        self.maybe_checkpoint(head.seq, next).await;
+        Ok(())
+    }
+
+    async fn maybe_checkpoint(&self, before: u64, after: ChainHead) {
+        let every = self.inner.checkpoint_every;
+        if every > 0 && before / every != after.seq / every {
+            // The records are stored; a failed checkpoint only delays tamper evidence until the
+            // next one, so it must not fail the append.
+            let _ = self.sign_and_store(after).await;
+        }
+    }
+
+    async fn sign_and_store(&self, head: ChainHead) -> Result<Checkpoint> {
+        let cp = self.inner.signer.sign(
+            &self.inner.chain,
+            CheckpointKind::Checkpoint,
+            head.seq,
+            head.hash,
+            self.inner.clock.now(),
+        );
+        self.inner.store.put_checkpoint(&cp).await?;
+        Ok(cp)
+    }
+
+    /// The chain's current head.
+    pub async fn head(&self) -> Result<ChainHead> {
+        self.inner.store.head(&self.inner.chain).await
+    }
+
+    /// Signs and stores a checkpoint of the current head now.
+    pub async fn checkpoint(&self) -> Result<Checkpoint> {
+        let _writer = self.inner.writer.lock().await;
+        let head = self.head().await?;
+        self.sign_and_store(head).await
+    }
+
+    /// Recomputes the chain over a range of sequence numbers (`..` for all) and checks every signed
+    /// checkpoint and the retention anchor in it. Returns [`Error::Tampered`] naming the first
+    /// broken record.
+    ///
+    /// A range that does not start at the chain's beginning (or its retention anchor) trusts the
+    /// stored hash of the record just before it; verify from the start, or rely on checkpoints,
+    /// for full assurance. Records appended after the newest checkpoint can be removed from the
+    /// end without detection until the next checkpoint: publish checkpoints somewhere the database
+    /// administrator cannot rewrite.
+    pub async fn verify(&self, range: impl RangeBounds<u64>) -> Result<VerifyReport> {
+        let store = &self.inner.store;
+        let chain = &self.inner.chain;
+        let anchor = store.anchor(chain).await?;
+        if let Some(anchor) = &anchor
+            && (anchor.kind != CheckpointKind::Anchor
+                || &anchor.chain != chain
+                || !self.inner.verifier.verify(anchor))
+        {
+            return Err(Error::Tampered {
+                seq: anchor.seq,
+                problem: TamperKind::BadSignature,
+            });
+        }
+        let head = store.head(chain).await?;
+        let chain_start = anchor.as_ref().map_or(1, |a| a.seq + 1);
+        let first = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        }
+        .max(chain_start);
+        let last = match range.end_bound() {
+            Bound::Included(&e) => e,
+            Bound::Excluded(&e) => e.saturating_sub(1),
+            Bound::Unbounded => u64::MAX,
+        }
+        .min(head.seq);
+
+        if let Some(latest) = store.latest_checkpoint(chain).await?
+            && latest.seq > head.seq
+        {
+            return Err(Error::Tampered {
+                seq: head.seq + 1,
+                problem: TamperKind::Truncated {
+                    checkpointed: latest.seq,
+                    stored: head.seq,
+                },
+            });
+        }
+        let mut report = VerifyReport {
+            first: 0,
+            last: 0,
+            records: 0,
+            checkpoints: 0,
+            anchor: anchor.as_ref().map(|a| a.seq),
+        };
+        if first > last {
+            return Ok(report);
+        }
+
+        let mut prev = if first == chain_start {
+            anchor.as_ref().map_or_else(|| chain.genesis(), |a| a.head)
+        } else {
+            match store.read(chain, first - 1, 1).await?.pop() {
+                Some(r) if r.seq == first - 1 => r.hash,
+                _ => {
+                    return Err(Error::Tampered {
+                        seq: first - 1,
+                        problem: TamperKind::Gap {
+                            expected: first - 1,
+                        },
+                    });
+                }
+            }
+        };
+        let checkpoints = store.checkpoints(chain, first, last).await?;
+        let mut checkpoints = checkpoints.into_iter().peekable();
+        let mut expected = first;
+        while expected <= last {
+            let page = store
+                .read(
+                    chain,
+                    expected,
+                    VERIFY_PAGE.min((last - expected + 1) as usize),
+                )
+                .await?;
+            if page.is_empty() {
+                return Err(Error::Tampered {
+                    seq: expected,
+                    problem: TamperKind::Gap { expected },
+                });
+            }
+            for record in page {
+                if record.seq > last {
+                    break;
+                }
+                let tampered = |problem| {
+                    Err(Error::Tampered {
+                        seq: record.seq,
+                        problem,
+                    })
+                };
+                if record.seq != expected {
+                    return Err(Error::Tampered {
+                        seq: expected,
+                        problem: TamperKind::Gap { expected },
+                    });
+                }
+                if record.prev_hash != prev {
+                    return tampered(TamperKind::BrokenLink);
+                }
+                if !record.hash_matches() {
+                    return tampered(TamperKind::HashMismatch);
+                }
+                while let Some(cp) = checkpoints.next_if(|cp| cp.seq <= record.seq) {
+                    if cp.kind != CheckpointKind::Checkpoint
+                        || &cp.chain != chain
+                        || !self.inner.verifier.verify(&cp)
+                    {
+                        return Err(Error::Tampered {
+                            seq: cp.seq,
+                            problem: TamperKind::BadSignature,
+                        });
+                    }
+                    if cp.seq != record.seq || cp.head != record.hash {
+                        return Err(Error::Tampered {
+                            seq: cp.seq,
+                            problem: TamperKind::CheckpointMismatch,
+                        });
+                    }
+                    report.checkpoints += 1;
+                }
+                prev = record.hash;
+                expected += 1;
+                report.records += 1;
+            }
+        }
+        report.first = first;
+        report.last = last;
+        Ok(report)
+    }
+
+    /// One page of records matching `query`.
+    pub async fn query(&self, query: &AuditQuery) -> Result<Page> {
+        query.validate()?;
+        let records = self.inner.store.query(&self.inner.chain, query).await?;
+        let next = if records.len() == query.limit {
+            records.last().map(|r| Cursor { seq: r.seq })
+        } else {
+            None
+        };
+        Ok(Page { records, next })
+    }
+
+    /// Deletes the oldest records, up to (not including) the first record whose time is at or after
+    /// `cutoff`, after verifying them, and leaves a signed retention anchor so the remaining chain
+    /// still verifies. Records are removed as a prefix: a record older than `cutoff` that follows
+    /// a newer one is kept.
+    pub async fn delete_before(&self, cutoff: Timestamp) -> Result<Retention> {
+        let _writer = self.inner.writer.lock().await;
+        let store = &self.inner.store;
+        let chain = &self.inner.chain;
+        let head = store.head(chain).await?;
+        let first_kept = store
+            .query(
+                chain,
+                &AuditQuery::new()
+                    .since(cutoff)
+                    .order(Order::OldestFirst)
+                    .limit(1),
+            )
+            .await?
+            .first()
+            .map_or(head.seq + 1, |r| r.seq);
+        let current = store.anchor(chain).await?.map_or(0, |a| a.seq);
+        if first_kept <= current + 1 {
+            return Ok(Retention {
+                deleted: 0,
+                anchor: None,
+            });
+        }
+        let last_deleted = first_kept - 1;
+        // Refuse to bless a tampered prefix with a fresh signature.
+        self.verify(..=last_deleted).await?;
+        let record = store
+            .read(chain, last_deleted, 1)
+            .await?
+            .pop()
+            .filter(|r| r.seq == last_deleted)
+            .ok_or(Error::Tampered {
+                seq: last_deleted,
+                problem: TamperKind::Gap {
+                    expected: last_deleted,
+                },
+            })?;
+        let anchor = self.inner.signer.sign(
+            chain,
+            CheckpointKind::Anchor,
+            record.seq,
+            record.hash,
+            self.inner.clock.now(),
+        );
+        let deleted = store.prune(&anchor).await?;
+        Ok(Retention {
+            deleted,
+            anchor: Some(anchor),
+        })
+    }
+}
+
+/// Errors are not `Clone` (they may wrap a driver error); each waiter of a failed group commit
+/// gets an equivalent copy.
+fn copy_error(err: &Error) -> Error {
+    match err {
+        Error::Invalid { field, reason } => Error::Invalid {
+            field,
+            reason: reason.clone(),
+        },
+        Error::EventTooLarge { size, limit } => Error::EventTooLarge {
+            size: *size,
+            limit: *limit,
+        },
+        Error::Malformed { what, reason } => Error::Malformed {
+            what,
+            reason: reason.clone(),
+        },
+        Error::NotFound { what } => Error::NotFound { what: what.clone() },
+        Error::Conflict { chain } => Error::Conflict {
+            chain: chain.clone(),
+        },
+        Error::DuplicateEvent { id } => Error::DuplicateEvent { id: *id },
+        Error::Tampered { seq, problem } => Error::Tampered {
+            seq: *seq,
+            problem: problem.clone(),
+        },
+        Error::Lagged { missed } => Error::Lagged { missed: *missed },
+        other => Error::Unavailable {
+            context: "appending to the audit log",
+            source: crate::error::BackendError(other.to_string().into()),
+        },
+    }
+}
