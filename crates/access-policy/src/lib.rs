@@ -13,6 +13,10 @@ mod query;
 mod request;
 mod scope;
 mod sink;
+mod store;
+
+#[cfg(any(feature = "conformance", test))]
+pub mod conformance;
 
 pub use crate::{
     bundle::{
@@ -34,7 +38,18 @@ pub use crate::{
         entity_uid, parse_uid, uid_json,
     },
     sink::{ChannelSink, DecisionEvent, DecisionRecord, DecisionSink, MemorySink},
+    store::{
+        DynPolicyStore, PolicyStore, StoreSnapshot, dir::DirPolicyStore, memory::MemoryPolicyStore,
+        reload_if_changed,
+    },
 };
+
+#[cfg(feature = "postgres")]
+pub use crate::store::postgres::PostgresPolicyStore;
+#[cfg(feature = "watch")]
+pub use crate::store::spawn_reloader;
+#[cfg(feature = "sqlite")]
+pub use crate::store::sqlite::SqlitePolicyStore;
 
 /// The Cedar crate this one is built on, re-exported so callers use the same version.
 pub use cedar_policy;
