@@ -107,6 +107,7 @@ impl fmt::Display for InputFormat {
 
 /// One rule an incident breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// Dotted path of the field, e.g. `resolved` or `action_items[2].due`.
     pub field: String,
@@ -170,6 +171,7 @@ impl fmt::Display for TemplateErrorKind {
 
 /// A variable a template uses that the report does not define.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnknownVariable {
     /// The variable's name.
     pub name: String,

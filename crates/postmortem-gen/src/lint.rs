@@ -115,7 +115,7 @@ pub struct LintConfig {
     /// Longest allowed silence in the timeline between `start` and `resolved`; `None` turns
     /// the check off (default 30 minutes).
     pub max_timeline_gap: Option<SignedDuration>,
-    /// Whether action items without a due date are reported (default true).
+    /// Whether pending action items without a due date are reported (default true).
     pub require_due_dates: bool,
 }
 
@@ -301,7 +301,7 @@ impl Linter {
                 );
             }
             match item.due {
-                None if self.config.require_due_dates => push(
+                None if self.config.require_due_dates && item.status.is_pending() => push(
                     Rule::ActionItemDue,
                     Level::Warning,
                     Some(field),
