@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod bus;
 mod canonical;
 mod chain;
 mod checkpoint;
@@ -9,6 +10,7 @@ mod cloudevents;
 mod error;
 mod event;
 mod log;
+mod outbox;
 #[cfg(all(test, feature = "postgres"))]
 mod pg_test;
 mod query;
@@ -17,6 +19,9 @@ mod store;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 
+pub use crate::bus::{
+    DynEventPublisher, EventPublisher, InProcessBus, MAX_BUS_CAPACITY, Subscription,
+};
 pub use crate::chain::{AuditRecord, ChainHead, ChainId, Digest};
 pub use crate::checkpoint::{Checkpoint, CheckpointKind, CheckpointSigner, CheckpointVerifier};
 pub use crate::clock::{Clock, ManualClock, ManualSleeper, Sleeper, SystemClock, TokioSleeper};
@@ -26,6 +31,14 @@ pub use crate::event::{
     Actor, AuditEvent, AuditEventBuilder, MAX_EVENT_BYTES, Outcome, Resource, validate_action,
 };
 pub use crate::log::{AuditLog, AuditLogBuilder, MAX_BATCH_EVENTS, Retention, VerifyReport};
+#[cfg(feature = "postgres")]
+pub use crate::outbox::postgres::PostgresOutbox;
+#[cfg(feature = "sqlite")]
+pub use crate::outbox::sqlite::SqliteOutbox;
+pub use crate::outbox::{
+    Backlog, Backoff, DynOutbox, MAX_CLAIM, Outbox, OutboxEntry, OutboxRelay, RelayBatch,
+    RelayConfig, RelayMetrics,
+};
 pub use crate::query::{AuditQuery, Cursor, MAX_PAGE_SIZE, Order, Page};
 pub use crate::store::memory::MemoryAuditStore;
 #[cfg(feature = "postgres")]
