@@ -96,15 +96,6 @@ impl Incident {
     pub fn line_of(&self, field: &str) -> Option<u64> {
         self.lines.get(field).copied()
     }
-
-    /// The instant the timeline window is centred on at its end: `resolved`, else `mitigated`,
-    /// else `detected`, else `start`.
-    pub fn last_known_time(&self) -> Timestamp {
-        self.resolved
-            .or(self.mitigated)
-            .or(self.detected)
-            .unwrap_or(self.start)
-    }
 }
 
 /// A root cause and the chain of "why?" that led to it.

@@ -1,7 +1,7 @@
 //! Rendering a report through a minijinja template, to Markdown or HTML.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -98,11 +98,19 @@ impl Renderer {
         })
     }
 
-    /// A renderer using the template in a file.
+    /// A renderer using the template in a file. The template may `include`, `import` or
+    /// `extend` other templates by paths relative to its own directory (names starting with
+    /// `.` are refused, so nothing outside that directory is reachable).
     pub fn from_template_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_template_str(&path.display().to_string(), &source)
+        let mut renderer = Self::from_template_str(&path.display().to_string(), &source)?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        renderer.env.set_loader(minijinja::path_loader(dir));
+        Ok(renderer)
     }
 
     /// Turns strict mode on or off (off by default): unknown variables become errors instead

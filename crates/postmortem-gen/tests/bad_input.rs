@@ -340,3 +340,47 @@ fn output_format_names() {
     // Timestamps are re-exported for callers.
     let _: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
 }
+
+#[test]
+fn template_files_can_include_their_neighbours_but_nothing_outside() {
+    let (incident, timeline) = sample();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("parts")).unwrap();
+    std::fs::write(
+        dir.path().join("parts/header.md"),
+        "# {{ incident.id }}: {{ incident.title }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "secret\n").unwrap();
+    let main = dir.path().join("main.md");
+    std::fs::write(
+        &main,
+        "{% include \"parts/header.md\" %}\nSeverity {{ incident.severity }}\n",
+    )
+    .unwrap();
+    let out = Renderer::from_template_file(&main)
+        .unwrap()
+        .strict(true)
+        .render(&incident, &timeline, OutputFormat::Markdown)
+        .unwrap();
+    assert_eq!(out, "# INC-1: Uploads slow\nSeverity SEV3\n");
+
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let nested = dir.path().join("sub/main.md");
+    std::fs::write(&nested, "{% include \"../secret.txt\" %}\n").unwrap();
+    let err = Renderer::from_template_file(&nested)
+        .unwrap()
+        .render(&incident, &timeline, OutputFormat::Markdown)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Template {
+                kind: TemplateErrorKind::Render,
+                line: Some(1),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
