@@ -11,7 +11,12 @@ use strongroom_anomaly::eval::{self, StreamConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let mut config = StreamConfig::default();
     if let Some(v) = value("--users") {
         config.users = v.parse()?;
@@ -39,6 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     w.flush()?;
     let attacks = stream.events.iter().filter(|l| l.attack.is_some()).count();
-    eprintln!("wrote {} events ({attacks} attack) to {out}", stream.events.len());
+    eprintln!(
+        "wrote {} events ({attacks} attack) to {out}",
+        stream.events.len()
+    );
     Ok(())
 }

@@ -41,10 +41,20 @@ fn memory(users: usize) -> Result<(), Box<dyn std::error::Error>> {
     }
     let after = resident_bytes();
     let n = model.user_count().max(1);
-    println!("users {} events {}", model.user_count(), stream.events.len());
-    println!("memory_per_user_estimate_bytes={}", model.approx_memory_bytes() / n);
+    println!(
+        "users {} events {}",
+        model.user_count(),
+        stream.events.len()
+    );
+    println!(
+        "memory_per_user_estimate_bytes={}",
+        model.approx_memory_bytes() / n
+    );
     if let (Some(b), Some(a)) = (before, after) {
-        println!("memory_per_user_rss_bytes={}", a.saturating_sub(b) / n as u64);
+        println!(
+            "memory_per_user_rss_bytes={}",
+            a.saturating_sub(b) / n as u64
+        );
     }
     Ok(())
 }
@@ -52,10 +62,16 @@ fn memory(users: usize) -> Result<(), Box<dyn std::error::Error>> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--memory") {
-        let users = args.iter().position(|a| a == "--users").and_then(|i| args.get(i + 1)).map_or(Ok(100_000), |v| v.parse())?;
+        let users = args
+            .iter()
+            .position(|a| a == "--users")
+            .and_then(|i| args.get(i + 1))
+            .map_or(Ok(100_000), |v| v.parse())?;
         return memory(users);
     }
-    let path = args.first().ok_or("usage: throughput STREAM.jsonl | --memory")?;
+    let path = args
+        .first()
+        .ok_or("usage: throughput STREAM.jsonl | --memory")?;
     let mut lines = Vec::new();
     for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {
         lines.push(serde_json::from_str::<Line>(&line?)?);
@@ -67,11 +83,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scores.push(model.score_and_observe(&l.event)?.score);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (s, y): (Vec<f64>, Vec<bool>) =
-        lines.iter().zip(&scores).filter(|(l, _)| l.scored).map(|(l, s)| (*s, l.attack.is_some())).unzip();
+    let (s, y): (Vec<f64>, Vec<bool>) = lines
+        .iter()
+        .zip(&scores)
+        .filter(|(l, _)| l.scored)
+        .map(|(l, s)| (*s, l.attack.is_some()))
+        .unzip();
     println!("events={} seconds={elapsed:.3}", lines.len());
     println!("events_per_sec={:.0}", lines.len() as f64 / elapsed);
     println!("auc={:.4}", roc_auc(&s, &y).unwrap_or(f64::NAN));
-    println!("tpr_at_1pct_fpr={:.4}", tpr_at_fpr(&s, &y, 0.01).unwrap_or(f64::NAN));
+    println!(
+        "tpr_at_1pct_fpr={:.4}",
+        tpr_at_fpr(&s, &y, 0.01).unwrap_or(f64::NAN)
+    );
     Ok(())
 }
