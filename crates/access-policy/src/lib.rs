@@ -14,6 +14,7 @@ mod request;
 mod scope;
 mod sink;
 mod store;
+mod testing;
 
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
@@ -42,6 +43,7 @@ pub use crate::{
         DynPolicyStore, PolicyStore, StoreSnapshot, dir::DirPolicyStore, memory::MemoryPolicyStore,
         reload_if_changed,
     },
+    testing::{CaseResult, Expect, TestCase, TestReport, TestSuite},
 };
 
 #[cfg(feature = "postgres")]

@@ -90,6 +90,11 @@ impl DirPolicyStore {
         self.write_atomic(LINKS_FILE, &json)
     }
 
+    /// Reads every document and link now, without a runtime (the trait's `snapshot` does the same).
+    pub fn read_snapshot(&self) -> Result<StoreSnapshot> {
+        self.read_all()
+    }
+
     fn read_all(&self) -> Result<StoreSnapshot> {
         let mut documents = Vec::new();
         let entries = std::fs::read_dir(&self.root).map_err(|e| io(&self.root, e))?;
