@@ -12,7 +12,7 @@ use strongroom_session_store::{
     AccessClaims, AccessGrant, AccessTokens, Algorithm, KeyRing, SigningKey, TokenPolicy,
 };
 
-mod ratios;
+mod support;
 
 const ISSUER: &str = "https://auth.example";
 const AUDIENCE: &str = "files-api";
@@ -147,7 +147,7 @@ fn main() {
     criterion.final_summary();
     for case in &cases {
         for op in ["issue", "verify"] {
-            ratios::print_ratio(&format!("{op}_{}", case.name), "strongroom", "jsonwebtoken");
+            support::print_ratio(&format!("{op}_{}", case.name), "strongroom", "jsonwebtoken");
         }
     }
     // Criterion measures each side in its own time window; on a shared machine the load differs
@@ -155,7 +155,7 @@ fn main() {
     if std::env::args().any(|a| a == "--bench") {
         for case in &cases {
             let batch = if case.name == "HS256" { 2_000 } else { 20 };
-            let issue = ratios::interleaved(
+            let issue = support::interleaved(
                 41,
                 batch,
                 || drop(black_box(case.ours.issue(&case.grant).unwrap())),
@@ -166,13 +166,13 @@ fn main() {
                     ));
                 },
             );
-            ratios::print_interleaved(
+            support::print_interleaved(
                 &format!("issue_{}", case.name),
                 "strongroom",
                 "jsonwebtoken",
                 issue,
             );
-            let verify = ratios::interleaved(
+            let verify = support::interleaved(
                 41,
                 batch,
                 || drop(black_box(case.ours.verify(&case.token).unwrap())),
@@ -182,7 +182,7 @@ fn main() {
                     drop(black_box(data.unwrap()));
                 },
             );
-            ratios::print_interleaved(
+            support::print_interleaved(
                 &format!("verify_{}", case.name),
                 "strongroom",
                 "jsonwebtoken",

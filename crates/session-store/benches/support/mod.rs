@@ -1,4 +1,4 @@
-// Shared by the benches: reads criterion's saved estimates and prints "ours vs peer" ratios.
+// Shared by the benches: criterion estimates, interleaved A/B timing and ratio lines.
 
 use std::path::PathBuf;
 
@@ -47,7 +47,7 @@ pub fn interleaved(
     mut a: impl FnMut(),
     mut b: impl FnMut(),
 ) -> (f64, f64) {
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let start = std::time::Instant::now();
         for _ in 0..batch {
             f();
