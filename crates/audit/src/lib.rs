@@ -9,6 +9,8 @@ mod clock;
 mod cloudevents;
 mod error;
 mod event;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod log;
 mod outbox;
 #[cfg(all(test, feature = "postgres"))]
@@ -29,6 +31,11 @@ pub use crate::cloudevents::{CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SOURCE};
 pub use crate::error::{BackendError, Error, Result, TamperKind};
 pub use crate::event::{
     Actor, AuditEvent, AuditEventBuilder, MAX_EVENT_BYTES, Outcome, Resource, validate_action,
+};
+#[cfg(feature = "kafka")]
+pub use crate::kafka::{
+    HEADER_EVENT_ID, HEADER_EVENT_TYPE, IngestBatch, IngestConfig, IngestMetrics, KafkaIngester,
+    KafkaPublisher,
 };
 pub use crate::log::{AuditLog, AuditLogBuilder, MAX_BATCH_EVENTS, Retention, VerifyReport};
 #[cfg(feature = "postgres")]
