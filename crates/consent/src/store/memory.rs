@@ -7,9 +7,20 @@ use std::sync::{Mutex, MutexGuard};
 
 /// A [`ConsentStore`] in process memory: for tests, examples and single-process tools.
 /// Everything is lost when it is dropped.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryConsentStore {
     chains: Mutex<HashMap<String, Vec<ChainRecord>>>,
+}
+
+/// Shows sizes only: the records hold personal data, which has no place in logs.
+impl std::fmt::Debug for MemoryConsentStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let chains = self.lock();
+        f.debug_struct("MemoryConsentStore")
+            .field("chains", &chains.len())
+            .field("records", &chains.values().map(Vec::len).sum::<usize>())
+            .finish()
+    }
 }
 
 impl MemoryConsentStore {
@@ -90,6 +101,24 @@ mod tests {
     use crate::conformance;
     use crate::store::DynConsentStore;
     use std::sync::Arc;
+
+    #[tokio::test]
+    async fn debug_output_holds_no_personal_data() {
+        let store = MemoryConsentStore::new();
+        let record = ChainRecord::seal(
+            "chain",
+            1,
+            jiff::Timestamp::UNIX_EPOCH,
+            crate::RecordKind::Granted,
+            crate::RecordHeader::default(),
+            serde_json::json!({ "subject": "alice@example.com" }),
+            crate::GENESIS_HASH,
+        )
+        .expect("seal");
+        store.append(&record).await.expect("append");
+        let shown = format!("{store:?}");
+        assert_eq!(shown, "MemoryConsentStore { chains: 1, records: 1 }");
+    }
 
     #[tokio::test]
     async fn conformance() {
