@@ -110,8 +110,10 @@ impl Sleeper for ManualSleeper {
 
 /// `t + d`, saturating at the end of jiff's range (which is far beyond any real deadline).
 pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
-    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
-    Timestamp::from_microsecond(t.as_microsecond().saturating_add(micros)).unwrap_or(Timestamp::MAX)
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// Whole microseconds since the Unix epoch: the precision stored by every backend.

@@ -80,6 +80,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A webhook signature (or its id / timestamp headers) did not verify.
+    #[error("webhook signature rejected: {reason}")]
+    BadSignature {
+        /// Why.
+        reason: &'static str,
+    },
+
     /// Publishing events failed.
     #[error("publish failed: {reason}")]
     Publish {

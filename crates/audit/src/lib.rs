@@ -17,6 +17,8 @@ mod outbox;
 mod pg_test;
 mod query;
 mod store;
+#[cfg(feature = "webhooks")]
+mod webhooks;
 
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
@@ -53,6 +55,12 @@ pub use crate::store::postgres::PostgresAuditStore;
 #[cfg(feature = "sqlite")]
 pub use crate::store::sqlite::SqliteAuditStore;
 pub use crate::store::{AuditStore, DynAuditStore};
+
+#[cfg(feature = "webhooks")]
+pub use crate::webhooks::{
+    DEFAULT_TOLERANCE, DeadLetter, DeliveryAttempt, DeliveryRound, Endpoint, SsrfGuard,
+    WebhookConfig, WebhookDispatcher, WebhookSecret, WebhookVerifier, signature_header,
+};
 
 /// Re-exported so callers can name event times without adding the dependency themselves.
 pub use jiff::Timestamp;
