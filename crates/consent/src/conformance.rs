@@ -34,6 +34,7 @@ pub async fn run_all(store: Arc<DynConsentStore>) {
     redact_drops_only_payloads(&*store).await;
     grant_check_withdraw(store.clone()).await;
     expiry_follows_the_clock(store.clone()).await;
+    clock_going_back_keeps_history_ordered(store.clone()).await;
     policy_versions_and_supersession(store.clone()).await;
     bad_input_is_typed(store.clone()).await;
     temporary_access_expires_by_itself(store.clone()).await;
@@ -357,6 +358,29 @@ pub async fn expiry_follows_the_clock(store: Arc<DynConsentStore>) {
         .expect("withdraw expired");
     assert!(matches!(
         ledger.check_now(&alice, "newsletter").await.expect("check"),
+        ConsentStatus::Withdrawn { .. }
+    ));
+}
+
+/// A clock stepping backwards never makes a record older than its predecessor, so "as of"
+/// checks keep seeing the history in the order it happened.
+pub async fn clock_going_back_keeps_history_ordered(store: Arc<DynConsentStore>) {
+    let (ledger, clock) = ledger(store);
+    let alice = subject();
+    clock.set(t0() + HOUR);
+    ledger.grant(&alice, newsletter()).await.expect("grant");
+    clock.set(t0());
+    ledger
+        .withdraw(&alice, "newsletter", "")
+        .await
+        .expect("withdraw");
+    let history = ledger.history(&alice).await.expect("history");
+    assert_eq!(history[1].recorded_at, t0() + HOUR);
+    assert!(matches!(
+        ledger
+            .check(&alice, "newsletter", t0() + HOUR)
+            .await
+            .expect("check"),
         ConsentStatus::Withdrawn { .. }
     ));
 }
@@ -829,6 +853,7 @@ pub async fn erase_then_export_has_no_personal_data(store: Arc<DynConsentStore>)
     assert_eq!(proof.handlers.len(), 1);
     assert_eq!(proof.handlers[0].name, "files");
     assert!(proof.records_redacted >= 3);
+    assert_eq!(proof.recipients_to_notify, ["Mailer Inc"]);
     assert_eq!(files.calls(), 1);
 
     let stored = store.read_all(&digest).await.expect("read");

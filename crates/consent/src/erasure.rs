@@ -152,6 +152,9 @@ pub struct ErasureProof {
     pub records_redacted: u64,
     /// Hash of the last record before this proof; the chain still verifies up to it.
     pub chain_head: String,
+    /// Recipients of the purposes the subject consented to, to be told of the erasure
+    /// (GDPR Art. 19); the ledger does not contact them itself.
+    pub recipients_to_notify: Vec<String>,
 }
 
 /// Where a subject's erasure stands.
@@ -413,6 +416,14 @@ impl ConsentLedger {
                 })
             })
             .collect();
+        let mut recipients_to_notify: Vec<String> = records
+            .iter()
+            .filter(|r| matches!(r.kind, RecordKind::Granted | RecordKind::AccessGranted))
+            .filter_map(|r| self.purpose(r.header.purpose.as_deref()?))
+            .flat_map(|p| p.recipients().to_vec())
+            .collect();
+        recipients_to_notify.sort();
+        recipients_to_notify.dedup();
         let (_, proof) = self
             .append_with(chain, |records, now| {
                 let proof = ErasureProof {
@@ -422,6 +433,7 @@ impl ConsentLedger {
                     handlers: handlers.clone(),
                     records_redacted,
                     chain_head: records.last().map(|r| r.hash.clone()).unwrap_or_default(),
+                    recipients_to_notify: recipients_to_notify.clone(),
                 };
                 let body = serde_json::to_value(&proof).map_err(|e| Error::Corrupt {
                     reason: format!("erasure proof: {e}"),
