@@ -21,6 +21,15 @@ impl LedgerKey {
         Self(bytes)
     }
 
+    /// A key from secret material loaded elsewhere (a secrets manager, an environment variable
+    /// decoded from hex); it must be exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| invalid("ledger key", format!("{} bytes, expected 32", bytes.len())))?;
+        Ok(Self(key))
+    }
+
     /// A fresh random key (store it: chains cannot be found again without it).
     pub fn generate() -> Self {
         Self(rand::random())
@@ -79,6 +88,19 @@ mod tests {
         assert_ne!(a.subject_digest("alice"), a.subject_digest("bob"));
         assert_eq!(a.subject_digest("alice").len(), 64);
         assert!(!a.subject_digest("alice").contains("alice"));
+    }
+
+    #[test]
+    fn keys_must_be_32_bytes() {
+        assert!(LedgerKey::from_slice(&[1; 32]).is_ok());
+        assert!(matches!(
+            LedgerKey::from_slice(&[1; 16]),
+            Err(crate::Error::InvalidInput { .. })
+        ));
+        assert_eq!(
+            LedgerKey::from_slice(&[1; 32]).unwrap().subject_digest("a"),
+            LedgerKey::from_bytes([1; 32]).subject_digest("a")
+        );
     }
 
     #[test]
