@@ -26,6 +26,7 @@ impl Digest {
         Ok(Digest(out))
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_slice(bytes: &[u8]) -> Result<Digest> {
         let arr: [u8; 32] = bytes
             .try_into()

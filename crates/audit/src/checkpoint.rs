@@ -28,6 +28,7 @@ impl CheckpointKind {
         }
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             CheckpointKind::Checkpoint => "checkpoint",
@@ -35,7 +36,7 @@ impl CheckpointKind {
         }
     }
 
-    #[allow(dead_code)] // used by the SQL backends
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn parse(s: &str) -> Result<CheckpointKind> {
         match s {
             "checkpoint" => Ok(CheckpointKind::Checkpoint),

@@ -117,10 +117,12 @@ pub(crate) fn add(t: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// Whole microseconds since the Unix epoch: the precision stored by every backend.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_micros(us: i64) -> crate::Result<Timestamp> {
     Timestamp::from_microsecond(us).map_err(|e| crate::Error::malformed("timestamp", e))
 }

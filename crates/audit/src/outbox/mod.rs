@@ -322,6 +322,7 @@ impl OutboxRelay {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn check_claim(relay: &str, limit: usize, lease: Duration) -> Result<()> {
     if relay.is_empty() || relay.len() > 200 {
         return Err(Error::invalid("relay id", "must be 1 to 200 bytes"));
@@ -336,6 +337,7 @@ pub(crate) fn check_claim(relay: &str, limit: usize, lease: Duration) -> Result<
 }
 
 /// Shortens a publish error for the `last_error` column.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn error_excerpt(error: &str) -> String {
     error.chars().take(1000).collect()
 }
