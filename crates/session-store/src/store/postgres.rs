@@ -5,8 +5,10 @@ use std::fmt;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::clock::to_millis;
 use crate::error::{Error, Result, StorageError};
-use crate::store::sql::{migrate_error, sql_session_store};
+use crate::model::Rotation;
+use crate::store::sql::{db_error, migrate_error, sql_session_store};
 
 /// A [`SessionStore`](crate::SessionStore) in PostgreSQL (feature `postgres`), for servers
 /// running several instances.
@@ -55,6 +57,62 @@ impl PostgresSessionStore {
 }
 
 sql_session_store!(PostgresSessionStore, sqlx::Postgres, "BEGIN");
+
+/// Rotation in one statement, hence one round trip and one implicit transaction: mark the
+/// previous token rotated only if it is still active and its session is not revoked, then
+/// touch the session and insert the successor only if that happened. Under concurrent
+/// rotations the row lock on the previous token serialises them; PostgreSQL re-checks
+/// `state = 'active'` after the lock is released, so all but the first insert nothing.
+const ROTATE: &str = "WITH previous AS (
+    UPDATE refresh_tokens
+       SET state = 'rotated', rotated_at = $1, successor_hash = $2, successor_sealed = $3
+     WHERE hash = $4 AND session_id = $5 AND state = 'active'
+       AND EXISTS (SELECT 1 FROM sessions WHERE id = $5 AND revoked_at IS NULL)
+    RETURNING session_id
+), touched AS (
+    UPDATE sessions
+       SET last_used_at = $1, idle_expires_at = $6, ip = COALESCE($7, ip),
+           user_agent = COALESCE($8, user_agent)
+     WHERE id IN (SELECT session_id FROM previous)
+    RETURNING id
+)
+INSERT INTO refresh_tokens (hash, session_id, generation, state, issued_at)
+SELECT $2, id, $9, 'active', $1 FROM touched";
+
+const TOKEN_STATE: &str = "SELECT state, session_id FROM refresh_tokens WHERE hash = $1";
+
+async fn rotate(pool: &PgPool, rotation: &Rotation) -> Result<()> {
+    let generation = i64::try_from(rotation.next.generation)
+        .map_err(|_| Error::input("generation", "out of range"))?;
+    let inserted = sqlx::query(ROTATE)
+        .bind(to_millis(rotation.at))
+        .bind(rotation.next.hash.as_bytes().as_slice())
+        .bind(rotation.sealed_next.as_bytes().as_slice())
+        .bind(rotation.previous.as_bytes().as_slice())
+        .bind(rotation.session_id.as_str())
+        .bind(to_millis(rotation.idle_expires_at))
+        .bind(rotation.ip.map(|ip| ip.to_string()))
+        .bind(&rotation.user_agent)
+        .bind(generation)
+        .execute(pool)
+        .await
+        .map_err(db_error("refresh token"))?;
+    if inserted.rows_affected() == 1 {
+        return Ok(());
+    }
+    // Nothing changed; say why, token first (as the other backends do).
+    let token: Option<(String, String)> = sqlx::query_as(TOKEN_STATE)
+        .bind(rotation.previous.as_bytes().as_slice())
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error("refresh token"))?;
+    match token {
+        Some((state, session)) if state == "active" && session == rotation.session_id.as_str() => {
+            Err(session_inactive(pool, &rotation.session_id).await)
+        }
+        _ => Err(Error::Conflict),
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod tests {

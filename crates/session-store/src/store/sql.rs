@@ -181,7 +181,9 @@ pub(crate) fn json_list(values: &[String]) -> String {
 
 /// Implements `SessionStore` for a struct with a `pool: sqlx::Pool<$db>` field. `$begin` is the
 /// statement that opens write transactions (`BEGIN IMMEDIATE` on SQLite, so a transaction takes
-/// the write lock up front instead of failing to upgrade a read lock later).
+/// the write lock up front instead of failing to upgrade a read lock later). The invoking module
+/// supplies `async fn rotate(pool, rotation)`, the one operation whose best form differs per
+/// database.
 macro_rules! sql_session_store {
     ($store:ty, $db:ty, $begin:expr) => {
         #[async_trait::async_trait]
@@ -264,51 +266,7 @@ macro_rules! sql_session_store {
                 &self,
                 rotation: &$crate::model::Rotation,
             ) -> $crate::error::Result<()> {
-                use $crate::clock::to_millis;
-                use $crate::error::Error;
-                use $crate::store::sql::*;
-                let mut tx = self
-                    .pool
-                    .begin_with($begin)
-                    .await
-                    .map_err(db_error("refresh token"))?;
-                let rotated = sqlx::query(ROTATE_PREVIOUS)
-                    .bind(to_millis(rotation.at))
-                    .bind(rotation.next.hash.as_bytes().as_slice())
-                    .bind(rotation.sealed_next.as_bytes().as_slice())
-                    .bind(rotation.previous.as_bytes().as_slice())
-                    .bind(rotation.session_id.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error("refresh token"))?;
-                if rotated.rows_affected() != 1 {
-                    // Dropping `tx` rolls back.
-                    return Err(Error::Conflict);
-                }
-                insert_token(&mut tx, &rotation.next).await?;
-                let touched = sqlx::query(TOUCH_SESSION)
-                    .bind(to_millis(rotation.at))
-                    .bind(to_millis(rotation.idle_expires_at))
-                    .bind(rotation.ip.map(|ip| ip.to_string()))
-                    .bind(&rotation.user_agent)
-                    .bind(rotation.session_id.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error("session"))?;
-                if touched.rows_affected() != 1 {
-                    drop(tx);
-                    let revoked: Option<i64> = sqlx::query_scalar(SESSION_REVOKED)
-                        .bind(rotation.session_id.as_str())
-                        .fetch_one(&self.pool)
-                        .await
-                        .map_err(db_error("session"))?;
-                    return Err(if revoked.is_some() {
-                        Error::SessionRevoked
-                    } else {
-                        Error::NotFound { what: "session" }
-                    });
-                }
-                tx.commit().await.map_err(db_error("refresh token"))
+                rotate(&self.pool, rotation).await
             }
 
             async fn revoke(
@@ -462,6 +420,25 @@ macro_rules! sql_session_store {
                     .map_err(db_error("session"))?;
                 tx.commit().await.map_err(db_error("session"))?;
                 Ok(purged.rows_affected())
+            }
+        }
+
+        /// Why a rotation whose token was active could not touch its session: revoked, gone,
+        /// or (if the session is fine after all) a lost race on the token.
+        async fn session_inactive(
+            pool: &sqlx::Pool<$db>,
+            session_id: &$crate::ids::SessionId,
+        ) -> $crate::error::Error {
+            use $crate::error::Error;
+            use $crate::store::sql::*;
+            let revoked: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(SESSION_REVOKED)
+                .bind(session_id.as_str())
+                .fetch_one(pool)
+                .await;
+            match revoked {
+                Ok(Some(_)) => Error::SessionRevoked,
+                Ok(None) => Error::Conflict,
+                Err(e) => db_error("session")(e),
             }
         }
 

@@ -8,8 +8,12 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::clock::to_millis;
 use crate::error::{Error, Result, StorageError};
-use crate::store::sql::{migrate_error, sql_session_store};
+use crate::model::Rotation;
+use crate::store::sql::{
+    ROTATE_PREVIOUS, TOUCH_SESSION, db_error, migrate_error, sql_session_store,
+};
 
 /// A [`SessionStore`](crate::SessionStore) in a SQLite database (feature `sqlite`).
 ///
@@ -77,6 +81,43 @@ impl SqliteSessionStore {
 }
 
 sql_session_store!(SqliteSessionStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
+
+/// Rotation as one `BEGIN IMMEDIATE` transaction: SQLite has a single writer, so the
+/// conditional `UPDATE … WHERE state = 'active'` of a second rotation runs only after the first
+/// committed, and affects no row.
+async fn rotate(pool: &SqlitePool, rotation: &Rotation) -> Result<()> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db_error("refresh token"))?;
+    let rotated = sqlx::query(ROTATE_PREVIOUS)
+        .bind(to_millis(rotation.at))
+        .bind(rotation.next.hash.as_bytes().as_slice())
+        .bind(rotation.sealed_next.as_bytes().as_slice())
+        .bind(rotation.previous.as_bytes().as_slice())
+        .bind(rotation.session_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error("refresh token"))?;
+    if rotated.rows_affected() != 1 {
+        return Err(Error::Conflict); // dropping `tx` rolls back
+    }
+    insert_token(&mut tx, &rotation.next).await?;
+    let touched = sqlx::query(TOUCH_SESSION)
+        .bind(to_millis(rotation.at))
+        .bind(to_millis(rotation.idle_expires_at))
+        .bind(rotation.ip.map(|ip| ip.to_string()))
+        .bind(&rotation.user_agent)
+        .bind(rotation.session_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error("session"))?;
+    if touched.rows_affected() != 1 {
+        drop(tx);
+        return Err(session_inactive(pool, &rotation.session_id).await);
+    }
+    tx.commit().await.map_err(db_error("refresh token"))
+}
 
 #[cfg(test)]
 mod tests {
