@@ -35,6 +35,13 @@ pyo3::create_exception!(
     "A file changed while it was being read; retry once the writer is done."
 );
 
+pyo3::create_exception!(
+    _native,
+    ValidationError,
+    FormatError,
+    "A policy set failed validation against its schema; `diagnostics` lists each problem."
+);
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("StrongroomError", py.get_type::<StrongroomError>())?;
@@ -45,6 +52,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "ChangedWhileReadingError",
         py.get_type::<ChangedWhileReadingError>(),
     )?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
     Ok(())
 }
 
@@ -71,4 +79,37 @@ pub(crate) fn verifier_error(py: Python<'_>, error: VerifierError) -> PyErr {
         }
         _ => FormatError::new_err(message),
     }
+}
+
+/// Maps the policy engine's errors onto exceptions; validation and parse errors carry
+/// `diagnostics` (policy, message, help, line, column) so tools can point at the source.
+pub(crate) fn policy_error(py: Python<'_>, error: strongroom_access_policy::Error) -> PyErr {
+    use strongroom_access_policy::Error as PolicyError;
+    let message = error.to_string();
+    let (err, diagnostics) = match &error {
+        PolicyError::Validation { diagnostics } => {
+            (ValidationError::new_err(message), Some(diagnostics))
+        }
+        PolicyError::Parse { diagnostics, .. } => {
+            (FormatError::new_err(message), Some(diagnostics))
+        }
+        PolicyError::Io { .. } => (PyOSError::new_err(message), None),
+        _ => (FormatError::new_err(message), None),
+    };
+    if let Some(diagnostics) = diagnostics {
+        let list: Vec<_> = diagnostics
+            .iter()
+            .map(|d| {
+                let dict = pyo3::types::PyDict::new(py);
+                let _ = dict.set_item("policy", &d.policy);
+                let _ = dict.set_item("message", &d.message);
+                let _ = dict.set_item("help", &d.help);
+                let _ = dict.set_item("line", d.line);
+                let _ = dict.set_item("column", d.column);
+                dict
+            })
+            .collect();
+        let _ = err.value(py).setattr("diagnostics", list);
+    }
+    err
 }

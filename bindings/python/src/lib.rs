@@ -4,11 +4,13 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod policy;
 mod verifier;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     verifier::register(m)?;
+    policy::register(m)?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 Submodules:
 
+- :mod:`strongroom.policy`: a pre-parsed Cedar policy engine with batch decisions, explanations
+  of denials and hot reload.
 - :mod:`strongroom.verifier`: keyed file signatures (HMAC-SHA256, BLAKE3), chunk maps for
   byte-range verification, signed directory manifests.
 """
@@ -12,8 +14,9 @@ from ._native import (
     KeyError,
     MismatchError,
     StrongroomError,
+    ValidationError,
 )
-from . import verifier
+from . import policy, verifier
 
 __all__ = [
     "ChangedWhileReadingError",
@@ -21,5 +24,7 @@ __all__ = [
     "KeyError",
     "MismatchError",
     "StrongroomError",
+    "ValidationError",
+    "policy",
     "verifier",
 ]
