@@ -177,6 +177,11 @@ pub async fn create_and_read(store: &Arc<DynSessionStore>) {
         store.refresh_token(&token.hash).await.expect("token"),
         token
     );
+    let both = store
+        .refresh_token_with_session(&token.hash)
+        .await
+        .expect("token with session");
+    assert_eq!(both, (token.clone(), session.clone()));
 
     let (later, _, _) = stored_session(store.as_ref(), &user, at(START_SECS + 5)).await;
     let listed = store.sessions_for_user(&user).await.expect("list");
@@ -199,6 +204,11 @@ pub async fn create_and_read(store: &Arc<DynSessionStore>) {
         store.refresh_token(&unknown.hash).await,
         Err(Error::NotFound { .. })
     ));
+    let neither = store.refresh_token_with_session(&unknown.hash).await;
+    assert!(
+        matches!(neither, Err(Error::NotFound { .. })),
+        "{neither:?}"
+    );
 
     let (_, fresh_token) = token_fixture(&session, 0, at(START_SECS));
     let dup = store.create_session(&session, &fresh_token).await;

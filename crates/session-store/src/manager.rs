@@ -355,15 +355,11 @@ impl SessionManager {
         let secret = Secret::parse(refresh_token)?;
         let hash = TokenHash::of(refresh_token);
         let client = sanitize_client(client.clone())?;
-        let record = match self.store.refresh_token(&hash).await {
+        let (record, session) = match self.store.refresh_token_with_session(&hash).await {
             Err(Error::NotFound { .. }) => return Err(Error::InvalidRefreshToken),
             other => other?,
         };
         let now = self.now();
-        let session = match self.store.session(&record.session_id).await {
-            Err(Error::NotFound { .. }) => return Err(Error::InvalidRefreshToken),
-            other => other?,
-        };
         if session.revoked_at.is_some() {
             return Err(Error::SessionRevoked);
         }

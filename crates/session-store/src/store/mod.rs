@@ -46,6 +46,17 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// A refresh token's record by hash. [`NotFound`](crate::Error::NotFound) if unknown.
     async fn refresh_token(&self, hash: &TokenHash) -> Result<RefreshTokenRecord>;
 
+    /// A refresh token's record and its session, in one read where the backend can (the first
+    /// step of every refresh). [`NotFound`](crate::Error::NotFound) if either is missing.
+    async fn refresh_token_with_session(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<(RefreshTokenRecord, Session)> {
+        let token = self.refresh_token(hash).await?;
+        let session = self.session(&token.session_id).await?;
+        Ok((token, session))
+    }
+
     /// Atomically: marks `previous` rotated (with its successor), inserts `next` as active and
     /// touches the session.
     ///
@@ -113,6 +124,13 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
 
     async fn refresh_token(&self, hash: &TokenHash) -> Result<RefreshTokenRecord> {
         (**self).refresh_token(hash).await
+    }
+
+    async fn refresh_token_with_session(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<(RefreshTokenRecord, Session)> {
+        (**self).refresh_token_with_session(hash).await
     }
 
     async fn rotate(&self, rotation: &Rotation) -> Result<()> {

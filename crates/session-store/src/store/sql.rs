@@ -21,6 +21,8 @@ pub(crate) const SELECT_USER_SESSIONS: &str = "SELECT id, user_id, device_id, de
 
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (hash, session_id, generation, state, issued_at, rotated_at, successor_hash, successor_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub(crate) const SELECT_TOKEN: &str = "SELECT hash, session_id, generation, state, issued_at, rotated_at, successor_hash, successor_sealed FROM refresh_tokens WHERE hash = $1";
+/// Token and session in one round trip; the session columns are prefixed `s_`.
+pub(crate) const SELECT_TOKEN_WITH_SESSION: &str = "SELECT t.hash, t.session_id, t.generation, t.state, t.issued_at, t.rotated_at, t.successor_hash, t.successor_sealed, s.id AS s_id, s.user_id AS s_user_id, s.device_id AS s_device_id, s.device_name AS s_device_name, s.ip AS s_ip, s.user_agent AS s_user_agent, s.roles AS s_roles, s.amr AS s_amr, s.device_bound AS s_device_bound, s.created_at AS s_created_at, s.last_used_at AS s_last_used_at, s.idle_expires_at AS s_idle_expires_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = $1";
 /// The conditional update that decides a rotation race: only one transaction can move the
 /// token out of `active`; the others see zero rows affected.
 pub(crate) const ROTATE_PREVIOUS: &str = "UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1, successor_hash = $2, successor_sealed = $3 WHERE hash = $4 AND session_id = $5 AND state = 'active'";
@@ -94,6 +96,52 @@ impl TryFrom<SessionRow> for Session {
             revoked_at: row.revoked_at.map(from_millis),
             revoke_reason,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenWithSessionRow {
+    #[sqlx(flatten)]
+    pub(crate) token: TokenRow,
+    s_id: String,
+    s_user_id: String,
+    s_device_id: Option<String>,
+    s_device_name: Option<String>,
+    s_ip: Option<String>,
+    s_user_agent: Option<String>,
+    s_roles: String,
+    s_amr: String,
+    s_device_bound: bool,
+    s_created_at: i64,
+    s_last_used_at: i64,
+    s_idle_expires_at: i64,
+    s_expires_at: i64,
+    s_revoked_at: Option<i64>,
+    s_revoke_reason: Option<String>,
+}
+
+impl TryFrom<TokenWithSessionRow> for (RefreshTokenRecord, Session) {
+    type Error = Error;
+
+    fn try_from(row: TokenWithSessionRow) -> Result<Self, Error> {
+        let session = SessionRow {
+            id: row.s_id,
+            user_id: row.s_user_id,
+            device_id: row.s_device_id,
+            device_name: row.s_device_name,
+            ip: row.s_ip,
+            user_agent: row.s_user_agent,
+            roles: row.s_roles,
+            amr: row.s_amr,
+            device_bound: row.s_device_bound,
+            created_at: row.s_created_at,
+            last_used_at: row.s_last_used_at,
+            idle_expires_at: row.s_idle_expires_at,
+            expires_at: row.s_expires_at,
+            revoked_at: row.s_revoked_at,
+            revoke_reason: row.s_revoke_reason,
+        };
+        Ok((row.token.try_into()?, session.try_into()?))
     }
 }
 
@@ -255,6 +303,20 @@ macro_rules! sql_session_store {
             ) -> $crate::error::Result<$crate::model::RefreshTokenRecord> {
                 use $crate::store::sql::*;
                 let row: TokenRow = sqlx::query_as(SELECT_TOKEN)
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error("refresh token"))?;
+                row.try_into()
+            }
+
+            async fn refresh_token_with_session(
+                &self,
+                hash: &$crate::refresh::TokenHash,
+            ) -> $crate::error::Result<($crate::model::RefreshTokenRecord, $crate::model::Session)>
+            {
+                use $crate::store::sql::*;
+                let row: TokenWithSessionRow = sqlx::query_as(SELECT_TOKEN_WITH_SESSION)
                     .bind(hash.as_bytes().as_slice())
                     .fetch_one(&self.pool)
                     .await
