@@ -2,6 +2,8 @@
 import strongroom from './strongroom.js'
 
 export const {
+  PolicyEngine,
+  Entities,
   KeyRing,
   ChunkMap,
   Manifest,

@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit` only: proves the published types describe the API as documented.
-import { KeyRing, ChunkMap, Manifest, generateKey, parseSignatureParts } from '../strongroom.js'
-import type { ManifestReport, StrongroomError } from '../strongroom.js'
+import { KeyRing, ChunkMap, Manifest, PolicyEngine, generateKey, parseSignatureParts } from '../strongroom.js'
+import type { Decision, ManifestReport, StrongroomError } from '../strongroom.js'
 
 async function demo(): Promise<void> {
   const ring = new KeyRing('hmac-sha256')
@@ -27,5 +27,14 @@ async function demo(): Promise<void> {
     void code
   }
   void [ok, kid, maybeKid, ChunkMap.fromJson(map.toJson()).chunkCount]
+
+  const engine = PolicyEngine.filePlatform()
+  const entities = engine.entities([])
+  const decision: Decision = engine.authorize({ principal: 'User::"a"', action: 'Action::"read"', resource: 'File::"f"' }, entities)
+  const allowed: boolean = decision.allowed
+  const batch: Decision[] = engine.authorizeBatch([], entities)
+  const listed: string[] = engine.listResources('User::"a"', 'Action::"read"', [], entities, {})
+  const version: number = engine.replace('entity User;', { main: '' })
+  void [allowed, batch, listed, version, engine.explain({}, [])]
 }
 void demo

@@ -45,3 +45,15 @@ pub(crate) fn invalid_arg(message: &str) -> Error {
         format!("ERR_STRONGROOM_ARGUMENT: {message}"),
     )
 }
+
+/// Policy errors: ERR_STRONGROOM_VALIDATION (the set fails the schema), ERR_STRONGROOM_FORMAT
+/// (parse errors, malformed requests or entities), ERR_STRONGROOM_IO.
+pub(crate) fn policy_error(error: strongroom_access_policy::Error) -> Error {
+    use strongroom_access_policy::Error as PolicyError;
+    let code = match &error {
+        PolicyError::Validation { .. } => "ERR_STRONGROOM_VALIDATION",
+        PolicyError::Io { .. } => "ERR_STRONGROOM_IO",
+        _ => "ERR_STRONGROOM_FORMAT",
+    };
+    Error::new(Status::InvalidArg, format!("{code}: {error}"))
+}
