@@ -154,9 +154,9 @@ fn main() {
     // between windows, so the recorded ratios come from interleaved batches instead.
     if std::env::args().any(|a| a == "--bench") {
         for case in &cases {
-            let batch = if case.name == "HS256" { 2_000 } else { 20 };
+            let batch = if case.name == "HS256" { 1_000 } else { 8 };
             let issue = support::interleaved(
-                41,
+                101,
                 batch,
                 || drop(black_box(case.ours.issue(&case.grant).unwrap())),
                 || {
@@ -173,7 +173,7 @@ fn main() {
                 issue,
             );
             let verify = support::interleaved(
-                41,
+                101,
                 batch,
                 || drop(black_box(case.ours.verify(&case.token).unwrap())),
                 || {

@@ -1,4 +1,4 @@
-//! The test suite every [`SessionStore`] backend must pass.
+//! The test suite every [`SessionStore`](crate::SessionStore) backend must pass.
 //!
 //! Each function is a plain `async fn` taking the store under test; a backend's test module
 //! calls them all, for example through [`run_all`]. Functions that exercise the refresh flow

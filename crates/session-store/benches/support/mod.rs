@@ -40,13 +40,15 @@ pub fn print_ratio(group: &str, ours: &str, peer: &str) {
 }
 
 /// Interleaved A/B timing: `rounds` alternating batches of `batch` calls each, so that load
-/// from other processes hits both sides alike; returns the median ns per call of each side.
+/// from other processes hits both sides alike. Returns the median ns per call of each side and
+/// the median of the per-round ratios (each ratio compares two adjacent batches, which cancels
+/// drift in machine load).
 pub fn interleaved(
     rounds: usize,
     batch: usize,
     mut a: impl FnMut(),
     mut b: impl FnMut(),
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let time = |f: &mut dyn FnMut()| {
         let start = std::time::Instant::now();
         for _ in 0..batch {
@@ -54,24 +56,32 @@ pub fn interleaved(
         }
         start.elapsed().as_nanos() as f64 / batch as f64
     };
-    let (mut ta, mut tb) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
-        ta.push(time(&mut a));
-        tb.push(time(&mut b));
+    let (mut ta, mut tb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate which side goes first so neither always runs on a warmer cache.
+        let (x, y) = if round % 2 == 0 {
+            let x = time(&mut a);
+            (x, time(&mut b))
+        } else {
+            let y = time(&mut b);
+            (time(&mut a), y)
+        };
+        ta.push(x);
+        tb.push(y);
+        ratios.push(x / y);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    (median(&mut ta), median(&mut tb))
+    (median(&mut ta), median(&mut tb), median(&mut ratios))
 }
 
 /// Prints an interleaved A/B result as a ratio line.
-pub fn print_interleaved(name: &str, ours: &str, peer: &str, (a, b): (f64, f64)) {
+pub fn print_interleaved(name: &str, ours: &str, peer: &str, (a, b, ratio): (f64, f64, f64)) {
     println!(
-        "RATIO {name} (interleaved medians): {ours} {:.2} µs, {peer} {:.2} µs, time ratio {:.2}×",
+        "RATIO {name} (interleaved): {ours} {:.2} µs, {peer} {:.2} µs, median paired time ratio {ratio:.2}×",
         a / 1e3,
         b / 1e3,
-        a / b
     );
 }

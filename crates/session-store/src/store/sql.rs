@@ -3,7 +3,7 @@
 //! [`SessionStore`](crate::SessionStore) stamped out per backend by `sql_session_store!`.
 //!
 //! The row structs are shared because the column types decode to the same Rust types on both
-//! databases (TEXT/String, INTEGER or BIGINT/i64, BLOB or BYTEA/Vec<u8>, BOOLEAN/bool).
+//! databases (TEXT/String, INTEGER or BIGINT/i64, BLOB or BYTEA/`Vec<u8>`, BOOLEAN/bool).
 
 use std::net::IpAddr;
 
