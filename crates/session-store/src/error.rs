@@ -207,3 +207,37 @@ impl Error {
         Self::InvalidInput { field, reason }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_messages_do_not_say_what_failed() {
+        let opaque = [
+            TokenRejection::Malformed,
+            TokenRejection::Oversized,
+            TokenRejection::AlgorithmMismatch,
+            TokenRejection::UnknownKey,
+            TokenRejection::BadSignature,
+            TokenRejection::UnsupportedHeader,
+            TokenRejection::WrongIssuer,
+            TokenRejection::WrongAudience,
+        ];
+        for reason in opaque {
+            assert_eq!(
+                Error::rejected(reason).to_string(),
+                "invalid access token",
+                "{reason:?}"
+            );
+        }
+        assert_eq!(
+            Error::rejected(TokenRejection::Expired).to_string(),
+            "access token expired"
+        );
+        assert_eq!(
+            Error::InvalidRefreshToken.to_string(),
+            "invalid refresh token"
+        );
+    }
+}

@@ -756,3 +756,143 @@ fn sanitize_client(mut client: ClientInfo) -> Result<ClientInfo> {
     }
     Ok(client)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::keys::Algorithm;
+    use crate::store::memory::MemorySessionStore;
+
+    fn builder() -> SessionManagerBuilder {
+        SessionManager::builder(
+            Arc::new(MemorySessionStore::new()),
+            KeyRing::generate(Algorithm::EdDSA).unwrap(),
+            TokenPolicy::new("https://auth.example", "api"),
+        )
+        .clock(Arc::new(ManualClock::at_unix(1_700_000_000)))
+    }
+
+    #[test]
+    fn configuration_is_validated() {
+        let bad = [
+            builder().idle_timeout(Duration::ZERO),
+            builder().absolute_lifetime(Duration::ZERO),
+            builder().refresh_grace(Duration::from_secs(301)),
+            builder().revocation_cache(Duration::from_secs(301), 10),
+        ];
+        for b in bad {
+            assert!(matches!(b.build(), Err(Error::InvalidInput { .. })));
+        }
+        assert!(
+            builder()
+                .refresh_grace(Duration::from_secs(300))
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn login_input_is_validated() {
+        let m = builder().build().unwrap();
+        let too_many: Vec<String> = (0..65).map(|i| format!("r{i}")).collect();
+        let cases = [
+            Login::new(""),
+            Login::new("x".repeat(257)),
+            Login::new("bad\nuser"),
+            Login::new("u").roles([""]),
+            Login::new("u").roles(too_many),
+            Login::new("u").amr(["x".repeat(129)]),
+            Login::new("u").client(ClientInfo::new().device_id("")),
+            Login::new("u").client(ClientInfo::new().device_id("d".repeat(129))),
+            Login::new("u").client(ClientInfo::new().device_name("n\0")),
+        ];
+        for login in cases {
+            let debug = format!("{login:?}");
+            assert!(
+                matches!(m.login(login).await, Err(Error::InvalidInput { .. })),
+                "{debug}"
+            );
+        }
+        let long_ua = format!("{}é\u{7}", "a".repeat(511));
+        let pair = m
+            .login(Login::new("u").client(ClientInfo::new().user_agent(long_ua)))
+            .await
+            .unwrap();
+        let session = m.session(&pair.session_id).await.unwrap();
+        let ua = session.user_agent.unwrap();
+        assert_eq!(
+            ua.len(),
+            511,
+            "truncated on a char boundary, control characters dropped"
+        );
+        assert!(!ua.contains('\u{7}'));
+    }
+
+    #[tokio::test]
+    async fn token_pair_debug_hides_both_tokens() {
+        let m = builder().build().unwrap();
+        let pair = m.login(Login::new("alice")).await.unwrap();
+        let debug = format!("{pair:?}");
+        assert!(!debug.contains(pair.access_token.as_str()));
+        assert!(!debug.contains(&pair.refresh_token.as_str()[4..]));
+        assert!(debug.contains("alice"), "claims are not secret");
+    }
+
+    #[tokio::test]
+    async fn malformed_sid_in_a_valid_token_is_rejected_under_check_revoked() {
+        let m = builder().build().unwrap();
+        let grant = AccessGrant {
+            subject: "alice".into(),
+            session_id: "not-a-session".into(),
+            ..AccessGrant::default()
+        };
+        let (token, _) = m.access_tokens().issue(&grant).unwrap();
+        assert!(m.verify_access(token.as_str(), false).await.is_ok());
+        let checked = m.verify_access(token.as_str(), true).await;
+        assert!(matches!(
+            checked,
+            Err(Error::AccessTokenRejected(TokenRejection::Malformed))
+        ));
+        let grant = AccessGrant {
+            session_id: SessionId::generate().to_string(),
+            ..grant
+        };
+        let (token, _) = m.access_tokens().issue(&grant).unwrap();
+        let unknown = m.verify_access(token.as_str(), true).await;
+        assert!(matches!(
+            unknown,
+            Err(Error::AccessTokenRejected(TokenRejection::SessionInactive))
+        ));
+    }
+
+    /// Real parallelism (the conformance race interleaves on one task): on a multi-threaded
+    /// runtime, one refresh wins and the session ends revoked.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_refreshes_on_threads_exactly_one_wins() {
+        let m = Arc::new(builder().build().unwrap());
+        let pair = m.login(Login::new("alice")).await.unwrap();
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (m, token) = (m.clone(), pair.refresh_token.as_str().to_owned());
+                tokio::spawn(async move { m.refresh(&token, &ClientInfo::new()).await })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(Error::RefreshTokenReused | Error::SessionRevoked) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(wins, 1);
+        assert!(
+            m.session(&pair.session_id)
+                .await
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+    }
+}
