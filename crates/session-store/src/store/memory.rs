@@ -123,6 +123,21 @@ impl SessionStore for MemorySessionStore {
             })
     }
 
+    async fn refresh_token_with_session(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<(RefreshTokenRecord, Session)> {
+        let inner = self.lock();
+        let token = inner.tokens.get(hash).ok_or(Error::NotFound {
+            what: "refresh token",
+        })?;
+        let session = inner
+            .sessions
+            .get(&token.session_id)
+            .ok_or(Error::NotFound { what: SESSION })?;
+        Ok((token.clone(), session.clone()))
+    }
+
     async fn rotate(&self, rotation: &Rotation) -> Result<()> {
         let mut inner = self.lock();
         let previous_is_active = inner.tokens.get(&rotation.previous).is_some_and(|t| {
