@@ -89,15 +89,18 @@ pub struct PolicyEngine {
 }
 
 impl PolicyEngine {
-    fn entities_arg(
+    /// Runs `f` with the entities argument: borrowed when already parsed (cloning a large entity
+    /// set would cost more than the decision), parsed on the spot otherwise.
+    fn with_entities<R>(
         &self,
         entities: Either<&Entities, Vec<serde_json::Value>>,
-    ) -> Result<cedar_policy::Entities> {
+        f: impl FnOnce(&cedar_policy::Entities) -> R,
+    ) -> Result<R> {
         match entities {
-            Either::A(parsed) => Ok(parsed.entities.clone()),
-            Either::B(list) => Ok(self
+            Either::A(parsed) => Ok(f(&parsed.entities)),
+            Either::B(list) => Ok(f(&self
                 .parse_entities(serde_json::Value::Array(list))?
-                .entities),
+                .entities)),
         }
     }
 
@@ -199,8 +202,8 @@ impl PolicyEngine {
         entities: Either<&Entities, Vec<serde_json::Value>>,
     ) -> Result<Decision> {
         let request = self.request_arg(request)?;
-        let entities = self.entities_arg(entities)?;
-        Ok(self.engine.authorize(&request, &entities).into())
+        let decision = self.with_entities(entities, |e| self.engine.authorize(&request, e))?;
+        Ok(decision.into())
     }
 
     /// Decides many requests over one entity set, in order (parallel when large).
@@ -214,13 +217,9 @@ impl PolicyEngine {
             .into_iter()
             .map(|r| self.request_arg(r))
             .collect::<Result<Vec<_>>>()?;
-        let entities = self.entities_arg(entities)?;
-        Ok(self
-            .engine
-            .authorize_batch(&requests, &entities)
-            .into_iter()
-            .map(Decision::from)
-            .collect())
+        let decisions =
+            self.with_entities(entities, |e| self.engine.authorize_batch(&requests, e))?;
+        Ok(decisions.into_iter().map(Decision::from).collect())
     }
 
     /// Why a request got its decision (see the Rust crate's `Explanation`); `text` holds a
@@ -232,8 +231,7 @@ impl PolicyEngine {
         entities: Either<&Entities, Vec<serde_json::Value>>,
     ) -> Result<serde_json::Value> {
         let request = self.request_arg(request)?;
-        let entities = self.entities_arg(entities)?;
-        let explanation = self.engine.explain(&request, &entities);
+        let explanation = self.with_entities(entities, |e| self.engine.explain(&request, e))?;
         let mut value = serde_json::to_value(&explanation).expect("explanations serialise");
         value["text"] = serde_json::Value::String(explanation.to_string());
         Ok(value)
@@ -257,10 +255,11 @@ impl PolicyEngine {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(policy_error)?;
         let context = context.unwrap_or_else(|| serde_json::json!({}));
-        let entities = self.entities_arg(entities)?;
         let allowed = self
-            .engine
-            .list_resources(&principal, &action, &candidates, &context, &entities)
+            .with_entities(entities, |e| {
+                self.engine
+                    .list_resources(&principal, &action, &candidates, &context, e)
+            })?
             .map_err(policy_error)?;
         Ok(allowed.iter().map(ToString::to_string).collect())
     }

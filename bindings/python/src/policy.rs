@@ -156,11 +156,18 @@ pub(crate) struct PyPolicyEngine {
 }
 
 impl PyPolicyEngine {
-    fn entities_arg(&self, py: Python<'_>, entities: &Bound<'_, PyAny>) -> PyResult<Entities> {
+    /// Runs `f` with the entities argument: borrowed when already parsed (cloning a large entity
+    /// set would cost more than the decision), parsed on the spot otherwise.
+    fn with_entities<R>(
+        &self,
+        py: Python<'_>,
+        entities: &Bound<'_, PyAny>,
+        f: impl FnOnce(&Entities) -> R,
+    ) -> PyResult<R> {
         if let Ok(parsed) = entities.cast::<PyEntities>() {
-            return Ok(parsed.get().entities.clone());
+            return Ok(f(&parsed.get().entities));
         }
-        Ok(self.parse_entities(py, entities)?.entities)
+        Ok(f(&self.parse_entities(py, entities)?.entities))
     }
 
     fn parse_entities(&self, py: Python<'_>, entities: &Bound<'_, PyAny>) -> PyResult<PyEntities> {
@@ -263,10 +270,10 @@ impl PyPolicyEngine {
         entities: &Bound<'_, PyAny>,
     ) -> PyResult<PyDecision> {
         let request = self.request_arg(py, request)?;
-        let entities = self.entities_arg(py, entities)?;
-        Ok(PyDecision {
-            decision: self.engine.authorize(&request, &entities),
-        })
+        let decision = self.with_entities(py, entities, |entities| {
+            self.engine.authorize(&request, entities)
+        })?;
+        Ok(PyDecision { decision })
     }
 
     /// Decides many requests over one entity set, in order; the GIL is released and large
@@ -281,8 +288,9 @@ impl PyPolicyEngine {
             .iter()
             .map(|r| self.request_arg(py, &r))
             .collect::<PyResult<Vec<_>>>()?;
-        let entities = self.entities_arg(py, entities)?;
-        let decisions = py.detach(|| self.engine.authorize_batch(&requests, &entities));
+        let decisions = self.with_entities(py, entities, |entities| {
+            py.detach(|| self.engine.authorize_batch(&requests, entities))
+        })?;
         Ok(decisions
             .into_iter()
             .map(|decision| PyDecision { decision })
@@ -299,8 +307,9 @@ impl PyPolicyEngine {
         entities: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = self.request_arg(py, request)?;
-        let entities = self.entities_arg(py, entities)?;
-        let explanation = py.detach(|| self.engine.explain(&request, &entities));
+        let explanation = self.with_entities(py, entities, |entities| {
+            py.detach(|| self.engine.explain(&request, entities))
+        })?;
         let mut value = serde_json::to_value(&explanation).expect("explanations serialise");
         value["text"] = serde_json::Value::String(explanation.to_string());
         to_py(py, &value)
@@ -328,12 +337,13 @@ impl PyPolicyEngine {
             Some(c) => to_json(py, c)?,
             None => serde_json::json!({}),
         };
-        let entities = self.entities_arg(py, entities)?;
-        let allowed = py
-            .detach(|| {
-                self.engine
-                    .list_resources(&principal, &action, &candidates, &context, &entities)
-            })
+        let allowed = self
+            .with_entities(py, entities, |entities| {
+                py.detach(|| {
+                    self.engine
+                        .list_resources(&principal, &action, &candidates, &context, entities)
+                })
+            })?
             .map_err(|e| policy_error(py, e))?;
         Ok(allowed.iter().map(ToString::to_string).collect())
     }
@@ -354,10 +364,11 @@ impl PyPolicyEngine {
             Some(c) => to_json(py, c)?,
             None => serde_json::json!({}),
         };
-        let entities = self.entities_arg(py, entities)?;
         let allowed = self
-            .engine
-            .allowed_actions(&principal, &resource, &context, &entities)
+            .with_entities(py, entities, |entities| {
+                self.engine
+                    .allowed_actions(&principal, &resource, &context, entities)
+            })?
             .map_err(|e| policy_error(py, e))?;
         Ok(allowed.iter().map(ToString::to_string).collect())
     }
