@@ -117,7 +117,7 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// Links `event` after `prev` (the head it is appended to).
     pub fn link(prev: ChainHead, event: AuditEvent) -> AuditRecord {
-        let seq = prev.seq + 1;
+        let seq = prev.seq.saturating_add(1);
         let hash = record_hash(&prev.hash, seq, &event.canonical_bytes());
         AuditRecord {
             seq,

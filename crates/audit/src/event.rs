@@ -669,6 +669,24 @@ mod tests {
     }
 
     #[test]
+    fn floats_survive_storage_exactly() {
+        // Found by the property tests: without serde_json's `float_roundtrip`, parsing this back
+        // gives a neighbouring float, the canonical bytes change, and verify() would report a
+        // tampered record that nobody touched.
+        let e = AuditEvent::builder(Actor::Anonymous, "a.b", Resource::new("x", "1").unwrap())
+            .attribute("f", 9.047733077865375e117)
+            .attribute("g", 0.1 + 0.2)
+            .build()
+            .unwrap();
+        assert_eq!(
+            AuditEvent::from_json(&e.to_json())
+                .unwrap()
+                .canonical_bytes(),
+            e.canonical_bytes()
+        );
+    }
+
+    #[test]
     fn time_is_truncated_to_microseconds() {
         let t: Timestamp = "2026-01-02T03:04:05.123456789Z".parse().unwrap();
         let e = AuditEvent::builder(Actor::Anonymous, "a.b", Resource::new("x", "1").unwrap())

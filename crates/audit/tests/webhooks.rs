@@ -149,6 +149,12 @@ async fn a_delivery_carries_verifiable_standard_webhooks_headers() {
     let e = event("file.uploaded");
     d.publish(&[e.clone(), event("auth.login")]).await.unwrap();
     assert_eq!(d.pending(), 1, "the endpoint only wants file.* events");
+    d.publish(std::slice::from_ref(&e)).await.unwrap();
+    assert_eq!(
+        d.pending(),
+        1,
+        "a redelivered event that is still queued is not queued twice"
+    );
     let round = d.deliver_due().await;
     assert_eq!((round.attempted, round.delivered), (1, 1));
 

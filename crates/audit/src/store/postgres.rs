@@ -5,8 +5,7 @@ use uuid::Uuid;
 
 use super::sql::{
     CheckpointRow, HeadRow, INSERT_CHUNK, MIGRATIONS_TABLE, RecordRow, checkpoint_binds, clamp_i64,
-    db_error, is_unique_violation, migrate_error, parse_ids, push_existing_ids, push_insert,
-    push_query, to_i64,
+    db_error, is_unique_violation, migrate_error, parse_ids, push_insert, push_query, to_i64,
 };
 use super::{AuditStore, check_anchor, check_batch};
 use crate::{
@@ -73,6 +72,26 @@ async fn lock_head(conn: &mut PgConnection, chain: &ChainId) -> Result<ChainHead
     row.into_head()
 }
 
+/// Which of `ids` the chain holds. A join against `unnest` of one array parameter, rather than a
+/// long `IN (...)` list: with fresh statistics (a new table) the planner would otherwise scan the
+/// whole table once per lookup, testing every row against every id.
+async fn existing_ids(conn: &mut PgConnection, chain: &ChainId, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT r.event_id FROM unnest($2::text[]) AS wanted(id) \
+         JOIN audit_records r ON r.chain = $1 AND r.event_id = wanted.id",
+    )
+    .bind(chain.as_str())
+    .bind(wanted)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error("looking up event ids", e))?;
+    parse_ids(rows.into_iter().map(|(id,)| id).collect())
+}
+
 #[async_trait]
 impl AuditStore for PostgresAuditStore {
     async fn head(&self, chain: &ChainId) -> Result<ChainHead> {
@@ -107,18 +126,8 @@ impl AuditStore for PostgresAuditStore {
         let head = lock_head(&mut tx, chain).await?;
         check_batch(chain, head, records)?;
         let ids: Vec<Uuid> = records.iter().map(|r| r.event.id()).collect();
-        for ids in ids.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Postgres>::new("");
-            push_existing_ids(&mut qb, chain, ids);
-            let found: Vec<(String,)> =
-                qb.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-            if let Some((id,)) = found.into_iter().next() {
-                return Err(Error::DuplicateEvent {
-                    id: id
-                        .parse()
-                        .map_err(|e| Error::malformed("stored event id", e))?,
-                });
-            }
+        if let Some(id) = existing_ids(&mut tx, chain, &ids).await?.into_iter().next() {
+            return Err(Error::DuplicateEvent { id });
         }
         for chunk in records.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::<Postgres>::new("");
@@ -170,18 +179,12 @@ impl AuditStore for PostgresAuditStore {
     }
 
     async fn existing_ids(&self, chain: &ChainId, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-        let mut found = Vec::new();
-        for ids in ids.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Postgres>::new("");
-            push_existing_ids(&mut qb, chain, ids);
-            let rows: Vec<(String,)> = qb
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| db_error("looking up event ids", e))?;
-            found.extend(parse_ids(rows.into_iter().map(|(id,)| id).collect())?);
-        }
-        Ok(found)
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| db_error("looking up event ids", e))?;
+        existing_ids(&mut conn, chain, ids).await
     }
 
     async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {

@@ -202,6 +202,7 @@ where
 }
 
 /// Appends `SELECT event_id FROM audit_records WHERE chain = ? AND event_id IN (...)`.
+#[cfg(feature = "sqlite")]
 pub(crate) fn push_existing_ids<DB>(qb: &mut QueryBuilder<DB>, chain: &ChainId, ids: &[uuid::Uuid])
 where
     DB: Database,

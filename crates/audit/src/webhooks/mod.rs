@@ -660,7 +660,13 @@ impl EventPublisher for WebhookDispatcher {
         let State {
             endpoints, queue, ..
         } = &mut *state;
+        // Redelivery from the outbox may hand us an event that is still queued.
+        let mut queued: std::collections::HashSet<(String, String)> = queue
+            .iter()
+            .map(|d| (d.endpoint_id.clone(), d.message_id.clone()))
+            .collect();
         for event in events {
+            let message_id = event.id().to_string();
             let body: Arc<str> = serde_json::json!({
                 "type": event.action(),
                 "timestamp": event.time().to_string(),
@@ -672,15 +678,11 @@ impl EventPublisher for WebhookDispatcher {
                 .values()
                 .filter(|e| e.enabled && e.wants(event.action()))
             {
-                // Redelivery from the outbox may hand us an event that is still queued.
-                if queue
-                    .iter()
-                    .any(|d| d.endpoint_id == endpoint.id && d.message_id == event.id().to_string())
-                {
+                if !queued.insert((endpoint.id.clone(), message_id.clone())) {
                     continue;
                 }
                 queue.push(Delivery {
-                    message_id: event.id().to_string(),
+                    message_id: message_id.clone(),
                     endpoint_id: endpoint.id.clone(),
                     event_type: event.action().to_owned(),
                     body: body.clone(),
