@@ -23,10 +23,6 @@ pub(crate) const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (hash, session
 pub(crate) const SELECT_TOKEN: &str = "SELECT hash, session_id, generation, state, issued_at, rotated_at, successor_hash, successor_sealed FROM refresh_tokens WHERE hash = $1";
 /// Token and session in one round trip; the session columns are prefixed `s_`.
 pub(crate) const SELECT_TOKEN_WITH_SESSION: &str = "SELECT t.hash, t.session_id, t.generation, t.state, t.issued_at, t.rotated_at, t.successor_hash, t.successor_sealed, s.id AS s_id, s.user_id AS s_user_id, s.device_id AS s_device_id, s.device_name AS s_device_name, s.ip AS s_ip, s.user_agent AS s_user_agent, s.roles AS s_roles, s.amr AS s_amr, s.device_bound AS s_device_bound, s.created_at AS s_created_at, s.last_used_at AS s_last_used_at, s.idle_expires_at AS s_idle_expires_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = $1";
-/// The conditional update that decides a rotation race: only one transaction can move the
-/// token out of `active`; the others see zero rows affected.
-pub(crate) const ROTATE_PREVIOUS: &str = "UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1, successor_hash = $2, successor_sealed = $3 WHERE hash = $4 AND session_id = $5 AND state = 'active'";
-pub(crate) const TOUCH_SESSION: &str = "UPDATE sessions SET last_used_at = $1, idle_expires_at = $2, ip = COALESCE($3, ip), user_agent = COALESCE($4, user_agent) WHERE id = $5 AND revoked_at IS NULL";
 pub(crate) const SESSION_REVOKED: &str = "SELECT revoked_at FROM sessions WHERE id = $1";
 
 pub(crate) const REVOKE_ONE: &str = "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING id";

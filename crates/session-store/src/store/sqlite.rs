@@ -11,9 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::clock::to_millis;
 use crate::error::{Error, Result, StorageError};
 use crate::model::Rotation;
-use crate::store::sql::{
-    ROTATE_PREVIOUS, TOUCH_SESSION, db_error, migrate_error, sql_session_store,
-};
+use crate::store::sql::{db_error, migrate_error, sql_session_store};
 
 /// A [`SessionStore`](crate::SessionStore) in a SQLite database (feature `sqlite`).
 ///
@@ -81,6 +79,11 @@ impl SqliteSessionStore {
 }
 
 sql_session_store!(SqliteSessionStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
+
+/// The conditional update that decides a rotation race: only one transaction can move the
+/// token out of `active`; the others see zero rows affected.
+const ROTATE_PREVIOUS: &str = "UPDATE refresh_tokens SET state = 'rotated', rotated_at = $1, successor_hash = $2, successor_sealed = $3 WHERE hash = $4 AND session_id = $5 AND state = 'active'";
+const TOUCH_SESSION: &str = "UPDATE sessions SET last_used_at = $1, idle_expires_at = $2, ip = COALESCE($3, ip), user_agent = COALESCE($4, user_agent) WHERE id = $5 AND revoked_at IS NULL";
 
 /// Rotation as one `BEGIN IMMEDIATE` transaction: SQLite has a single writer, so the
 /// conditional `UPDATE … WHERE state = 'active'` of a second rotation runs only after the first
