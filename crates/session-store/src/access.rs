@@ -602,6 +602,15 @@ mod tests {
         }
 
         #[test]
+        fn arbitrary_signatures_reach_the_verifier_and_fail(sig in "[A-Za-z0-9_-]{0,120}", es in proptest::bool::ANY) {
+            let (tokens, _) = tokens(if es { Algorithm::ES256 } else { Algorithm::EdDSA });
+            let (token, _) = tokens.issue(&grant()).unwrap();
+            let (signed, _) = token.as_str().rsplit_once('.').unwrap();
+            let forged = format!("{signed}.{sig}");
+            proptest::prop_assert_eq!(rejection(tokens.verify(&forged)), TokenRejection::BadSignature);
+        }
+
+        #[test]
         fn arbitrary_segments_never_panic(h in "[A-Za-z0-9_-]{0,80}", p in "[A-Za-z0-9_-]{0,80}", s in "[A-Za-z0-9_-]{0,100}") {
             let (tokens, _) = tokens(Algorithm::ES256);
             let t = format!("{h}.{p}.{s}");
