@@ -74,6 +74,17 @@ else
 fi
 export STRONGROOM_TEST_REQUIRE_SERVICES=1
 
+# Real peers some interop tests run against (PyJWT verifies our JWTs from the JWKS alone).
+peers() {
+  eval "$(STRONGROOM_PYJWT_VENV=$CARGO_TARGET_DIR/pyjwt-venv crates/session-store/bench/pyjwt-venv.sh)" || return 1
+  echo "export STRONGROOM_PYJWT_PYTHON=$STRONGROOM_PYJWT_PYTHON" > "$LOG_DIR/peers.env"
+}
+step peers peers && . "$LOG_DIR/peers.env"
+export STRONGROOM_TEST_REQUIRE_PYJWT=1
+
+# The postmortem template ships twice (embedded in the crate, and as docs/postmortem.md).
+step docs cmp docs/postmortem.md crates/postmortem-gen/templates/postmortem.md
+
 # --- static checks ----------------------------------------------------------------------------
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
