@@ -115,7 +115,7 @@ python_bindings() {
 node_bindings() {
   cargo fmt --manifest-path bindings/node/Cargo.toml --check || return 1
   cargo clippy --manifest-path bindings/node/Cargo.toml --all-targets --locked -- -D warnings || return 1
-  (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm test && npm run --silent typecheck)
+  (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:debug && npm test && npm run --silent typecheck)
 }
 
 step python python_bindings
