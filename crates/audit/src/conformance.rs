@@ -1,4 +1,4 @@
-//! The test suite every [`AuditStore`] backend runs, exposed so that out-of-tree backends can run
+//! The test suite every [`AuditStore`](crate::AuditStore) backend runs, exposed so that out-of-tree backends can run
 //! it too.
 //!
 //! Each function is a plain `async fn` taking `&DynAuditStore` that panics on failure. Every call
