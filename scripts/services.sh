@@ -5,6 +5,7 @@
 #   scripts/services.sh down   [SERVICE...]   stop what `up` started
 #   scripts/services.sh status [SERVICE...]   one line per service, exit 1 if any is down
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
+#   scripts/services.sh reset  [SERVICE...]   empty the test data (PostgreSQL: recreate the test database)
 #
 # SERVICE is one of: postgres kafka (default: all of them).
 # Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
@@ -103,6 +104,12 @@ postgres_status() {
   fi
 }
 
+postgres_reset() {
+  pg_psql "-c \"DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)\"" >/dev/null
+  pg_psql "-c \"CREATE DATABASE $PG_DB OWNER $PG_USER\"" >/dev/null
+  log "postgres: database $PG_DB recreated"
+}
+
 postgres_env() {
   echo "export STRONGROOM_TEST_POSTGRES_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
 }
@@ -165,6 +172,11 @@ kafka_status() {
   fi
 }
 
+kafka_reset() {
+  # In-memory storage and a unique topic per test: nothing to clear.
+  return 0
+}
+
 kafka_env() {
   echo "export STRONGROOM_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
 }
@@ -189,6 +201,7 @@ main() {
       return $rc
       ;;
     env) for s in "${services[@]}"; do "${s}_env"; done ;;
+    reset) for s in "${services[@]}"; do "${s}_reset"; done ;;
     *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }

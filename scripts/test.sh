@@ -67,7 +67,8 @@ count_tests() {
 }
 
 # --- services ---------------------------------------------------------------------------------
-if step services scripts/services.sh up; then
+# Each run starts from an empty test database (suites also isolate themselves per test).
+if step services sh -c 'scripts/services.sh up && scripts/services.sh reset'; then
   eval "$(scripts/services.sh env)"
 else
   echo "test.sh: the services the tests need did not start (see above); their suites will fail" >&2

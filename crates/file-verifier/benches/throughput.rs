@@ -20,7 +20,8 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
 
     let mut ring = KeyRing::new();
-    ring.insert_signing_key("k", SecretKey::from_bytes(&KEY).unwrap()).unwrap();
+    ring.insert_signing_key("k", SecretKey::from_bytes(&KEY).unwrap())
+        .unwrap();
     group.bench_function("strongroom hmac-sha256 (sign_reader)", |b| {
         b.iter(|| ring.sign_reader(black_box(&data[..])).unwrap())
     });
@@ -33,10 +34,17 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut blake = KeyRing::with_algorithm(Algorithm::Blake3Keyed);
-    blake.insert_signing_key("k", SecretKey::from_bytes(&KEY).unwrap()).unwrap();
-    group.bench_function("strongroom blake3-keyed", |b| b.iter(|| blake.sign_reader(black_box(&data[..])).unwrap()));
+    blake
+        .insert_signing_key("k", SecretKey::from_bytes(&KEY).unwrap())
+        .unwrap();
+    group.bench_function("strongroom blake3-keyed", |b| {
+        b.iter(|| blake.sign_reader(black_box(&data[..])).unwrap())
+    });
     group.bench_function("strongroom chunk map (1 MiB chunks)", |b| {
-        b.iter(|| ring.chunk_map_reader(black_box(&data[..]), ChunkMap::DEFAULT_CHUNK_SIZE).unwrap())
+        b.iter(|| {
+            ring.chunk_map_reader(black_box(&data[..]), ChunkMap::DEFAULT_CHUNK_SIZE)
+                .unwrap()
+        })
     });
     group.finish();
 }
