@@ -110,13 +110,15 @@ python_bindings() {
   cargo clippy --manifest-path bindings/python/Cargo.toml --all-targets --locked -- -D warnings || return 1
   "$venv/bin/pip" install -q --force-reinstall --no-deps ./bindings/python || return 1
   # Run from outside the source tree so the installed package, not the source folder, is tested.
-  (cd "$venv" && bin/python -m pytest -q "$ROOT/bindings/python/tests" && bin/python -m pytest -q --doctest-modules --pyargs strongroom)
+  (cd "$venv" && bin/python -m pytest -q "$ROOT/bindings/python/tests" && bin/python -m pytest -q --doctest-modules --pyargs strongroom) || return 1
+  "$venv/bin/python" examples/python/share_and_verify.py
 }
 
 node_bindings() {
   cargo fmt --manifest-path bindings/node/Cargo.toml --check || return 1
   cargo clippy --manifest-path bindings/node/Cargo.toml --all-targets --locked -- -D warnings || return 1
-  (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:debug && npm test && npm run --silent typecheck)
+  (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:debug && npm test && npm run --silent typecheck) || return 1
+  node examples/node/share_and_verify.mjs
 }
 
 step python python_bindings
