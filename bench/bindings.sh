@@ -31,4 +31,8 @@ cat "$WORK/1g.bin" > /dev/null # page cache: measure hashing, not the disk
 echo "| Workload | Ours | Peer | Peer's figure | Ratio | Machine | Command |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 (cd "$WORK" && BENCH_WORKLOAD_OUT="$WORK/policy-workload.json" "$VENV/bin/python" "$ROOT/bench/bindings_python.py" "$WORK/1g.bin")
+# The Rust API on the same workload: what the bindings' per-call overhead is measured against.
+RUST_AUTHORIZE_US=$(cargo run -q --release -p strongroom-access-policy --example json_workload -- "$WORK/policy-workload.json" | sed -n 's/^rust_authorize_from_json_us=//p')
+export RUST_AUTHORIZE_US
 node bench/bindings_node.mjs "$WORK/policy-workload.json" "$WORK/1g.bin" "$PEERS"
+(cd "$WORK" && "$VENV/bin/python" "$ROOT/bench/bindings_python.py" --overhead-only "$WORK/1g.bin")

@@ -77,6 +77,9 @@ const row = (name, ours, peer, theirs, unit) => {
 const ours = perCall((r) => engine.authorize(r, parsed), requests.slice(0, 2000))
 const theirs = perCall(wasmAllowed, requests.slice(0, 100))
 row('authorize, 1 request, 2,200 entities (Node)', ours, '@cedar-policy/cedar-wasm 4 isAuthorized', theirs, 'us')
+if (process.env.RUST_AUTHORIZE_US) {
+  row('binding overhead: Node authorize vs the Rust API (request from JSON)', ours, 'Rust `Request::from_json` + `authorize`', Number(process.env.RUST_AUTHORIZE_US) / 1e6, 'us')
+}
 
 // cedar-wasm's best case: policies and schema pre-parsed (entities still travel on every call).
 if (cedar.preparsePolicySet('bench', { staticPolicies: policies }).type !== 'success') throw new Error('preparse')

@@ -95,8 +95,16 @@ def row(workload_name, ours, peer_name, theirs, unit):
     print(f"| {workload_name} | {fmt(ours)} | {peer_name} | {fmt(theirs)} | {theirs / ours:.2f}× | {MACHINE} | `bench/bindings.sh` |")
 
 
+def overhead_only(engine, parsed, requests):
+    rust = float(os.environ["RUST_AUTHORIZE_US"]) / 1e6
+    ours_call = per_call(lambda r: engine.authorize(r, parsed), requests[:2000])
+    row("binding overhead: Python authorize vs the Rust API (request from JSON)", ours_call,
+        "Rust `Request::from_json` + `authorize`", rust, "us")
+
+
 def main():
-    path = sys.argv[1]
+    only_overhead = "--overhead-only" in sys.argv
+    path = [a for a in sys.argv[1:] if a != "--overhead-only"][0]
     entities, requests = workload()
     entities_json = json.dumps(entities)
     if os.environ.get("BENCH_WORKLOAD_OUT"):
@@ -105,6 +113,8 @@ def main():
             json.dump({"schema": SCHEMA, "policies": POLICIES, "entities": entities, "requests": requests}, f)
     engine = PolicyEngine(SCHEMA, POLICIES)
     parsed = engine.entities(entities)
+    if only_overhead:
+        return overhead_only(engine, parsed, requests)
 
     # Same answers first: a benchmark of different decisions would be meaningless.
     ours = [d.allowed for d in engine.authorize_batch(requests[:500], parsed)]
