@@ -9,15 +9,23 @@ use std::time::Instant;
 use strongroom_access_policy::{PolicyBundle, PolicyEngine, Request, entities_from_json};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: json_workload WORKLOAD.json")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: json_workload WORKLOAD.json")?;
     let workload: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    let text = |key: &str| workload[key].as_str().ok_or(format!("`{key}` must be a string"));
+    let text = |key: &str| {
+        workload[key]
+            .as_str()
+            .ok_or(format!("`{key}` must be a string"))
+    };
     let mut bundle = PolicyBundle::from_cedarschema(text("schema")?)?;
     bundle.add_policies("policies", text("policies")?)?;
     let engine = PolicyEngine::new(bundle)?;
     let schema = engine.schema();
     let entities = entities_from_json(workload["entities"].clone(), Some(&schema))?;
-    let requests = workload["requests"].as_array().ok_or("`requests` must be an array")?;
+    let requests = workload["requests"]
+        .as_array()
+        .ok_or("`requests` must be an array")?;
 
     // As the bindings do it: each request arrives as JSON and is checked against the schema.
     let per_call = median_per_call(requests.len(), || {
