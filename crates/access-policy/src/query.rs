@@ -19,8 +19,9 @@ pub const LIST_PARALLEL_THRESHOLD: usize = 256;
 pub const MAX_CANDIDATES: usize = 10_000_000;
 
 impl PolicyEngine {
-    /// The actions (from the schema) that `principal` may take on `resource`, in the schema's
-    /// order. `context` is Cedar context JSON, typed per action by the schema.
+    /// The actions (from the schema) that `principal` may take on `resource`, sorted by action
+    /// id (the schema's own iteration order is not stable). `context` is Cedar context JSON,
+    /// typed per action by the schema.
     pub fn allowed_actions(
         &self,
         principal: &EntityUid,
@@ -30,10 +31,11 @@ impl PolicyEngine {
     ) -> Result<Vec<EntityUid>> {
         let live = self.live();
         let schema = &live.bundle.schema;
-        let actions: Vec<EntityUid> = schema
+        let mut actions: Vec<EntityUid> = schema
             .actions_for_principal_and_resource(principal.type_name(), resource.type_name())
             .cloned()
             .collect();
+        actions.sort_by_cached_key(ToString::to_string);
         let mut allowed = Vec::new();
         for action in actions {
             let request = Request::builder()
