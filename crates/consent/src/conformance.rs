@@ -34,6 +34,7 @@ pub async fn run_all(store: Arc<DynConsentStore>) {
     redact_drops_only_payloads(&*store).await;
     grant_check_withdraw(store.clone()).await;
     expiry_follows_the_clock(store.clone()).await;
+    expirations_are_announced_once_per_window(store.clone()).await;
     clock_going_back_keeps_history_ordered(store.clone()).await;
     policy_versions_and_supersession(store.clone()).await;
     bad_input_is_typed(store.clone()).await;
@@ -359,6 +360,82 @@ pub async fn expiry_follows_the_clock(store: Arc<DynConsentStore>) {
     assert!(matches!(
         ledger.check_now(&alice, "newsletter").await.expect("check"),
         ConsentStatus::Withdrawn { .. }
+    ));
+}
+
+/// Expirations are announced once, to the observers too, when the application walks consecutive
+/// windows; never for a consent still running or withdrawn before its end.
+pub async fn expirations_are_announced_once_per_window(store: Arc<DynConsentStore>) {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let recorder = Arc::new(Recorder::default());
+    let ledger = builder(store, clock.clone())
+        .observer(recorder.clone())
+        .build()
+        .expect("ledger");
+    let alice = subject();
+    let first = ledger
+        .grant(&alice, newsletter().ttl(HOUR))
+        .await
+        .expect("grant");
+    let support = ledger
+        .grant(
+            &alice,
+            Grant::new("support-access", "1", "web-form").ttl(3 * HOUR),
+        )
+        .await
+        .expect("grant");
+    let start = t0();
+    let announce = |since, until| ledger.announce_expirations(&alice, since, until);
+
+    // Nothing has expired in the first half hour.
+    assert!(
+        announce(start, start + HOUR / 2)
+            .await
+            .expect("window")
+            .is_empty()
+    );
+    // The newsletter consent ends at +1h: announced in the window that contains it, once.
+    let events = announce(start + HOUR / 2, start + 2 * HOUR)
+        .await
+        .expect("window");
+    assert_eq!(
+        events,
+        vec![ConsentEvent::Expired {
+            subject: alice.clone(),
+            purpose: "newsletter".into(),
+            receipt_id: first.receipt_id,
+            expired_at: first.expires_at,
+        }]
+    );
+    assert!(
+        announce(start + 2 * HOUR, start + 5 * HOUR / 2)
+            .await
+            .expect("window")
+            .is_empty()
+    );
+    // Withdrawn before its end: a withdrawal, not an expiry.
+    clock.set(start + 2 * HOUR + HOUR / 2);
+    ledger
+        .withdraw(&alice, "support-access", "no longer needed")
+        .await
+        .expect("withdraw");
+    assert!(
+        announce(start + 5 * HOUR / 2, start + 10 * HOUR)
+            .await
+            .expect("window")
+            .is_empty()
+    );
+    let _ = support;
+    let seen = recorder.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let expired: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e, ConsentEvent::Expired { .. }))
+        .collect();
+    assert_eq!(expired, vec![&events[0]], "observers see each expiry once");
+    // A window that ends before it starts is refused.
+    assert!(matches!(
+        announce(start + HOUR, start).await,
+        Err(Error::InvalidInput { field: "since", .. })
     ));
 }
 

@@ -31,6 +31,18 @@ pub enum ConsentEvent {
         /// The receipt id of the withdrawn consent.
         receipt_id: Uuid,
     },
+    /// A consent reached the end of its lifetime (announced by
+    /// [`ConsentLedger::announce_expirations`](crate::ConsentLedger::announce_expirations)).
+    Expired {
+        /// The subject.
+        subject: String,
+        /// The purpose id.
+        purpose: String,
+        /// The receipt of the consent that expired.
+        receipt_id: Uuid,
+        /// When it expired.
+        expired_at: Timestamp,
+    },
     /// A temporary access grant was given.
     AccessGranted {
         /// The subject who granted it.

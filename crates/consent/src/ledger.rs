@@ -623,6 +623,49 @@ impl ConsentLedger {
         ))
     }
 
+    /// Announces the consents of `subject` that expired in `[since, until)`: one
+    /// [`ConsentEvent::Expired`] per consent, sent to every observer and returned.
+    ///
+    /// Expiry itself needs no job (`check` computes it from the clock); this is for the audit
+    /// trail and notifications, and the application drives it with a watermark: call it with
+    /// consecutive windows (the previous `until` as the next `since`) and each expiry is announced
+    /// exactly once. A consent counts if it is still expired as of `until` (one renewed within
+    /// the window is not announced).
+    pub async fn announce_expirations(
+        &self,
+        subject: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<ConsentEvent>> {
+        check_subject(subject)?;
+        if since > until {
+            return Err(Error::InvalidInput {
+                field: "since",
+                reason: format!("the window starts ({since}) after it ends ({until})"),
+            });
+        }
+        let records = self.read(subject).await?;
+        let mut events = Vec::new();
+        for state in self.consent_states(&records, until) {
+            if let ConsentStatus::Expired { at } = state.status
+                && since <= at
+                && at < until
+                && let Some(receipt) = state.receipt
+            {
+                events.push(ConsentEvent::Expired {
+                    subject: subject.to_owned(),
+                    purpose: state.purpose,
+                    receipt_id: receipt.receipt_id,
+                    expired_at: at,
+                });
+            }
+        }
+        for event in &events {
+            self.emit(event.clone());
+        }
+        Ok(events)
+    }
+
     /// [`check`](Self::check) at the current time.
     pub async fn check_now(&self, subject: &str, purpose: &str) -> Result<ConsentStatus> {
         self.check(subject, purpose, self.now()).await
