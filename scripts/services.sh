@@ -50,6 +50,22 @@ pg_psql() {
   as_root su postgres -c "psql -v ON_ERROR_STOP=1 -qtA -p $PG_PORT $*"
 }
 
+# A server killed with SIGKILL (as when a CI sandbox or session is torn down) leaves its socket
+# lock file behind, and the next start refuses to run. Remove it only when no postgres process
+# owns it any more.
+remove_stale_pg_socket_lock() {
+  local lock=/var/run/postgresql/.s.PGSQL.$PG_PORT.lock pid
+  [ -f "$lock" ] || return 0
+  pid=$(head -1 "$lock" 2>/dev/null | tr -d ' ')
+  # A zombie (state Z) that nobody reaped still shows its name: it owns nothing any more.
+  if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "postgres" ] \
+    && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]; then
+    return 0
+  fi
+  log "removing stale PostgreSQL socket lock (pid ${pid:-?} is gone)"
+  as_root rm -f "$lock" "/var/run/postgresql/.s.PGSQL.$PG_PORT"
+}
+
 postgres_up() {
   if ! command -v pg_lsclusters >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     apt_install postgresql
@@ -66,6 +82,7 @@ postgres_up() {
   # shellcheck disable=SC2086
   set -- $cluster
   if ! pg_lsclusters --no-header | awk -v v="$1" -v n="$2" '$1==v && $2==n {print $4}' | grep -q online; then
+    remove_stale_pg_socket_lock
     log "starting PostgreSQL $1/$2"
     as_root pg_ctlcluster "$1" "$2" start || die "PostgreSQL $1/$2 did not start (see /var/log/postgresql/)"
   fi
