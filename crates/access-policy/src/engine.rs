@@ -31,6 +31,8 @@ pub(crate) struct Live {
     pub(crate) info: HashMap<PolicyId, Arc<PolicyInfo>>,
     pub(crate) has_expiring: bool,
     pub(crate) explain: OnceLock<Arc<crate::explain::Plans>>,
+    /// Present when the set has many template links: decisions then use per-request slices.
+    pub(crate) links: Option<crate::slice::LinkIndex>,
 }
 
 impl Live {
@@ -62,6 +64,7 @@ impl Live {
         }
         Self {
             version,
+            links: crate::slice::LinkIndex::build(&bundle.policies),
             bundle,
             info,
             has_expiring,
@@ -260,7 +263,13 @@ impl PolicyEngine {
     }
 
     pub(crate) fn decide(&self, live: &Live, request: &Request, entities: &Entities) -> Decision {
-        self.decide_over(live, &live.bundle.policies, request, entities)
+        match &live.links {
+            Some(index) => {
+                let slice = index.slice(request, entities);
+                self.decide_over(live, &slice, request, entities)
+            }
+            None => self.decide_over(live, &live.bundle.policies, request, entities),
+        }
     }
 
     /// Decides against `policies`, which must be `live`'s set or a slice of it.

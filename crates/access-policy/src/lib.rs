@@ -13,6 +13,7 @@ mod query;
 mod request;
 mod scope;
 mod sink;
+mod slice;
 mod store;
 mod testing;
 
