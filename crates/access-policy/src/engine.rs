@@ -73,6 +73,19 @@ impl Live {
     }
 }
 
+/// Frees a replaced generation on the writer's thread. Readers that loaded it before the swap
+/// still hold clones for the length of one decision; waiting for them (briefly) means a reader
+/// never ends up paying to free a large policy set. After `RETIRE_WAIT` the writer stops waiting
+/// and the last reader frees it, as before.
+fn retire(old: Arc<Live>) {
+    const RETIRE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+    let start = Instant::now();
+    while Arc::strong_count(&old) > 1 && start.elapsed() < RETIRE_WAIT {
+        std::thread::yield_now();
+    }
+    drop(old);
+}
+
 /// Builds a [`PolicyEngine`] with a clock or a decision sink.
 #[derive(Debug)]
 pub struct EngineBuilder {
@@ -169,7 +182,8 @@ impl PolicyEngine {
         // Writers serialise so versions stay strictly increasing; readers never take this lock.
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let version = self.live.load().version + 1;
-        self.live.store(Arc::new(Live::new(bundle, version)));
+        let old = self.live.swap(Arc::new(Live::new(bundle, version)));
+        retire(old);
         Ok(version)
     }
 
