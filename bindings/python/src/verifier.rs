@@ -53,6 +53,14 @@ impl<'py> Source<'py> {
     }
 }
 
+/// Opens a file for chunk-map checks, naming it in the error as the crate's own readers do.
+fn open_file(path: &std::path::Path) -> strongroom_file_verifier::Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|source| strongroom_file_verifier::Error::Io {
+        path: Some(path.to_owned()),
+        source,
+    })
+}
+
 fn path_arg(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
     match Source::from_py(obj)? {
         Source::Path(path) => Ok(path),
@@ -216,11 +224,7 @@ impl PyKeyRing {
         let path = path_arg(path)?;
         let ring = self.snapshot();
         py.detach(|| {
-            let file =
-                std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
-                    path: Some(path.clone()),
-                    source: e,
-                })?;
+            let file = open_file(&path)?;
             ring.verify_chunks(&map.map, std::io::BufReader::new(file))
         })
         .map_err(|e| verifier_error(py, e))
@@ -241,11 +245,7 @@ impl PyKeyRing {
         }
         let ring = self.snapshot();
         py.detach(|| {
-            let file =
-                std::fs::File::open(&path).map_err(|e| strongroom_file_verifier::Error::Io {
-                    path: Some(path.clone()),
-                    source: e,
-                })?;
+            let file = open_file(&path)?;
             ring.verify_range(&map.map, file, start..end)
         })
         .map_err(|e| verifier_error(py, e))
