@@ -1,0 +1,303 @@
+//! Builds the running server from its configuration: database, blobs, keys, policy engine,
+//! sessions, audit log and the background tasks (outbox relay, orphan sweeper, metrics refresh).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::RngCore;
+use strongroom_audit::{
+    AuditEvent, AuditLog, ChainId, CheckpointSigner, DynEventPublisher, EventPublisher,
+    InProcessBus, OutboxRelay, PostgresAuditStore, SqliteAuditStore,
+};
+use strongroom_file_verifier::{Algorithm, KeyRing as FileKeys, SecretKey};
+use strongroom_session_store::{
+    Algorithm as TokenAlgorithm, KeyRing as TokenKeys, PostgresSessionStore, SessionManager,
+    SigningKey, SqliteSessionStore, TokenPolicy,
+};
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+use crate::authz::Authorizer;
+use crate::blobs::Blobs;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// Everything a request needs, shared by all of them.
+#[derive(Debug)]
+pub struct App {
+    /// The configuration.
+    pub config: Config,
+    /// Metadata and outbox.
+    pub db: Db,
+    /// Blobs.
+    pub blobs: Blobs,
+    /// Policy decisions.
+    pub authz: Authorizer,
+    /// Access and refresh tokens, sessions.
+    pub sessions: SessionManager,
+    /// File signatures.
+    pub verifier: FileKeys,
+    /// The hash-chained audit log.
+    pub audit: Arc<AuditLog>,
+    /// Live event fan-out inside this process.
+    pub bus: InProcessBus,
+    /// This process's outbox relay, if it runs one.
+    pub relay: Option<Arc<OutboxRelay>>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Request rate limits.
+    pub limiter: RateLimiter,
+    /// Whether events also go to Kafka.
+    pub kafka: bool,
+}
+
+/// The shared state handlers receive.
+pub type AppState = Arc<App>;
+
+/// Publishes to several publishers in order; a failure fails the batch (the relay retries it,
+/// and every consumer deduplicates by event id).
+#[derive(Debug)]
+struct FanOut(Vec<Arc<DynEventPublisher>>);
+
+#[async_trait]
+impl EventPublisher for FanOut {
+    async fn publish(&self, events: &[AuditEvent]) -> strongroom_audit::Result<()> {
+        for p in &self.0 {
+            p.publish(events).await?;
+        }
+        Ok(())
+    }
+}
+
+fn random_key(len: usize) -> Zeroizing<Vec<u8>> {
+    let mut k = Zeroizing::new(vec![0u8; len]);
+    rand::rng().fill_bytes(&mut k);
+    k
+}
+
+impl App {
+    /// Opens every store, loads or creates keys and wires the event path. Starts nothing.
+    pub async fn build(config: Config) -> Result<App, String> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        let db = Db::connect(&config.database_url(), config.database.max_connections)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        let blobs = Blobs::open(&config.storage_url(), &config.storage)?;
+        let keys_dir = config.keys_dir();
+
+        let (seed, _) =
+            crate::keys::load_or_create(&keys_dir, "file-signing.key", || random_key(32))
+                .map_err(|e| format!("file signing key: {e}"))?;
+        let mut verifier = FileKeys::with_algorithm(Algorithm::Blake3Keyed);
+        verifier
+            .insert_signing_key(
+                "k1",
+                SecretKey::from_bytes(&seed).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+
+        let (der, _) = crate::keys::load_or_create(&keys_dir, "token-signing.pk8", || {
+            SigningKey::generate(TokenAlgorithm::EdDSA)
+                .and_then(|k| k.to_pkcs8_der())
+                .unwrap_or_default()
+        })
+        .map_err(|e| format!("token signing key: {e}"))?;
+        let signing = SigningKey::from_pkcs8_der(TokenAlgorithm::EdDSA, &der)
+            .map_err(|e| format!("token signing key: {e}"))?;
+        let token_policy = TokenPolicy::new(config.public_url(), "strongroom")
+            .ttl(Duration::from_secs(config.auth.access_ttl_secs));
+        let session_store: Arc<strongroom_session_store::DynSessionStore> = match &db {
+            Db::Sqlite { pool, .. } => Arc::new(
+                SqliteSessionStore::from_pool(pool.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            Db::Postgres { pool, .. } => Arc::new(
+                PostgresSessionStore::from_pool(pool.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        let sessions =
+            SessionManager::builder(session_store, TokenKeys::new(signing), token_policy)
+                .idle_timeout(Duration::from_secs(config.auth.idle_timeout_secs))
+                .absolute_lifetime(Duration::from_secs(config.auth.session_lifetime_secs))
+                .revocation_cache(
+                    Duration::from_millis(config.auth.revocation_cache_ms),
+                    10_000,
+                )
+                .build()
+                .map_err(|e| e.to_string())?;
+
+        let (audit_seed, _) =
+            crate::keys::load_or_create(&keys_dir, "audit-checkpoint.seed", || random_key(32))
+                .map_err(|e| format!("audit checkpoint key: {e}"))?;
+        let seed: [u8; 32] = audit_seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| "audit checkpoint key must be 32 bytes".to_owned())?;
+        let audit_store: Arc<strongroom_audit::DynAuditStore> = match &db {
+            Db::Sqlite { pool, .. } => Arc::new(
+                SqliteAuditStore::new(pool.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            Db::Postgres { pool, .. } => Arc::new(
+                PostgresAuditStore::new(pool.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        let audit = Arc::new(
+            AuditLog::builder(
+                audit_store,
+                ChainId::new("strongroom").map_err(|e| e.to_string())?,
+                CheckpointSigner::from_seed(&seed),
+            )
+            .checkpoint_every(1000)
+            .build(),
+        );
+        let bus = InProcessBus::new(1024).map_err(|e| e.to_string())?;
+
+        let mut publishers: Vec<Arc<DynEventPublisher>> =
+            vec![audit.clone(), Arc::new(bus.clone())];
+        let kafka = !config.events.kafka_brokers.is_empty();
+        if kafka {
+            publishers.push(kafka_publisher(&config)?);
+        }
+        let relay = if config.events.relay {
+            let outbox: Arc<strongroom_audit::DynOutbox> = match &db {
+                Db::Sqlite { outbox, .. } => Arc::new(outbox.clone()),
+                Db::Postgres { outbox, .. } => Arc::new(outbox.clone()),
+            };
+            Some(Arc::new(OutboxRelay::new(
+                outbox,
+                Arc::new(FanOut(publishers)),
+            )))
+        } else {
+            None
+        };
+
+        let authz =
+            Authorizer::new(config.auth.open_registration).map_err(|e| format!("policy: {e}"))?;
+        let limiter = RateLimiter::new(
+            config.http.rate_limit_per_ip,
+            config.http.rate_limit_per_user,
+        );
+        Ok(App {
+            config,
+            db,
+            blobs,
+            authz,
+            sessions,
+            verifier,
+            audit,
+            bus,
+            relay,
+            metrics: Metrics::new(),
+            limiter,
+            kafka,
+        })
+    }
+
+    /// Starts the background tasks; they stop when `shutdown` flips to true.
+    pub fn spawn_background(
+        self: &Arc<Self>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if let Some(relay) = self.relay.clone() {
+            let mut stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                relay
+                    .run(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }));
+        }
+        let interval = self.config.files.sweep_interval_secs;
+        if interval > 0 {
+            let app = self.clone();
+            let mut stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                let grace = Duration::from_secs(app.config.files.orphan_grace_secs);
+                loop {
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => break,
+                        _ = tokio::time::sleep(Duration::from_secs(interval)) => {}
+                    }
+                    match crate::domain::files::sweep_orphans(&app, grace).await {
+                        Ok(n) => {
+                            app.metrics.orphans_swept.inc_by(n);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+                    }
+                }
+            }));
+        }
+        let app = self.clone();
+        let mut stop = shutdown;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                }
+                let _ = app.sessions.purge_expired().await;
+                app.limiter.forget_idle();
+            }
+        }));
+        tasks
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn db_kind(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Refreshes the gauges that are read, not counted (called at each scrape).
+    pub async fn refresh_gauges(&self) {
+        let m = &self.metrics;
+        m.outbox_pending.set(self.db.outbox_pending().await as i64);
+        m.outbox_lag_seconds
+            .set(self.db.outbox_lag().await.as_secs_f64());
+        if let Some(r) = &self.relay {
+            let rm = r.metrics();
+            m.relay_published.set(rm.published as i64);
+            m.relay_errors
+                .set((rm.failed_attempts + rm.outbox_errors) as i64);
+        }
+        m.decisions_allowed.set(
+            self.authz
+                .counter
+                .allowed
+                .load(std::sync::atomic::Ordering::Relaxed) as i64,
+        );
+        m.decisions_denied.set(
+            self.authz
+                .counter
+                .denied
+                .load(std::sync::atomic::Ordering::Relaxed) as i64,
+        );
+    }
+}
+
+#[cfg(feature = "kafka")]
+fn kafka_publisher(config: &Config) -> Result<Arc<DynEventPublisher>, String> {
+    strongroom_audit::KafkaPublisher::new(&config.events.kafka_brokers, &config.events.kafka_topic)
+        .map(|p| Arc::new(p) as Arc<DynEventPublisher>)
+        .map_err(|e| format!("kafka: {e}"))
+}
+
+#[cfg(not(feature = "kafka"))]
+fn kafka_publisher(_config: &Config) -> Result<Arc<DynEventPublisher>, String> {
+    Err("events.kafka_brokers is set but this build has no `kafka` feature".into())
+}

@@ -1,0 +1,525 @@
+//! One typed configuration: built-in defaults < TOML file < `STRONGROOM_*` environment.
+//!
+//! The defaults need nothing installed: SQLite and a local-disk object store under
+//! `./strongroom-data`, the in-process event bus. Moving to PostgreSQL, S3 or Kafka is one
+//! setting each (`database.url`, `storage.url`, `events.kafka_brokers`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file or a variable is not valid.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The URL clients reach the server at (token issuer, links).
+    pub public_url: String,
+    /// Directory for the default SQLite file, local blobs and generated keys.
+    pub data_dir: PathBuf,
+    /// Metadata database.
+    pub database: DatabaseConfig,
+    /// Blob storage.
+    pub storage: StorageConfig,
+    /// Event publishing.
+    pub events: EventsConfig,
+    /// Accounts and sessions.
+    pub auth: AuthConfig,
+    /// Uploads and downloads.
+    pub files: FilesConfig,
+    /// Request protection.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://…`; empty means `<data_dir>/strongroom.db`.
+    pub url: String,
+    /// Maximum pool connections.
+    pub max_connections: u32,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `file:///dir` or `s3://bucket`; empty means `<data_dir>/blobs`.
+    pub url: String,
+    /// S3 endpoint (for S3-compatible servers such as Garage or MinIO).
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    pub s3_region: Option<String>,
+    /// S3 access key id.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain HTTP to the S3 endpoint (loopback test servers).
+    pub s3_allow_http: bool,
+}
+
+/// `[events]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Kafka bootstrap servers; empty keeps events in process.
+    pub kafka_brokers: String,
+    /// Kafka topic for audit events.
+    pub kafka_topic: String,
+    /// Whether this process runs an outbox relay (several may, they share the work).
+    pub relay: bool,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Anyone may register (otherwise only the bootstrap admin exists until an admin adds users).
+    pub open_registration: bool,
+    /// Access token lifetime in seconds.
+    pub access_ttl_secs: u64,
+    /// Session idle timeout in seconds.
+    pub idle_timeout_secs: u64,
+    /// Session absolute lifetime in seconds.
+    pub session_lifetime_secs: u64,
+    /// How long a revocation made by another process may take to be seen, in milliseconds.
+    pub revocation_cache_ms: u64,
+    /// Directory of the persisted signing keys; empty means `<data_dir>/keys`.
+    pub keys_dir: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open_registration: true,
+            access_ttl_secs: 900,
+            idle_timeout_secs: 14 * 86_400,
+            session_lifetime_secs: 30 * 86_400,
+            revocation_cache_ms: 1_000,
+            keys_dir: String::new(),
+        }
+    }
+}
+
+/// `[files]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Blobs without metadata older than this are swept, in seconds.
+    pub orphan_grace_secs: u64,
+    /// How often the orphan sweeper runs, in seconds (0: never).
+    pub sweep_interval_secs: u64,
+    /// Failed link-password attempts before the link locks for `link_lock_secs`.
+    pub link_max_attempts: u32,
+    /// How long a link stays locked after too many wrong passwords, in seconds.
+    pub link_lock_secs: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 10 * 1024 * 1024 * 1024,
+            orphan_grace_secs: 3_600,
+            sweep_interval_secs: 600,
+            link_max_attempts: 5,
+            link_lock_secs: 300,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest JSON body in bytes.
+    pub max_json_bytes: usize,
+    /// Timeout for requests other than transfers, in seconds.
+    pub request_timeout_secs: u64,
+    /// Requests per minute per client IP.
+    pub rate_limit_per_ip: u32,
+    /// Requests per minute per user.
+    pub rate_limit_per_user: u32,
+    /// Origins allowed by CORS (empty: none).
+    pub cors_origins: Vec<String>,
+    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_json_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            rate_limit_per_ip: 1_200,
+            rate_limit_per_user: 2_400,
+            cors_origins: Vec::new(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `strongroom=debug`.
+    pub level: String,
+    /// `json` or `text`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: "json".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            data_dir: PathBuf::from("strongroom-data"),
+            database: DatabaseConfig {
+                url: String::new(),
+                max_connections: 16,
+            },
+            storage: StorageConfig::default(),
+            events: EventsConfig {
+                kafka_brokers: String::new(),
+                kafka_topic: "strongroom.audit".into(),
+                relay: true,
+            },
+            auth: AuthConfig::default(),
+            files: FilesConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Environment variables and the config keys they set.
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("STRONGROOM_LISTEN", "listen"),
+    ("STRONGROOM_PUBLIC_URL", "public_url"),
+    ("STRONGROOM_DATA_DIR", "data_dir"),
+    ("STRONGROOM_DATABASE_URL", "database.url"),
+    (
+        "STRONGROOM_DATABASE_MAX_CONNECTIONS",
+        "database.max_connections",
+    ),
+    ("STRONGROOM_STORAGE_URL", "storage.url"),
+    ("STRONGROOM_STORAGE_S3_ENDPOINT", "storage.s3_endpoint"),
+    ("STRONGROOM_STORAGE_S3_REGION", "storage.s3_region"),
+    (
+        "STRONGROOM_STORAGE_S3_ACCESS_KEY_ID",
+        "storage.s3_access_key_id",
+    ),
+    (
+        "STRONGROOM_STORAGE_S3_SECRET_ACCESS_KEY",
+        "storage.s3_secret_access_key",
+    ),
+    ("STRONGROOM_STORAGE_S3_ALLOW_HTTP", "storage.s3_allow_http"),
+    ("STRONGROOM_EVENTS_KAFKA_BROKERS", "events.kafka_brokers"),
+    ("STRONGROOM_EVENTS_KAFKA_TOPIC", "events.kafka_topic"),
+    ("STRONGROOM_EVENTS_RELAY", "events.relay"),
+    (
+        "STRONGROOM_AUTH_OPEN_REGISTRATION",
+        "auth.open_registration",
+    ),
+    ("STRONGROOM_AUTH_ACCESS_TTL_SECS", "auth.access_ttl_secs"),
+    (
+        "STRONGROOM_AUTH_IDLE_TIMEOUT_SECS",
+        "auth.idle_timeout_secs",
+    ),
+    (
+        "STRONGROOM_AUTH_SESSION_LIFETIME_SECS",
+        "auth.session_lifetime_secs",
+    ),
+    (
+        "STRONGROOM_AUTH_REVOCATION_CACHE_MS",
+        "auth.revocation_cache_ms",
+    ),
+    ("STRONGROOM_AUTH_KEYS_DIR", "auth.keys_dir"),
+    (
+        "STRONGROOM_FILES_MAX_UPLOAD_BYTES",
+        "files.max_upload_bytes",
+    ),
+    (
+        "STRONGROOM_FILES_ORPHAN_GRACE_SECS",
+        "files.orphan_grace_secs",
+    ),
+    (
+        "STRONGROOM_FILES_SWEEP_INTERVAL_SECS",
+        "files.sweep_interval_secs",
+    ),
+    (
+        "STRONGROOM_FILES_LINK_MAX_ATTEMPTS",
+        "files.link_max_attempts",
+    ),
+    ("STRONGROOM_FILES_LINK_LOCK_SECS", "files.link_lock_secs"),
+    ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
+    (
+        "STRONGROOM_HTTP_REQUEST_TIMEOUT_SECS",
+        "http.request_timeout_secs",
+    ),
+    (
+        "STRONGROOM_HTTP_RATE_LIMIT_PER_IP",
+        "http.rate_limit_per_ip",
+    ),
+    (
+        "STRONGROOM_HTTP_RATE_LIMIT_PER_USER",
+        "http.rate_limit_per_user",
+    ),
+    ("STRONGROOM_HTTP_CORS_ORIGINS", "http.cors_origins"),
+    (
+        "STRONGROOM_HTTP_TRUST_FORWARDED_FOR",
+        "http.trust_forwarded_for",
+    ),
+    ("STRONGROOM_LOG_LEVEL", "log.level"),
+    ("STRONGROOM_LOG_FORMAT", "log.format"),
+];
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the `STRONGROOM_*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut doc = toml::Table::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            doc = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+        }
+        for (name, value) in env {
+            if !name.starts_with("STRONGROOM_") || name == "STRONGROOM_CONFIG" {
+                continue;
+            }
+            let Some((_, key)) = ENV_KEYS.iter().find(|(n, _)| *n == name) else {
+                // Client-side variables (server URL, tokens) share the prefix; they are not ours.
+                if name.starts_with("STRONGROOM_CLIENT_") || name.starts_with("STRONGROOM_TEST_") {
+                    continue;
+                }
+                return Err(ConfigError::Invalid(format!(
+                    "unknown environment variable {name}"
+                )));
+            };
+            set_path(&mut doc, key, env_value(key, &value));
+        }
+        let config: Config = toml::Value::Table(doc)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.files.max_upload_bytes == 0 {
+            return bad("files.max_upload_bytes must be positive");
+        }
+        if self.http.max_json_bytes < 1024 {
+            return bad("http.max_json_bytes must be at least 1024");
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.access_ttl_secs > 86_400 {
+            return bad("auth.access_ttl_secs must be between 1 and 86400");
+        }
+        if !matches!(self.log.format.as_str(), "json" | "text") {
+            return bad("log.format must be json or text");
+        }
+        if self.http.rate_limit_per_ip == 0 || self.http.rate_limit_per_user == 0 {
+            return bad("rate limits must be positive");
+        }
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres:")
+            || db.starts_with("postgresql:"))
+        {
+            return bad("database.url must start with sqlite: or postgres://");
+        }
+        let st = self.storage_url();
+        if !(st.starts_with("file://") || st.starts_with("s3://") || st == "memory://") {
+            return bad("storage.url must start with file://, s3:// or be memory://");
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("strongroom.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The storage URL, defaulting to `<data_dir>/blobs`.
+    pub fn storage_url(&self) -> String {
+        if self.storage.url.is_empty() {
+            format!("file://{}", self.data_dir.join("blobs").display())
+        } else {
+            self.storage.url.clone()
+        }
+    }
+
+    /// The directory of persisted keys.
+    pub fn keys_dir(&self) -> PathBuf {
+        if self.auth.keys_dir.is_empty() {
+            self.data_dir.join("keys")
+        } else {
+            PathBuf::from(&self.auth.keys_dir)
+        }
+    }
+
+    /// The public URL, defaulting to `http://<listen>`.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// The timeout for non-transfer requests.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.request_timeout_secs)
+    }
+}
+
+/// Environment strings become TOML values of the shape the key expects.
+fn env_value(key: &str, value: &str) -> toml::Value {
+    if key == "http.cors_origins" {
+        return toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        );
+    }
+    if let Ok(n) = value.parse::<i64>() {
+        if !key.ends_with("url") && !key.ends_with("brokers") && !key.ends_with("_dir") {
+            return toml::Value::Integer(n);
+        }
+    }
+    match value {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(value.to_owned()),
+    }
+}
+
+fn set_path(doc: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        None => {
+            doc.insert(key.to_owned(), value);
+        }
+        Some((table, rest)) => {
+            let entry = doc
+                .entry(table.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                set_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing_installed() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(
+            c.database_url()
+                .starts_with("sqlite://strongroom-data/strongroom.db")
+        );
+        assert_eq!(c.storage_url(), "file://strongroom-data/blobs");
+        assert!(c.events.kafka_brokers.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("strongroom.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[files]\nmax_upload_bytes = 100\n[database]\nurl = \"sqlite://x.db\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("STRONGROOM_FILES_MAX_UPLOAD_BYTES", "200"),
+                (
+                    "STRONGROOM_HTTP_CORS_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+                ("STRONGROOM_CLIENT_SERVER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.files.max_upload_bytes, 200);
+        assert_eq!(c.database_url(), "sqlite://x.db");
+        assert_eq!(c.http.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Config::load(None, env(&[("STRONGROOM_LISTNE", "x")])).unwrap_err();
+        assert!(err.to_string().contains("STRONGROOM_LISTNE"), "{err}");
+        let err = Config::load(None, env(&[("STRONGROOM_DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[files]\nmax_upload = 1\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("max_upload"), "{err}");
+    }
+}

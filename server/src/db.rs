@@ -1,0 +1,137 @@
+//! The metadata database: SQLite or PostgreSQL behind one enum, with the audit outbox next to it
+//! so that a change and its event commit in one transaction.
+//!
+//! Queries are written once with `$n` placeholders (both drivers accept them) and run on either
+//! pool through [`on_db!`], which expands the same body for each backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use strongroom_audit::{AuditEvent, PostgresOutbox, SqliteOutbox};
+
+use crate::error::AppError;
+
+/// The name of the table recording the server's own applied migrations (the crates keep theirs).
+const MIGRATIONS_TABLE: &str = "_strongroom_server_migrations";
+
+/// A metadata database and its outbox.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite (the embedded default).
+    Sqlite {
+        /// The pool.
+        pool: SqlitePool,
+        /// The outbox in the same database.
+        outbox: SqliteOutbox,
+    },
+    /// PostgreSQL.
+    Postgres {
+        /// The pool.
+        pool: PgPool,
+        /// The outbox in the same database.
+        outbox: PostgresOutbox,
+    },
+}
+
+/// Runs `$body` with `$pool` (and optionally `$outbox`) bound to whichever backend `$db` is.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { pool: $pool, .. } => $body,
+            $crate::db::Db::Postgres { pool: $pool, .. } => $body,
+        }
+    };
+    ($db:expr, $pool:ident, $outbox:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite {
+                pool: $pool,
+                outbox: $outbox,
+            } => $body,
+            $crate::db::Db::Postgres {
+                pool: $pool,
+                outbox: $outbox,
+            } => $body,
+        }
+    };
+}
+
+/// Runs one write and its audit event in one transaction: the statements of `$body` (which see
+/// the transaction as `$tx`) and the outbox row commit together, or neither does.
+#[macro_export]
+macro_rules! in_tx_with_event {
+    ($db:expr, $event:expr, |$tx:ident| $body:expr) => {
+        $crate::on_db!($db, pool, outbox => {
+            let mut $tx = pool.begin().await?;
+            let _ = $body;
+            outbox.enqueue(&mut $tx, $event).await?;
+            $tx.commit().await?;
+        })
+    };
+}
+
+impl Db {
+    /// Connects to `url` (creating a SQLite file if missing) and runs every migration: the
+    /// server's and those of the crates that keep tables in the same database.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            // WAL lets readers proceed during a write; busy_timeout makes writers queue
+            // instead of failing with SQLITE_BUSY.
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .connect_with(opts)
+                .await?;
+            let mut migrator = sqlx::migrate!("./migrations/sqlite");
+            migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+            migrator.run(&pool).await?;
+            let outbox = SqliteOutbox::new(pool.clone())
+                .await
+                .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+            Ok(Db::Sqlite { pool, outbox })
+        } else {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            let mut migrator = sqlx::migrate!("./migrations/postgres");
+            migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+            migrator.run(&pool).await?;
+            let outbox = PostgresOutbox::new(pool.clone())
+                .await
+                .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+            Ok(Db::Postgres { pool, outbox })
+        }
+    }
+
+    /// Records an event on its own (for actions that change no row, such as a denial).
+    pub async fn record(&self, event: &AuditEvent) -> Result<(), AppError> {
+        in_tx_with_event!(self, event, |tx| ());
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    /// Events written but not yet published.
+    pub async fn outbox_pending(&self) -> u64 {
+        on_db!(self, _pool, outbox => outbox.pending().await.unwrap_or(0))
+    }
+
+    /// Age of the oldest unpublished event.
+    pub async fn outbox_lag(&self) -> Duration {
+        on_db!(self, _pool, outbox => outbox.lag().await.unwrap_or_default())
+    }
+}

@@ -1,0 +1,509 @@
+//! Accounts: registration, login (argon2id), sessions (session-store), profile, deletion.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::Serialize;
+use sqlx::Row;
+use strongroom_audit::Outcome;
+use strongroom_session_store::{ClientInfo, Login, SessionId, TokenPair};
+use utoipa::ToSchema;
+
+use super::{Ctx, authorize, names, now_micros, rfc3339};
+use crate::app::App;
+use crate::authz::Target;
+use crate::error::{AppError, AppResult};
+use crate::{in_tx_with_event, on_db};
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    /// User id.
+    pub id: String,
+    /// Email (unique, lower-case).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Session id.
+    pub id: String,
+    /// Device id, if the client sent one.
+    pub device_id: Option<String>,
+    /// IP at login.
+    pub ip: Option<String>,
+    /// User agent at login.
+    pub user_agent: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last used (RFC 3339).
+    pub last_used_at: String,
+    /// The session making this request.
+    pub current: bool,
+}
+
+/// Hashes a password with argon2id (OWASP parameters: the crate's defaults) on a blocking thread.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("argon2 thread: {e}")))?
+}
+
+/// Checks `password` against a PHC hash on a blocking thread; the comparison is constant-time.
+pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("argon2 thread: {e}")))?
+}
+
+/// A hash to check against when the account does not exist, so that an unknown email takes as
+/// long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"strongroom-decoy-password")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn user_from_row<R: Row>(row: &R) -> AppResult<User>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        is_admin: row.try_get("is_admin")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        updated_at: rfc3339(row.try_get("updated_at")?),
+    })
+}
+
+const USER_COLUMNS: &str = "id, email, name, is_admin, created_at, updated_at";
+
+/// Loads a user by id.
+pub async fn get_user(app: &App, id: &str) -> AppResult<User> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    on_db!(&app.db, pool => {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?;
+        row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| AppError::NotFound("no such user".into()))
+    })
+}
+
+/// Registers an account.
+pub async fn register(
+    app: &App,
+    ctx: &Ctx,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> AppResult<User> {
+    authorize(
+        app,
+        ctx,
+        "register",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await?;
+    let email = names::email(email)?;
+    let name = names::display_name(name)?;
+    names::password(password)?;
+    create_user(app, ctx, &email, &name, password, false).await
+}
+
+/// Creates a user row (no authorization: callers decide).
+pub async fn create_user(
+    app: &App,
+    ctx: &Ctx,
+    email: &str,
+    name: &str,
+    password: &str,
+    is_admin: bool,
+) -> AppResult<User> {
+    let hash = hash_password(password.to_owned()).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = now_micros();
+    let event = ctx
+        .event("account.registered", "user", &id)
+        .attr("admin", is_admin)
+        .build()?;
+    let inserted = async {
+        in_tx_with_event!(&app.db, &event, |tx| {
+            sqlx::query(
+                "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(&id)
+            .bind(email)
+            .bind(name)
+            .bind(&hash)
+            .bind(is_admin)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+        });
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match inserted {
+        Err(AppError::Conflict(_)) => {
+            return Err(AppError::Conflict(
+                "that email is already registered".into(),
+            ));
+        }
+        other => other?,
+    }
+    get_user(app, &id).await
+}
+
+/// Creates the first administrator if there are no users yet; returns the password to print.
+pub async fn bootstrap_admin(app: &App) -> AppResult<Option<(String, String)>> {
+    let count: i64 = on_db!(&app.db, pool => sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(pool).await?.try_get("n")?);
+    if count > 0 {
+        return Ok(None);
+    }
+    let password = crate::token::random_token("", 18);
+    let email = "admin@strongroom.local";
+    match create_user(app, &Ctx::system(), email, "Administrator", &password, true).await {
+        Ok(_) => Ok(Some((email.to_owned(), password))),
+        // Another process bootstrapped first.
+        Err(AppError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs in with email and password.
+pub async fn login(
+    app: &App,
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    client: ClientInfo,
+) -> AppResult<(User, TokenPair)> {
+    authorize(
+        app,
+        ctx,
+        "login",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await?;
+    let email_norm = names::email(email).unwrap_or_default();
+    let row: Option<(String, String, bool)> = on_db!(&app.db, pool => {
+        let r = sqlx::query("SELECT id, password_hash, is_admin FROM users WHERE email = $1")
+            .bind(&email_norm)
+            .fetch_optional(pool)
+            .await?;
+        match r {
+            Some(r) => Some((r.try_get("id")?, r.try_get("password_hash")?, r.try_get("is_admin")?)),
+            None => None,
+        }
+    });
+    let (hash, found) = match &row {
+        Some((_, h, _)) => (h.clone(), true),
+        None => (decoy_hash().to_owned(), false),
+    };
+    let ok = verify_password(password.to_owned(), hash).await? && found;
+    let Some((id, _, is_admin)) = row.filter(|_| ok) else {
+        app.metrics.auth_failures.inc();
+        let event = ctx
+            .event("auth.login.failed", "user", "-")
+            .outcome(Outcome::Failure)
+            .build()?;
+        app.db.record(&event).await?;
+        return Err(AppError::Unauthorized("wrong email or password".into()));
+    };
+    let roles: Vec<&str> = if is_admin { vec!["admin"] } else { vec![] };
+    let pair = app
+        .sessions
+        .login(Login::new(&id).roles(roles).amr(["pwd"]).client(client))
+        .await?;
+    let mut signed_in = ctx.clone();
+    signed_in.principal = crate::authz::Principal::User {
+        id: id.clone(),
+        admin: is_admin,
+    };
+    signed_in.session_id = Some(pair.session_id.to_string());
+    let event = signed_in.event("auth.login", "user", &id).build()?;
+    app.db.record(&event).await?;
+    Ok((get_user(app, &id).await?, pair))
+}
+
+/// Trades a refresh token for a new pair (rotation; reuse revokes the session).
+pub async fn refresh(
+    app: &App,
+    ctx: &Ctx,
+    refresh_token: &str,
+    client: &ClientInfo,
+) -> AppResult<TokenPair> {
+    authorize(
+        app,
+        ctx,
+        "login",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await?;
+    match app.sessions.refresh(refresh_token, client).await {
+        Ok(pair) => {
+            let event = ctx
+                .event("auth.refreshed", "session", &pair.session_id.to_string())
+                .build()?;
+            app.db.record(&event).await?;
+            Ok(pair)
+        }
+        Err(e) => {
+            app.metrics.auth_failures.inc();
+            let reuse = matches!(e, strongroom_session_store::Error::RefreshTokenReused);
+            let event = ctx
+                .event(
+                    if reuse {
+                        "auth.refresh.reused"
+                    } else {
+                        "auth.refresh.failed"
+                    },
+                    "session",
+                    "-",
+                )
+                .outcome(Outcome::Failure)
+                .build()?;
+            app.db.record(&event).await?;
+            Err(e.into())
+        }
+    }
+}
+
+fn system_time(t: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+fn own_account(ctx: &Ctx) -> AppResult<Target> {
+    Ok(Target::Account(ctx.user_id()?.to_owned()))
+}
+
+/// Ends the calling session.
+pub async fn logout(app: &App, ctx: &Ctx) -> AppResult<()> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    if let Some(sid) = &ctx.session_id {
+        let sid =
+            SessionId::parse(sid).map_err(|_| AppError::Unauthorized("bad session".into()))?;
+        app.sessions.revoke_session(&user, &sid).await?;
+    }
+    let event = ctx.event("auth.logout", "user", &user).build()?;
+    app.db.record(&event).await
+}
+
+/// The caller's sessions.
+pub async fn sessions(app: &App, ctx: &Ctx) -> AppResult<Vec<SessionView>> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    let list = app.sessions.sessions(&user).await?;
+    Ok(list
+        .into_iter()
+        .map(|s| SessionView {
+            current: ctx.session_id.as_deref() == Some(s.id.to_string().as_str()),
+            id: s.id.to_string(),
+            device_id: s.device_id.clone(),
+            ip: s.ip.map(|i| i.to_string()),
+            user_agent: s.user_agent.clone(),
+            created_at: system_time(s.created_at),
+            last_used_at: system_time(s.last_used_at),
+        })
+        .collect())
+}
+
+/// Revokes one of the caller's sessions.
+pub async fn revoke_session(app: &App, ctx: &Ctx, session_id: &str) -> AppResult<()> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    let sid =
+        SessionId::parse(session_id).map_err(|_| AppError::NotFound("no such session".into()))?;
+    // Another user's session id is "not found", as if it did not exist.
+    app.sessions
+        .revoke_session(&user, &sid)
+        .await
+        .map_err(|e| match e {
+            strongroom_session_store::Error::NotFound { .. } => {
+                AppError::NotFound("no such session".into())
+            }
+            other => other.into(),
+        })?;
+    let event = ctx
+        .event("auth.session.revoked", "session", session_id)
+        .build()?;
+    app.db.record(&event).await
+}
+
+/// The caller's profile.
+pub async fn profile(app: &App, ctx: &Ctx) -> AppResult<User> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    get_user(app, &user).await
+}
+
+/// Changes the caller's name and/or email.
+pub async fn update_profile(
+    app: &App,
+    ctx: &Ctx,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> AppResult<User> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    let name = name.map(names::display_name).transpose()?;
+    let email = email.map(names::email).transpose()?;
+    if name.is_none() && email.is_none() {
+        return Err(AppError::Invalid(
+            "nothing to change: give name and/or email".into(),
+        ));
+    }
+    let mut event = ctx.event("account.updated", "user", &user);
+    if name.is_some() {
+        event = event.attr("name", true);
+    }
+    if email.is_some() {
+        event = event.attr("email", true);
+    }
+    let event = event.build()?;
+    let now = now_micros();
+    let done = async {
+        in_tx_with_event!(&app.db, &event, |tx| {
+            sqlx::query(
+                "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), updated_at = $3 WHERE id = $4",
+            )
+            .bind(&name)
+            .bind(&email)
+            .bind(now)
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?
+        });
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match done {
+        Err(AppError::Conflict(_)) => Err(AppError::Conflict(
+            "that email is already registered".into(),
+        )),
+        other => other,
+    }?;
+    get_user(app, &user).await
+}
+
+/// Deletes the caller's account after checking the password: files, folders and links go with
+/// it (their blobs are swept), and every session is revoked.
+pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<()> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &own_account(ctx)?,
+        "user",
+        &user,
+    )
+    .await?;
+    let hash: String = on_db!(&app.db, pool => sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(&user).fetch_one(pool).await?.try_get("password_hash")?);
+    if !verify_password(password.to_owned(), hash).await? {
+        app.metrics.auth_failures.inc();
+        return Err(AppError::Forbidden {
+            detail: "wrong password".into(),
+            explanation: None,
+        });
+    }
+    let blob_ids: Vec<String> = on_db!(&app.db, pool => {
+        let rows = sqlx::query("SELECT id FROM files WHERE owner_id = $1").bind(&user).fetch_all(pool).await?;
+        rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?
+    });
+    let event = ctx
+        .event("account.deleted", "user", &user)
+        .attr("files", blob_ids.len() as u64)
+        .build()?;
+    in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?
+    });
+    app.sessions.revoke_all(&user).await?;
+    for id in blob_ids {
+        // Best effort: the sweeper removes what a crash here leaves behind.
+        let _ = app.blobs.delete(&crate::blobs::Blobs::key(&id)).await;
+    }
+    Ok(())
+}

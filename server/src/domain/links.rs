@@ -1,0 +1,391 @@
+//! Public share links: a random token (stored hashed) that opens one file to anyone holding it,
+//! until it expires, is revoked or runs out of downloads; optionally behind a password whose
+//! wrong guesses lock the link for a while. Link holders are authorized by the same policy
+//! engine as users (principal `ShareLink`, the pack's `expired-link` rule enforces the TTL).
+
+use serde::Serialize;
+use sqlx::Row;
+use strongroom_access_policy::Timestamp;
+use strongroom_audit::Outcome;
+use utoipa::ToSchema;
+
+use super::accounts::{hash_password, verify_password};
+use super::files::{self, Delivery, FileMeta, Want};
+use super::{Ctx, authorize, names, now_micros, rfc3339};
+use crate::app::App;
+use crate::authz::{Principal, Target};
+use crate::error::{AppError, AppResult};
+use crate::token::{random_token, token_hash};
+use crate::{in_tx_with_event, on_db};
+
+/// Longest allowed link lifetime: one year.
+pub const MAX_TTL_SECS: u64 = 365 * 86_400;
+/// Default link lifetime: seven days.
+pub const DEFAULT_TTL_SECS: u64 = 7 * 86_400;
+
+/// A link as its creator sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    /// Link id.
+    pub id: String,
+    /// The file it opens.
+    pub file_id: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+    /// Whether a password is required.
+    pub has_password: bool,
+    /// Download limit, if any.
+    pub max_downloads: Option<u64>,
+    /// Downloads so far.
+    pub downloads: u64,
+    /// Revoked (RFC 3339), if it was.
+    pub revoked_at: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A new link, with the token shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedLink {
+    /// The link.
+    #[serde(flatten)]
+    pub link: Link,
+    /// The secret token (only now; the server keeps its hash).
+    pub token: String,
+    /// Where anonymous visitors download it.
+    pub url: String,
+}
+
+/// Options of a new link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkOptions {
+    /// Lifetime in seconds (default 7 days, at most a year).
+    pub ttl_secs: Option<u64>,
+    /// Password.
+    pub password: Option<String>,
+    /// Download limit.
+    pub max_downloads: Option<u64>,
+}
+
+struct LinkRow {
+    link: Link,
+    password_hash: Option<String>,
+    expires_us: i64,
+    locked_until: i64,
+    revoked: bool,
+}
+
+const COLUMNS: &str = "id, file_id, created_by, expires_at, password_hash, max_downloads, downloads, failed_attempts, locked_until, revoked_at, created_at";
+
+macro_rules! link_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let expires_us: i64 = row.try_get("expires_at")?;
+        let max: Option<i64> = row.try_get("max_downloads")?;
+        let downloads: i64 = row.try_get("downloads")?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        let password_hash: Option<String> = row.try_get("password_hash")?;
+        LinkRow {
+            link: Link {
+                id: row.try_get("id")?,
+                file_id: row.try_get("file_id")?,
+                expires_at: rfc3339(expires_us),
+                has_password: password_hash.is_some(),
+                max_downloads: max.map(|m| m.max(0) as u64),
+                downloads: downloads.max(0) as u64,
+                revoked_at: revoked.map(rfc3339),
+                created_at: rfc3339(row.try_get("created_at")?),
+            },
+            password_hash,
+            expires_us,
+            locked_until: row.try_get("locked_until")?,
+            revoked: revoked.is_some(),
+        }
+    }};
+}
+
+async fn load_by(app: &App, column: &str, value: &str) -> AppResult<Option<LinkRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE {column} = $1");
+    on_db!(&app.db, pool => {
+        match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(link_from_row!(&row))),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Creates a link to a file the caller may share.
+pub async fn create(
+    app: &App,
+    ctx: &Ctx,
+    file_id: &str,
+    opts: &LinkOptions,
+) -> AppResult<CreatedLink> {
+    let file = files::authorize_on(app, ctx, "share", file_id).await?;
+    let ttl = opts.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
+    if ttl == 0 || ttl > MAX_TTL_SECS {
+        return Err(AppError::Invalid(format!(
+            "ttl_secs must be between 1 and {MAX_TTL_SECS}"
+        )));
+    }
+    if opts.max_downloads == Some(0) || opts.max_downloads.is_some_and(|m| m > i64::MAX as u64) {
+        return Err(AppError::Invalid("max_downloads must be positive".into()));
+    }
+    let password_hash = match &opts.password {
+        Some(p) => {
+            if p.is_empty() || p.len() > 1024 {
+                return Err(AppError::Invalid(
+                    "link passwords are 1 to 1024 bytes".into(),
+                ));
+            }
+            Some(hash_password(p.clone()).await?)
+        }
+        None => None,
+    };
+    let id = uuid::Uuid::now_v7().to_string();
+    let token = random_token("srl_", 32);
+    let now = now_micros();
+    let expires = now + (ttl as i64) * 1_000_000;
+    let event = ctx
+        .event("link.created", "file", &file.id)
+        .attr("link", id.as_str())
+        .attr("ttl_secs", ttl)
+        .attr("password", password_hash.is_some())
+        .build()?;
+    let creator = ctx.user_id()?.to_owned();
+    in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query(
+            "INSERT INTO links (id, token_hash, file_id, created_by, expires_at, password_hash, max_downloads, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(token_hash(&token))
+        .bind(&file.id)
+        .bind(&creator)
+        .bind(expires)
+        .bind(&password_hash)
+        .bind(opts.max_downloads.map(|m| m as i64))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+    });
+    let row = load_by(app, "id", &id)
+        .await?
+        .ok_or_else(|| AppError::Internal("link vanished".into()))?;
+    Ok(CreatedLink {
+        link: row.link,
+        url: format!("{}/s/{token}", app.config.public_url()),
+        token,
+    })
+}
+
+/// Links of one file (for those who may share it).
+pub async fn for_file(app: &App, ctx: &Ctx, file_id: &str) -> AppResult<Vec<Link>> {
+    let file = files::authorize_on(app, ctx, "share", file_id).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM links WHERE file_id = $1 ORDER BY created_at DESC LIMIT 1000"
+    );
+    on_db!(&app.db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&file.id).fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(link_from_row!(row).link);
+        }
+        Ok(out)
+    })
+}
+
+/// Links the caller created.
+pub async fn mine(app: &App, ctx: &Ctx) -> AppResult<Vec<Link>> {
+    let user = ctx.user_id()?.to_owned();
+    authorize(
+        app,
+        ctx,
+        "manage_account",
+        &Target::Account(user.clone()),
+        "user",
+        &user,
+    )
+    .await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM links WHERE created_by = $1 ORDER BY created_at DESC LIMIT 1000"
+    );
+    on_db!(&app.db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&user).fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(link_from_row!(row).link);
+        }
+        Ok(out)
+    })
+}
+
+/// Revokes a link (allowed to whoever may share its file).
+pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
+    let link_id = names::id(link_id)?;
+    let row = load_by(app, "id", &link_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such link".into()))?;
+    let file = files::authorize_on(app, ctx, "share", &row.link.file_id).await?;
+    if row.revoked {
+        return Ok(());
+    }
+    let event = ctx
+        .event("link.revoked", "file", &file.id)
+        .attr("link", link_id.as_str())
+        .build()?;
+    let now = now_micros();
+    in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query("UPDATE links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(&link_id)
+            .execute(&mut *tx)
+            .await?
+    });
+    Ok(())
+}
+
+/// Resolves a token and password to the link principal and its file, or a clear refusal.
+async fn open_link(
+    app: &App,
+    ctx: &Ctx,
+    token: &str,
+    password: Option<&str>,
+    action: &str,
+) -> AppResult<(Ctx, FileMeta, LinkRow)> {
+    if !token.starts_with("srl_") || token.len() > 128 {
+        return Err(AppError::NotFound("no such link".into()));
+    }
+    let row = load_by(app, "token_hash", &token_hash(token))
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such link".into()))?;
+    if row.revoked {
+        return Err(AppError::Gone("this link was revoked".into()));
+    }
+    let now = now_micros();
+    if row.locked_until > now {
+        let secs = ((row.locked_until - now) / 1_000_000).max(1) as u64;
+        return Err(AppError::TooManyRequests(
+            "too many wrong passwords; the link is locked for now".into(),
+            secs,
+        ));
+    }
+    if let Some(hash) = &row.password_hash {
+        let Some(given) = password else {
+            return Err(AppError::Unauthorized(
+                "this link needs a password (X-Link-Password header)".into(),
+            ));
+        };
+        if !verify_password(given.to_owned(), hash.clone()).await? {
+            app.metrics.auth_failures.inc();
+            let max = i64::from(app.config.files.link_max_attempts);
+            let lock_until = now + (app.config.files.link_lock_secs as i64) * 1_000_000;
+            let event = ctx
+                .event("link.password.failed", "file", &row.link.file_id)
+                .attr("link", row.link.id.as_str())
+                .outcome(Outcome::Failure)
+                .build()?;
+            in_tx_with_event!(&app.db, &event, |tx| {
+                sqlx::query(
+                    "UPDATE links SET failed_attempts = failed_attempts + 1, \
+                     locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END \
+                     WHERE id = $3",
+                )
+                .bind(max)
+                .bind(lock_until)
+                .bind(&row.link.id)
+                .execute(&mut *tx)
+                .await?
+            });
+            return Err(AppError::Unauthorized("wrong link password".into()));
+        }
+    }
+    let file = files::load(app, &row.link.file_id).await?;
+    let mut link_ctx = ctx.clone();
+    link_ctx.principal = Principal::Link {
+        id: row.link.id.clone(),
+        file_id: file.id.clone(),
+        expires: Timestamp::from_millis(row.expires_us / 1000)?,
+    };
+    let target = files::target(app, &file).await?;
+    match authorize(app, &link_ctx, action, &target, "file", &file.id).await {
+        Ok(()) => {}
+        Err(AppError::Forbidden { .. }) if row.expires_us <= now => {
+            return Err(AppError::Gone("this link has expired".into()));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((link_ctx, file, row))
+}
+
+/// What a link shows before downloading.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkInfo {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub content_type: String,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// When the link stops working (RFC 3339).
+    pub expires_at: String,
+    /// Downloads left, if limited.
+    pub downloads_left: Option<u64>,
+}
+
+/// The file behind a link.
+pub async fn info(
+    app: &App,
+    ctx: &Ctx,
+    token: &str,
+    password: Option<&str>,
+) -> AppResult<LinkInfo> {
+    let (_, file, row) = open_link(app, ctx, token, password, "read").await?;
+    Ok(LinkInfo {
+        name: file.name,
+        size: file.size,
+        content_type: file.content_type,
+        sha256: file.sha256,
+        expires_at: row.link.expires_at,
+        downloads_left: row
+            .link
+            .max_downloads
+            .map(|m| m.saturating_sub(row.link.downloads)),
+    })
+}
+
+/// Downloads through a link, counting the download atomically against its limit.
+pub async fn download(
+    app: &App,
+    ctx: &Ctx,
+    token: &str,
+    password: Option<&str>,
+    want: &Want,
+) -> AppResult<Delivery> {
+    let (link_ctx, file, row) = open_link(app, ctx, token, password, "download").await?;
+    // A range request after the first full download does not count again; a conditional hit
+    // sends nothing and counts nothing.
+    let counts = want.range.is_none()
+        && !want
+            .if_none_match
+            .as_deref()
+            .is_some_and(|v| v.contains(&file.sha256));
+    if counts {
+        let updated = on_db!(&app.db, pool => sqlx::query(
+            "UPDATE links SET downloads = downloads + 1, failed_attempts = 0 \
+             WHERE id = $1 AND revoked_at IS NULL AND (max_downloads IS NULL OR downloads < max_downloads)",
+        )
+        .bind(&row.link.id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if updated == 0 {
+            return Err(AppError::Gone(
+                "this link has reached its download limit".into(),
+            ));
+        }
+    }
+    files::open(app, &link_ctx, file, want).await
+}

@@ -1,0 +1,164 @@
+//! Plain services the HTTP handlers call. Each function authorizes, validates, acts and records
+//! its audit event; none knows about HTTP.
+
+pub mod accounts;
+pub mod files;
+pub mod folders;
+pub mod links;
+pub mod names;
+
+use std::net::IpAddr;
+
+use strongroom_audit::{Actor, AuditEvent, Outcome, Resource};
+
+use crate::app::App;
+use crate::authz::{Principal, RequestFacts, Target};
+use crate::error::{AppError, AppResult};
+
+/// Who is calling and from where: what every service needs besides its arguments.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The caller.
+    pub principal: Principal,
+    /// The session id, for signed-in users.
+    pub session_id: Option<String>,
+    /// Client IP.
+    pub ip: IpAddr,
+    /// User agent, if sent.
+    pub user_agent: Option<String>,
+    /// Request id (from `X-Request-Id` or generated).
+    pub request_id: String,
+}
+
+impl Ctx {
+    /// A context for work not tied to a request (bootstrap, tests).
+    pub fn system() -> Ctx {
+        Ctx {
+            principal: Principal::Anonymous,
+            session_id: None,
+            ip: IpAddr::from([127, 0, 0, 1]),
+            user_agent: None,
+            request_id: uuid::Uuid::now_v7().to_string(),
+        }
+    }
+
+    /// The facts a policy decision sees.
+    pub fn facts(&self) -> RequestFacts {
+        RequestFacts {
+            ip: self.ip,
+            mfa: false,
+            device_trusted: false,
+        }
+    }
+
+    /// The signed-in user's id, or 401.
+    pub fn user_id(&self) -> AppResult<&str> {
+        self.principal
+            .user_id()
+            .ok_or_else(|| AppError::Unauthorized("sign in first".into()))
+    }
+
+    /// An audit event for `action` on `kind/id` by this caller.
+    pub fn event(&self, action: &str, kind: &str, id: &str) -> EventDraft {
+        EventDraft {
+            ctx: self.clone(),
+            action: action.to_owned(),
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            outcome: Outcome::Success,
+            attrs: serde_json::Map::new(),
+        }
+    }
+}
+
+/// An audit event being assembled.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    ctx: Ctx,
+    action: String,
+    kind: String,
+    id: String,
+    outcome: Outcome,
+    attrs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EventDraft {
+    /// Sets the outcome.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attr(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.attrs.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The event.
+    pub fn build(self) -> AppResult<AuditEvent> {
+        let actor = match &self.ctx.principal {
+            Principal::User { id, .. } => Actor::User(id.clone()),
+            Principal::Link { id, .. } => Actor::Service(format!("link:{id}")),
+            Principal::Anonymous => Actor::Anonymous,
+        };
+        let resource = Resource::new(
+            self.kind,
+            if self.id.is_empty() {
+                "-".into()
+            } else {
+                self.id
+            },
+        )?;
+        let mut b = AuditEvent::builder(actor, self.action, resource)
+            .outcome(self.outcome)
+            .ip(self.ctx.ip)
+            .request_id(self.ctx.request_id)
+            .attributes(serde_json::Value::Object(self.attrs));
+        if let Some(ua) = self.ctx.user_agent {
+            b = b.user_agent(ua.chars().take(256).collect::<String>());
+        }
+        if let Some(s) = self.ctx.session_id {
+            b = b.session_id(s);
+        }
+        Ok(b.build()?)
+    }
+}
+
+/// Authorizes `action` on `target`; a refusal is recorded as a `denied` audit event and counted.
+pub async fn authorize(
+    app: &App,
+    ctx: &Ctx,
+    action: &str,
+    target: &Target,
+    audit_kind: &str,
+    audit_id: &str,
+) -> AppResult<()> {
+    match app
+        .authz
+        .check(&ctx.principal, action, target, &ctx.facts())
+    {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            app.metrics.denials.inc();
+            let event = ctx
+                .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
+                .outcome(Outcome::Denied)
+                .build()?;
+            app.db.record(&event).await?;
+            Err(err)
+        }
+    }
+}
+
+/// Now, in microseconds since the epoch (the unit of every stored time).
+pub fn now_micros() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+/// Microseconds to RFC 3339.
+pub fn rfc3339(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}

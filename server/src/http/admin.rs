@@ -1,0 +1,204 @@
+//! `/audit`: the hash-chained audit trail, for administrators.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use strongroom_audit::{Actor, AuditQuery, Cursor, Order, Outcome, Resource, Timestamp};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Caller;
+use crate::app::AppState;
+use crate::authz::Target;
+use crate::domain::authorize;
+use crate::error::{AppError, AppResult, Problem};
+
+/// One audit record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// Position in the chain.
+    pub seq: u64,
+    /// Record hash (hex).
+    pub hash: String,
+    /// The event (CloudEvents-compatible JSON).
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+/// A page of audit records.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Records.
+    pub records: Vec<AuditEntry>,
+    /// Cursor for the next page.
+    pub next: Option<String>,
+}
+
+/// Parses an RFC 3339 time from a query.
+pub fn parse_time(s: &str) -> AppResult<Timestamp> {
+    s.parse()
+        .map_err(|_| AppError::BadRequest(format!("invalid time {s:?}: use RFC 3339")))
+}
+
+/// Runs `query` with paging arguments.
+pub async fn audit_page(
+    app: &AppState,
+    mut query: AuditQuery,
+    limit: Option<usize>,
+    after: Option<String>,
+) -> AppResult<AuditPage> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::BadRequest(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    query = query.limit(limit);
+    if let Some(a) = after {
+        let c: Cursor = a
+            .parse()
+            .map_err(|_| AppError::BadRequest("invalid cursor".into()))?;
+        query = query.after(c);
+    }
+    let page = app.audit.query(&query).await?;
+    Ok(AuditPage {
+        records: page
+            .records
+            .into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                hash: r.hash.to_string(),
+                event: serde_json::from_str(&r.event.to_json()).unwrap_or_default(),
+            })
+            .collect(),
+        next: page.next.map(|c| c.to_string()),
+    })
+}
+
+/// Audit filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFilter {
+    /// Actor user id.
+    pub user: Option<String>,
+    /// Action prefix (`file`, `auth` ...).
+    pub action: Option<String>,
+    /// Resource type (with `resource_id`).
+    pub resource_type: Option<String>,
+    /// Resource id.
+    pub resource_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: Option<String>,
+    /// From (RFC 3339).
+    pub since: Option<String>,
+    /// Until (RFC 3339).
+    pub until: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    pub order: Option<String>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<usize>,
+    /// Cursor from the previous page.
+    pub after: Option<String>,
+}
+
+/// The audit trail.
+#[utoipa::path(get, path = "/audit", tag = "admin", security(("bearer" = [])), params(AuditFilter),
+    responses((status = 200, body = AuditPage), (status = 403, body = Problem)))]
+pub async fn audit(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(f): Query<AuditFilter>,
+) -> AppResult<Json<AuditPage>> {
+    caller.0.user_id()?;
+    authorize(
+        &app,
+        &caller.0,
+        "read_audit",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await?;
+    let mut q = AuditQuery::new();
+    if let Some(u) = f.user {
+        q = q.actor(Actor::User(u));
+    }
+    if let Some(a) = f.action {
+        q = q.action_prefix(a);
+    }
+    match (f.resource_type, f.resource_id) {
+        (Some(t), Some(i)) => q = q.resource(Resource::new(t, i)?),
+        (None, None) => {}
+        _ => {
+            return Err(AppError::BadRequest(
+                "give resource_type and resource_id together".into(),
+            ));
+        }
+    }
+    if let Some(o) = f.outcome {
+        q = q.outcome(match o.as_str() {
+            "success" => Outcome::Success,
+            "failure" => Outcome::Failure,
+            "denied" => Outcome::Denied,
+            _ => {
+                return Err(AppError::BadRequest(
+                    "outcome is success, failure or denied".into(),
+                ));
+            }
+        });
+    }
+    if let Some(s) = f.since {
+        q = q.since(parse_time(&s)?);
+    }
+    if let Some(u) = f.until {
+        q = q.until(parse_time(&u)?);
+    }
+    q = q.order(match f.order.as_deref() {
+        None | Some("newest") => Order::NewestFirst,
+        Some("oldest") => Order::OldestFirst,
+        Some(_) => return Err(AppError::BadRequest("order is newest or oldest".into())),
+    });
+    Ok(Json(audit_page(&app, q, f.limit, f.after).await?))
+}
+
+/// The result of verifying the chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainReport {
+    /// The chain verified.
+    pub ok: bool,
+    /// Records checked.
+    pub records: u64,
+    /// The first problem, if any.
+    pub problem: Option<String>,
+}
+
+/// Verifies the whole audit chain (hashes, links, signed checkpoints).
+#[utoipa::path(get, path = "/audit/verify", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ChainReport), (status = 403, body = Problem)))]
+pub async fn verify_chain(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> AppResult<Json<ChainReport>> {
+    caller.0.user_id()?;
+    authorize(
+        &app,
+        &caller.0,
+        "read_audit",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await?;
+    Ok(Json(match app.audit.verify(..).await {
+        Ok(r) => ChainReport {
+            ok: true,
+            records: r.records,
+            problem: None,
+        },
+        Err(e @ strongroom_audit::Error::Tampered { .. }) => ChainReport {
+            ok: false,
+            records: 0,
+            problem: Some(e.to_string()),
+        },
+        Err(e) => return Err(e.into()),
+    }))
+}

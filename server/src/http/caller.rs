@@ -1,0 +1,95 @@
+//! Who is calling: the bearer token (if any) checked against the session store, and the
+//! request's IP, user agent and id (set by the `observe` middleware).
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use http::header;
+use http::request::Parts;
+
+use crate::app::AppState;
+use crate::authz::Principal;
+use crate::domain::Ctx;
+use crate::error::AppError;
+
+/// What the middleware learned about the request.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// Request id.
+    pub id: String,
+    /// Client IP.
+    pub ip: IpAddr,
+}
+
+/// The caller's context, signed in or anonymous. A present but bad token is a 401, never a
+/// silent downgrade to anonymous.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Ctx);
+
+impl Caller {
+    /// The same request, as nobody in particular (registration, login, token refresh).
+    pub fn anonymous(&self) -> Ctx {
+        let mut c = self.0.clone();
+        c.principal = Principal::Anonymous;
+        c.session_id = None;
+        c
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let meta = parts
+            .extensions
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or(RequestMeta {
+                id: uuid::Uuid::now_v7().to_string(),
+                ip: IpAddr::from([127, 0, 0, 1]),
+            });
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut ctx = Ctx {
+            principal: Principal::Anonymous,
+            session_id: None,
+            ip: meta.ip,
+            user_agent,
+            request_id: meta.id,
+        };
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    AppError::Unauthorized("use Authorization: Bearer <access token>".into())
+                })?;
+            let claims = match app.sessions.verify_access(token.trim(), true).await {
+                Ok(c) => c,
+                Err(e) => {
+                    app.metrics.auth_failures.inc();
+                    return Err(e.into());
+                }
+            };
+            if let Err(wait) = app.limiter.check_user(&claims.sub) {
+                return Err(AppError::TooManyRequests(
+                    "too many requests for this user".into(),
+                    wait,
+                ));
+            }
+            ctx.principal = Principal::User {
+                admin: claims.roles.iter().any(|r| r == "admin"),
+                id: claims.sub,
+            };
+            ctx.session_id = Some(claims.sid);
+        }
+        Ok(Caller(ctx))
+    }
+}

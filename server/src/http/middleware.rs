@@ -1,0 +1,167 @@
+//! The one middleware every request passes: request id, client IP, per-IP rate limit, metrics,
+//! JSON access log, security headers, and problem documents for errors produced outside the
+//! handlers (unknown route, wrong method, body limits, extractor rejections, timeouts).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use http_body_util::BodyExt;
+
+use super::caller::RequestMeta;
+use crate::app::AppState;
+use crate::error::{AppError, InternalDetail};
+
+/// Unknown routes.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("no such route".into())
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
+    if trust_forwarded {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+/// See the module docs.
+pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let ip = client_ip(&req, app.config.http.trust_forwarded_for);
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    req.extensions_mut()
+        .insert(RequestMeta { id: id.clone(), ip });
+
+    let mut res = match app.limiter.check_ip(&ip.to_string()) {
+        Err(wait) => AppError::TooManyRequests("too many requests from this address".into(), wait)
+            .into_response(),
+        Ok(()) => next.run(req).await,
+    };
+    res = into_problem(res).await;
+
+    let status = res.status();
+    let internal = res
+        .extensions()
+        .get::<InternalDetail>()
+        .map(|d| d.0.clone());
+    let h = res.headers_mut();
+    h.insert(
+        "x-request-id",
+        HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("-")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
+    if !route.starts_with("/docs") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
+        );
+    }
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+
+    let elapsed = started.elapsed();
+    app.metrics
+        .observe(&route, &method, status.as_u16(), elapsed.as_secs_f64());
+    if let Some(detail) = internal {
+        tracing::error!(request_id = %id, method = %method, route = %route, status = status.as_u16(), error = %detail, "request failed");
+    } else {
+        tracing::info!(request_id = %id, method = %method, route = %route, status = status.as_u16(), micros = elapsed.as_micros() as u64, ip = %ip, "request");
+    }
+    res
+}
+
+/// Error responses not built by [`AppError`] (axum's rejections, 404/405, limits, timeouts)
+/// become problem documents with the same status.
+async fn into_problem(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = match body.collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes())
+            .chars()
+            .take(500)
+            .collect::<String>(),
+        Err(_) => String::new(),
+    };
+    let detail = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let err = match status.as_u16() {
+        400 => AppError::BadRequest(detail),
+        401 => AppError::Unauthorized(detail),
+        404 => AppError::NotFound(detail),
+        405 => AppError::BadRequest(format!("method not allowed: {detail}")),
+        408 => AppError::Unavailable(format!("request timed out: {detail}")),
+        413 => AppError::TooLarge(detail),
+        415 => AppError::UnsupportedMediaType(detail),
+        422 => AppError::Invalid(detail),
+        s if s < 500 => AppError::BadRequest(detail),
+        _ => AppError::Internal(detail),
+    };
+    // Keep the original status (405, 408 ...) and its Allow header.
+    let mut problem = err.problem();
+    problem.status = status.as_u16();
+    problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+    let mut out = (status, axum::Json(problem)).into_response();
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    if let AppError::Internal(d) = &err {
+        out.extensions_mut().insert(InternalDetail(d.clone()));
+    }
+    out
+}

@@ -1,0 +1,159 @@
+//! The HTTP layer: thin handlers over `domain`, one module per resource, plus middleware.
+
+mod accounts;
+mod admin;
+mod caller;
+mod files;
+mod folders;
+mod links;
+mod middleware;
+mod ops;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+pub use caller::Caller;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Strongroom",
+        description = "The Strongroom file platform API. Every error is an RFC 9457 problem document (application/problem+json).",
+        license(name = "Apache-2.0 OR MIT")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login, tokens"),
+        (name = "me", description = "The caller's account, sessions and activity"),
+        (name = "files", description = "Upload, download, metadata, verification"),
+        (name = "folders", description = "Folders"),
+        (name = "links", description = "Public share links"),
+        (name = "admin", description = "Administration"),
+        (name = "ops", description = "Health, readiness, metrics, API description")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    Http::builder()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// The API routes with their OpenAPI description (one source for both).
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::refresh))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(
+            accounts::profile,
+            accounts::update_profile,
+            accounts::delete_account
+        ))
+        .routes(routes!(accounts::sessions))
+        .routes(routes!(accounts::revoke_session))
+        .routes(routes!(accounts::activity))
+        .routes(routes!(links::mine))
+        .routes(routes!(files::list))
+        .routes(routes!(files::get, files::update, files::delete))
+        .routes(routes!(files::verify))
+        .routes(routes!(links::create, links::for_file))
+        .routes(routes!(folders::create))
+        .routes(routes!(folders::get, folders::update, folders::delete))
+        .routes(routes!(links::revoke))
+        .routes(routes!(links::info))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::verify_chain))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::jwks))
+}
+
+/// Transfer routes: no request timeout (a large file takes as long as it takes).
+fn transfers() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(files::upload))
+        .routes(routes!(files::download))
+        .routes(routes!(links::download))
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = api().merge(transfers()).split_for_parts();
+    doc
+}
+
+/// The whole application router.
+pub fn app(state: AppState) -> Router {
+    let cfg = &state.config.http;
+    let timeout = Duration::from_secs(cfg.request_timeout_secs);
+    let (api_router, mut doc) = api()
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
+        .merge(transfers().layer(DefaultBodyLimit::disable()))
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let cors = cors(&cfg.cors_origins);
+    api_router
+        .merge(ops::docs(doc, state.clone()))
+        .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .layer(cors)
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let list: Vec<http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([
+            http::Method::GET,
+            http::Method::POST,
+            http::Method::PATCH,
+            http::Method::DELETE,
+            http::Method::HEAD,
+        ])
+        .allow_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            http::header::RANGE,
+            http::header::IF_NONE_MATCH,
+            http::HeaderName::from_static("x-request-id"),
+            http::HeaderName::from_static("x-link-password"),
+        ])
+        .expose_headers([
+            http::header::CONTENT_RANGE,
+            http::header::ETAG,
+            http::HeaderName::from_static("x-request-id"),
+        ])
+}

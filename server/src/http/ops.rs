@@ -1,0 +1,123 @@
+//! Health, readiness, metrics, JWKS, the OpenAPI document and the Swagger UI (bundled, offline).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::Caller;
+use crate::app::AppState;
+use crate::authz::Target;
+use crate::domain::authorize;
+use crate::error::{AppResult, Problem};
+
+async fn observe(app: &AppState, caller: &Caller) -> AppResult<()> {
+    authorize(
+        app,
+        &caller.0,
+        "observe",
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn healthz(State(app): State<AppState>, caller: Caller) -> AppResult<Json<Health>> {
+    observe(&app, &caller).await?;
+    Ok(Json(Health { status: "ok" }))
+}
+
+/// Readiness of each dependency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// All ready.
+    pub ready: bool,
+    /// The database answers.
+    pub database: bool,
+    /// The object store answers.
+    pub object_store: bool,
+    /// The event path works (the relay runs here, or another process runs it).
+    pub bus: bool,
+}
+
+/// Ready to serve: database, object store and event bus.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+    observe(&app, &caller).await?;
+    let database = app.db.ping().await;
+    let object_store = app.blobs.ping().await;
+    let bus = app
+        .relay
+        .as_ref()
+        .is_none_or(|r| r.metrics().outbox_errors == 0 || database);
+    let ready = database && object_store && bus;
+    let body = Json(Readiness {
+        ready,
+        database,
+        object_store,
+        bus,
+    });
+    Ok(if ready {
+        body.into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    })
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+    observe(&app, &caller).await?;
+    app.refresh_gauges().await;
+    let mut r = app.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+/// Public keys verifying access tokens (for other services).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "ops", responses((status = 200, body = Object), (status = 403, body = Problem)))]
+pub async fn jwks(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+    observe(&app, &caller).await?;
+    let mut r = app.sessions.jwks().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+/// `/openapi.json` and the Swagger UI at `/docs`, both behind the `observe` permission.
+pub fn docs(doc: utoipa::openapi::OpenApi, state: AppState) -> Router<AppState> {
+    let ui: Router<AppState> = SwaggerUi::new("/docs").url("/openapi.json", doc).into();
+    ui.layer(axum::middleware::from_fn_with_state(state, guard_docs))
+}
+
+async fn guard_docs(
+    State(app): State<AppState>,
+    caller: Caller,
+    req: Request,
+    next: Next,
+) -> Response {
+    match observe(&app, &caller).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}

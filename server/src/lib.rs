@@ -1,0 +1,20 @@
+//! The Strongroom reference server: the Strongroom crates composed into a file platform
+//! (accounts, files, sharing, authorization, audit, observability), and its command-line client.
+//!
+//! The binary is `strongroom`; this library exists so that tests and embedders can build the
+//! router ([`http::app`]) and the state ([`app::App`]) without a socket.
+
+pub mod app;
+pub mod authz;
+pub mod blobs;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod ratelimit;
+pub mod serve;
+pub mod token;

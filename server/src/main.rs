@@ -1,0 +1,301 @@
+//! `strongroom`: the server (`serve`) and its command-line client.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use strongroom::cli::Client;
+use strongroom::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strongroom",
+    version,
+    about = "Strongroom secure file platform: server and client"
+)]
+struct Cli {
+    /// Server URL for client commands (saved by `login`).
+    #[arg(long, global = true, env = "STRONGROOM_CLIENT_SERVER")]
+    server: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server (embedded defaults: SQLite and local disk under ./strongroom-data).
+    Serve {
+        /// TOML config file (settings: defaults < file < STRONGROOM_* environment).
+        #[arg(long, short, env = "STRONGROOM_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Prints the OpenAPI document.
+    Openapi,
+    /// Signs in and saves the tokens (password from STRONGROOM_CLIENT_PASSWORD or stdin).
+    Login {
+        /// Email address.
+        email: String,
+    },
+    /// Shows the signed-in account.
+    Whoami,
+    /// Uploads a file.
+    Upload {
+        /// The file.
+        file: PathBuf,
+        /// Name to store it under (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Folder id.
+        #[arg(long)]
+        folder: Option<String>,
+    },
+    /// Downloads a file by id.
+    Download {
+        /// File id.
+        id: String,
+        /// Output path (default: the file's name).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Lists your root or a folder.
+    Ls {
+        /// Folder id.
+        #[arg(long)]
+        folder: Option<String>,
+    },
+    /// Deletes a file.
+    Rm {
+        /// File id.
+        id: String,
+    },
+    /// Creates a public link to a file.
+    Share {
+        /// File id.
+        id: String,
+        /// Lifetime in seconds.
+        #[arg(long)]
+        ttl: Option<u64>,
+        /// Password visitors must give (from STRONGROOM_CLIENT_LINK_PASSWORD).
+        #[arg(long)]
+        password: bool,
+        /// Download limit.
+        #[arg(long)]
+        max_downloads: Option<u64>,
+    },
+    /// Revokes a link.
+    Unshare {
+        /// Link id.
+        link_id: String,
+    },
+    /// Lists your links.
+    Links,
+    /// Lists your sessions (or revokes one).
+    Sessions {
+        /// Session id to revoke.
+        #[arg(long)]
+        revoke: Option<String>,
+    },
+}
+
+fn read_secret(var: &str, prompt: &str) -> Result<String, String> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(p);
+    }
+    eprint!("{prompt}: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn print(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+async fn client_command(cli: Cli) -> Result<(), String> {
+    let progress = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut c = Client::open(cli.server, progress)?;
+    match cli.command {
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled in main"),
+        Command::Login { email } => {
+            let password = read_secret("STRONGROOM_CLIENT_PASSWORD", "password")?;
+            let user = c.login(&email, &password).await?;
+            if cli.json {
+                print(&user);
+            } else {
+                println!("signed in as {}", user["email"].as_str().unwrap_or(&email));
+            }
+        }
+        Command::Whoami => {
+            let me = c.whoami().await?;
+            if cli.json {
+                print(&me);
+            } else {
+                println!(
+                    "{} <{}>{}",
+                    me["name"].as_str().unwrap_or(""),
+                    me["email"].as_str().unwrap_or(""),
+                    if me["is_admin"] == true {
+                        " (admin)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        Command::Upload { file, name, folder } => {
+            let meta = c.upload(&file, name.as_deref(), folder.as_deref()).await?;
+            if cli.json {
+                print(&meta);
+            } else {
+                println!(
+                    "{}  {}  {} bytes  sha256:{}",
+                    meta["id"].as_str().unwrap_or(""),
+                    meta["name"].as_str().unwrap_or(""),
+                    meta["size"],
+                    meta["sha256"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Command::Download { id, output } => {
+            let path = c.download(&id, output.as_deref()).await?;
+            println!("{}", path.display());
+        }
+        Command::Ls { folder } => {
+            let page = c.ls(folder.as_deref()).await?;
+            if cli.json {
+                print(&page);
+            } else {
+                for f in page["folders"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {:>12}  {}/",
+                        f["id"].as_str().unwrap_or(""),
+                        "-",
+                        f["name"].as_str().unwrap_or("")
+                    );
+                }
+                for f in page["files"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {:>12}  {}",
+                        f["id"].as_str().unwrap_or(""),
+                        f["size"],
+                        f["name"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Command::Rm { id } => c.rm(&id).await?,
+        Command::Share {
+            id,
+            ttl,
+            password,
+            max_downloads,
+        } => {
+            let pw = if password {
+                Some(read_secret(
+                    "STRONGROOM_CLIENT_LINK_PASSWORD",
+                    "link password",
+                )?)
+            } else {
+                None
+            };
+            let link = c.share(&id, ttl, pw, max_downloads).await?;
+            if cli.json {
+                print(&link);
+            } else {
+                println!(
+                    "{}\nlink id {} expires {}",
+                    link["url"].as_str().unwrap_or(""),
+                    link["id"].as_str().unwrap_or(""),
+                    link["expires_at"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Command::Unshare { link_id } => c.unshare(&link_id).await?,
+        Command::Links => {
+            let links = c.links().await?;
+            if cli.json {
+                print(&links);
+            } else {
+                for l in links.as_array().into_iter().flatten() {
+                    println!(
+                        "{}  file {}  expires {}  downloads {}{}",
+                        l["id"].as_str().unwrap_or(""),
+                        l["file_id"].as_str().unwrap_or(""),
+                        l["expires_at"].as_str().unwrap_or(""),
+                        l["downloads"],
+                        if l["revoked_at"].is_null() {
+                            ""
+                        } else {
+                            "  (revoked)"
+                        }
+                    );
+                }
+            }
+        }
+        Command::Sessions { revoke } => {
+            let list = c.sessions(revoke.as_deref()).await?;
+            if cli.json {
+                print(&list);
+            } else {
+                for s in list.as_array().into_iter().flatten() {
+                    println!(
+                        "{}{}  {}  last used {}",
+                        s["id"].as_str().unwrap_or(""),
+                        if s["current"] == true { " *" } else { "" },
+                        s["ip"].as_str().unwrap_or("-"),
+                        s["last_used_at"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("strongroom: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match &cli.command {
+            Command::Serve { config } => {
+                let config =
+                    Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+                strongroom::serve::run(config).await
+            }
+            Command::Openapi => {
+                println!(
+                    "{}",
+                    strongroom::http::openapi()
+                        .to_pretty_json()
+                        .map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            _ => client_command(cli).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strongroom: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `strongroom serve`: logging, the state, the background tasks, the listener, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use crate::app::App;
+use crate::config::Config;
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> Result<(), String> {
+    init_logging(&config);
+    let listen = config.listen;
+    let app = Arc::new(App::build(config).await?);
+    if let Some((email, password)) = crate::domain::accounts::bootstrap_admin(&app)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        // Printed once, to the terminal only (never to the log): the first administrator.
+        println!(
+            "strongroom: created the first administrator\n  email:    {email}\n  password: {password}\n  (shown once; sign in and change it)"
+        );
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks = app.spawn_background(stop_rx);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, database = app.db_kind(), storage = app.blobs.kind(), kafka = app.kafka, "strongroom listening");
+    println!("strongroom: listening on http://{bound} (API docs at /docs)");
+    let router = crate::http::app(app.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())?;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    tracing::info!("strongroom stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
