@@ -7,12 +7,13 @@
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
 #   scripts/services.sh reset  [SERVICE...]   empty the test data (PostgreSQL: recreate the test database)
 #
-# SERVICE is one of: postgres kafka (default: all of them).
+# SERVICE is one of: postgres kafka s3 (default: all of them).
 # Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
-# broker (tansu) is built from crates.io with `cargo install` the first time (about 10 minutes).
+# broker (tansu, about 10 minutes) and the S3-compatible store (Garage, about 8 minutes) are built from
+# crates.io with `cargo install` the first time.
 set -euo pipefail
 
-ALL_SERVICES=(postgres kafka)
+ALL_SERVICES=(postgres kafka s3)
 
 # PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
 PG_USER=strongroom
@@ -24,6 +25,16 @@ PG_PORT=${STRONGROOM_PG_PORT:-5432}
 KAFKA_PORT=${STRONGROOM_KAFKA_PORT:-9092}
 TANSU_VERSION=0.6.0
 STATE_DIR=${STRONGROOM_SERVICES_DIR:-/var/tmp/strongroom-services}
+
+# S3-compatible object store: Garage, one node, SQLite metadata, on loopback. The test key is
+# imported with fixed (test-only) credentials so that `env` needs no state.
+S3_PORT=${STRONGROOM_S3_PORT:-3900}
+GARAGE_RPC_PORT=${STRONGROOM_GARAGE_RPC_PORT:-3901}
+GARAGE_ADMIN_PORT=${STRONGROOM_GARAGE_ADMIN_PORT:-3903}
+GARAGE_VERSION=2.5.0
+S3_BUCKET=strongroom-test
+S3_KEY_ID=GK5374726f6e67726f6f6d5431
+S3_SECRET=7374726f6e67726f6f6d2d746573742d7365637265742d6b65792d3030303030
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -196,6 +207,110 @@ kafka_reset() {
 
 kafka_env() {
   echo "export STRONGROOM_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+}
+
+# --- S3 (Garage) -------------------------------------------------------------------------------
+
+garage_bin() {
+  if [ -x "$CARGO_BIN/garage" ]; then echo "$CARGO_BIN/garage"; else command -v garage || true; fi
+}
+
+garage_conf() { echo "$STATE_DIR/garage/garage.toml"; }
+
+garage_write_conf() {
+  local dir="$STATE_DIR/garage"
+  mkdir -p "$dir/meta" "$dir/data"
+  [ -f "$dir/rpc_secret" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$dir/rpc_secret"
+  [ -f "$dir/admin_token" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$dir/admin_token"
+  cat >"$(garage_conf)" <<CONF
+metadata_dir = "$dir/meta"
+data_dir = "$dir/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$GARAGE_RPC_PORT"
+rpc_public_addr = "127.0.0.1:$GARAGE_RPC_PORT"
+rpc_secret = "$(cat "$dir/rpc_secret")"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$S3_PORT"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:$GARAGE_ADMIN_PORT"
+admin_token = "$(cat "$dir/admin_token")"
+CONF
+  chmod 600 "$(garage_conf)"
+}
+
+s3_up() {
+  local bin
+  bin=$(garage_bin)
+  if [ -z "$bin" ]; then
+    log "installing Garage $GARAGE_VERSION from crates.io (first time only, ~8 minutes)"
+    command -v cargo >/dev/null || die "cargo is needed to install garage"
+    cargo install garage --version "$GARAGE_VERSION" --no-default-features --features bundled-libs,sqlite \
+      --locked --quiet || die "cargo install garage failed"
+    bin=$(garage_bin)
+  fi
+  garage_write_conf
+  local g=("$bin" -c "$(garage_conf)")
+  if ! port_open "$S3_PORT"; then
+    log "starting garage on 127.0.0.1:$S3_PORT"
+    nohup "${g[@]}" server >"$STATE_DIR/garage.log" 2>&1 &
+    echo $! >"$STATE_DIR/garage.pid"
+    local i
+    for i in $(seq 1 60); do
+      port_open "$S3_PORT" && "${g[@]}" status >/dev/null 2>&1 && break
+      kill -0 "$(cat "$STATE_DIR/garage.pid")" 2>/dev/null || die "garage exited at start: $(tail -5 "$STATE_DIR/garage.log")"
+      sleep 0.5
+      [ "$i" -eq 60 ] && die "garage is not ready on 127.0.0.1:$S3_PORT after 30 s"
+    done
+  fi
+  if [ ! -f "$STATE_DIR/garage/layout.done" ]; then
+    local node
+    node=$("${g[@]}" node id -q 2>/dev/null | cut -d@ -f1)
+    [ -n "$node" ] || die "cannot read the garage node id"
+    "${g[@]}" layout assign -z dc1 -c 1G "$node" >/dev/null || die "garage layout assign failed"
+    "${g[@]}" layout apply --version 1 >/dev/null || die "garage layout apply failed"
+    touch "$STATE_DIR/garage/layout.done"
+  fi
+  "${g[@]}" bucket info "$S3_BUCKET" >/dev/null 2>&1 || "${g[@]}" bucket create "$S3_BUCKET" >/dev/null \
+    || die "garage bucket create failed"
+  "${g[@]}" key info "$S3_KEY_ID" >/dev/null 2>&1 || "${g[@]}" key import --yes -n strongroom-test "$S3_KEY_ID" "$S3_SECRET" >/dev/null \
+    || die "garage key import failed"
+  "${g[@]}" bucket allow --read --write --owner "$S3_BUCKET" --key "$S3_KEY_ID" >/dev/null \
+    || die "garage bucket allow failed"
+  log "s3 ready on 127.0.0.1:$S3_PORT (bucket $S3_BUCKET)"
+}
+
+s3_down() {
+  if [ -f "$STATE_DIR/garage.pid" ]; then
+    kill "$(cat "$STATE_DIR/garage.pid")" 2>/dev/null || true
+    rm -f "$STATE_DIR/garage.pid"
+  fi
+}
+
+s3_status() {
+  if port_open "$S3_PORT"; then
+    echo "s3: up (127.0.0.1:$S3_PORT, bucket $S3_BUCKET)"
+  else
+    echo "s3: down"
+    return 1
+  fi
+}
+
+s3_reset() {
+  # Object keys are unique ids (UUIDv7): runs never collide, so nothing to clear.
+  return 0
+}
+
+s3_env() {
+  echo "export STRONGROOM_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
+  echo "export STRONGROOM_TEST_S3_BUCKET=$S3_BUCKET"
+  echo "export STRONGROOM_TEST_S3_REGION=garage"
+  echo "export STRONGROOM_TEST_S3_ACCESS_KEY_ID=$S3_KEY_ID"
+  echo "export STRONGROOM_TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET"
 }
 
 # --- dispatch -----------------------------------------------------------------------------------

@@ -167,6 +167,7 @@ impl App {
             vec![audit.clone(), Arc::new(bus.clone())];
         let kafka = !config.events.kafka_brokers.is_empty();
         if kafka {
+            ensure_topic(&config).await?;
             publishers.push(kafka_publisher(&config)?);
         }
         let relay = if config.events.relay {
@@ -295,6 +296,39 @@ fn kafka_publisher(config: &Config) -> Result<Arc<DynEventPublisher>, String> {
     strongroom_audit::KafkaPublisher::new(&config.events.kafka_brokers, &config.events.kafka_topic)
         .map(|p| Arc::new(p) as Arc<DynEventPublisher>)
         .map_err(|e| format!("kafka: {e}"))
+}
+
+/// Creates the audit topic if it does not exist (3 partitions; events of one resource keep their
+/// order because the resource id is the message key).
+#[cfg(feature = "kafka")]
+async fn ensure_topic(config: &Config) -> Result<(), String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::types::RDKafkaErrorCode;
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.events.kafka_brokers)
+        .create()
+        .map_err(|e| format!("kafka: {e}"))?;
+    let topic = NewTopic::new(&config.events.kafka_topic, 3, TopicReplication::Fixed(1));
+    let results = admin
+        .create_topics(
+            &[topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .map_err(|e| format!("kafka at {}: {e}", config.events.kafka_brokers))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("kafka: creating topic {t}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "kafka"))]
+async fn ensure_topic(_config: &Config) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(not(feature = "kafka"))]

@@ -53,7 +53,7 @@ pub struct Config {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://path` or `postgres://…`; empty means `<data_dir>/strongroom.db`.
@@ -81,7 +81,7 @@ pub struct StorageConfig {
 }
 
 /// `[events]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
     /// Kafka bootstrap servers; empty keeps events in process.
@@ -90,6 +90,25 @@ pub struct EventsConfig {
     pub kafka_topic: String,
     /// Whether this process runs an outbox relay (several may, they share the work).
     pub relay: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            kafka_brokers: String::new(),
+            kafka_topic: "strongroom.audit".into(),
+            relay: true,
+        }
+    }
 }
 
 /// `[auth]`
@@ -207,16 +226,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: String::new(),
             data_dir: PathBuf::from("strongroom-data"),
-            database: DatabaseConfig {
-                url: String::new(),
-                max_connections: 16,
-            },
+            database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
-            events: EventsConfig {
-                kafka_brokers: String::new(),
-                kafka_topic: "strongroom.audit".into(),
-                relay: true,
-            },
+            events: EventsConfig::default(),
             auth: AuthConfig::default(),
             files: FilesConfig::default(),
             http: HttpConfig::default(),
@@ -508,6 +520,14 @@ mod tests {
         assert_eq!(c.files.max_upload_bytes, 200);
         assert_eq!(c.database_url(), "sqlite://x.db");
         assert_eq!(c.http.cors_origins.len(), 2);
+        // A table given partly keeps the defaults of the rest.
+        let c = Config::load(None, env(&[("STRONGROOM_EVENTS_KAFKA_BROKERS", "k:9092")])).unwrap();
+        assert_eq!(
+            (c.events.kafka_topic.as_str(), c.events.relay),
+            ("strongroom.audit", true)
+        );
+        let c = Config::load(None, env(&[("STRONGROOM_DATABASE_URL", "sqlite://y.db")])).unwrap();
+        assert_eq!(c.database.max_connections, 16);
     }
 
     #[test]
