@@ -445,16 +445,25 @@ fn env_value(key: &str, value: &str) -> toml::Value {
                 .collect(),
         );
     }
-    if let Ok(n) = value.parse::<i64>() {
-        if !key.ends_with("url") && !key.ends_with("brokers") && !key.ends_with("_dir") {
-            return toml::Value::Integer(n);
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let is_bool = matches!(
+        last,
+        "s3_allow_http" | "relay" | "open_registration" | "trust_forwarded_for"
+    );
+    let is_int = last.ends_with("_secs")
+        || last.ends_with("_ms")
+        || last.ends_with("_bytes")
+        || last.starts_with("rate_limit")
+        || matches!(last, "max_connections" | "link_max_attempts");
+    if is_bool {
+        if let Ok(b) = value.parse::<bool>() {
+            return toml::Value::Boolean(b);
         }
+    } else if is_int && let Ok(n) = value.parse::<i64>() {
+        return toml::Value::Integer(n);
     }
-    match value {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(value.to_owned()),
-    }
+    // Anything else stays a string; a wrong type is then reported by deserialization.
+    toml::Value::String(value.to_owned())
 }
 
 fn set_path(doc: &mut toml::Table, key: &str, value: toml::Value) {
@@ -513,6 +522,8 @@ mod tests {
                     "https://a.example, https://b.example",
                 ),
                 ("STRONGROOM_CLIENT_SERVER", "ignored"),
+                ("STRONGROOM_STORAGE_S3_SECRET_ACCESS_KEY", "12345"),
+                ("STRONGROOM_EVENTS_RELAY", "false"),
             ]),
         )
         .unwrap();
@@ -520,6 +531,8 @@ mod tests {
         assert_eq!(c.files.max_upload_bytes, 200);
         assert_eq!(c.database_url(), "sqlite://x.db");
         assert_eq!(c.http.cors_origins.len(), 2);
+        assert_eq!(c.storage.s3_secret_access_key.as_deref(), Some("12345"));
+        assert!(!c.events.relay);
         // A table given partly keeps the defaults of the rest.
         let c = Config::load(None, env(&[("STRONGROOM_EVENTS_KAFKA_BROKERS", "k:9092")])).unwrap();
         assert_eq!(

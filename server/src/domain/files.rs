@@ -494,10 +494,10 @@ pub async fn download(app: &App, ctx: &Ctx, id: &str, want: &Want) -> AppResult<
 
 /// Opens an authorized file: conditional request, range, stream; records the event.
 pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResult<Delivery> {
-    if let Some(inm) = &want.if_none_match {
-        if etag_matches(inm, &file.etag()) {
-            return Ok(Delivery::NotModified(file));
-        }
+    if let Some(inm) = &want.if_none_match
+        && etag_matches(inm, &file.etag())
+    {
+        return Ok(Delivery::NotModified(file));
     }
     let range = want
         .range

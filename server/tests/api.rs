@@ -1,0 +1,700 @@
+//! The router driven without a socket (`tower::ServiceExt::oneshot`): every route authorizes
+//! through the policy engine, and bad input gets a clear 4xx problem document, never a 500.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use strongroom::app::{App, AppState};
+use strongroom::config::Config;
+use tower::ServiceExt;
+
+struct Harness {
+    app: AppState,
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness(max_upload: u64) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::load(None, Vec::<(String, String)>::new()).unwrap();
+    config.data_dir = dir.path().to_owned();
+    config.storage.url = "memory://".into();
+    config.files.max_upload_bytes = max_upload;
+    config.http.max_json_bytes = 4096;
+    let app = Arc::new(App::build(config).await.unwrap());
+    let router = strongroom::http::app(app.clone());
+    Harness {
+        app,
+        router,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+    raw: Vec<u8>,
+}
+
+impl Harness {
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let raw = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body}");
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{status} without a problem document"
+            );
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+            assert!(
+                body["detail"].is_string() && body["type"].is_string(),
+                "{body}"
+            );
+        }
+        Reply {
+            status,
+            content_type,
+            body,
+            raw,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    async fn user(&self, email: &str) -> (String, Value) {
+        let r = self
+            .call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({ "email": email, "name": "U", "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let r = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({ "email": email, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        (r.body["access_token"].as_str().unwrap().to_owned(), r.body)
+    }
+
+    async fn upload(&self, token: &str, name: &str, bytes: &[u8]) -> Reply {
+        let req = Request::post(format!("/files?name={name}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(bytes.to_vec()))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+/// Walks every route of the OpenAPI document (which is generated from the router itself) and
+/// fails if a request reaches a handler without a policy decision being made.
+#[tokio::test]
+async fn every_route_asks_the_policy_engine() {
+    let h = harness(1 << 20).await;
+    let (token, tokens) = h.user("owner@example.com").await;
+    let file = h.upload(&token, "a.txt", b"hello").await.body;
+    let file_id = file["id"].as_str().unwrap().to_owned();
+    let folder = h
+        .call(
+            Method::POST,
+            "/folders",
+            Some(&token),
+            Some(json!({ "name": "d" })),
+        )
+        .await
+        .body;
+    let folder_id = folder["id"].as_str().unwrap().to_owned();
+    let link = h
+        .call(
+            Method::POST,
+            &format!("/files/{file_id}/links"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await
+        .body;
+    let link_id = link["id"].as_str().unwrap().to_owned();
+    let link_token = link["token"].as_str().unwrap().to_owned();
+    // A second session to revoke.
+    let other_session = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "owner@example.com", "password": "correct horse battery" })),
+        )
+        .await
+        .body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let doc = serde_json::to_value(strongroom::http::openapi()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "patch", "delete"] {
+            if let Some(op) = item.get(method) {
+                routes.push((
+                    method.to_uppercase(),
+                    path.clone(),
+                    op.get("requestBody").is_some(),
+                ));
+            }
+        }
+    }
+    assert!(routes.len() >= 25, "{routes:?}");
+    // Destructive routes last, and the session-ending ones at the very end.
+    let rank = |m: &str, p: &str| match (m, p) {
+        ("POST", "/auth/logout") => 4,
+        ("DELETE", "/me") => 5,
+        ("DELETE", "/files/{id}") => 3,
+        ("DELETE", _) => 2,
+        _ => 1,
+    };
+    routes.sort_by_key(|(m, p, _)| rank(m, p));
+
+    let bodies = |m: &str, p: &str| -> Option<Value> {
+        Some(match (m, p) {
+            ("POST", "/auth/register") => {
+                json!({ "email": "new@example.com", "name": "N", "password": "correct horse battery" })
+            }
+            ("POST", "/auth/login") => {
+                json!({ "email": "owner@example.com", "password": "correct horse battery" })
+            }
+            ("POST", "/auth/refresh") => json!({ "refresh_token": tokens["refresh_token"] }),
+            ("PATCH", "/me") => json!({ "name": "Renamed" }),
+            ("DELETE", "/me") => json!({ "password": "correct horse battery" }),
+            ("POST", "/folders") => json!({ "name": "e" }),
+            ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
+            ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
+            ("POST", "/files/{id}/links") => json!({}),
+            _ => return None,
+        })
+    };
+    let mut access = token.clone();
+    for (method, path, has_body) in routes {
+        let uri = match path.as_str() {
+            p if p.starts_with("/files/{id}") => p.replace("{id}", &file_id),
+            p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
+            p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),
+            p if p.starts_with("/me/sessions/{id}") => p.replace("{id}", &other_session),
+            p if p.starts_with("/s/{token}") => p.replace("{token}", &link_token),
+            p => p.to_owned(),
+        };
+        if method == "DELETE" && path == "/me" {
+            // The walk logged out just before: sign in again to delete the account.
+            let again = h
+                .call(Method::POST, "/auth/login", None, Some(json!({ "email": "owner@example.com", "password": "correct horse battery" })))
+                .await;
+            access = again.body["access_token"].as_str().unwrap().to_owned();
+        }
+        let before = h.app.authz.counter.total();
+        let reply = if method == "POST" && path == "/files" {
+            h.upload(&access, "walk.txt", b"x").await
+        } else {
+            let body = bodies(&method, &path);
+            assert_eq!(
+                body.is_some(),
+                has_body,
+                "{method} {path}: give the walk a request body for this route"
+            );
+            h.call(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &uri,
+                Some(&access),
+                body,
+            )
+            .await
+        };
+        let after = h.app.authz.counter.total();
+        assert!(
+            after > before,
+            "{method} {path} answered {} without asking the policy engine: {}",
+            reply.status,
+            reply.body
+        );
+        // A plain user reaches everything but the administrators' routes.
+        let expected_ok = !path.starts_with("/audit");
+        assert_eq!(
+            reply.status.is_success(),
+            expected_ok,
+            "{method} {path}: {} {}",
+            reply.status,
+            reply.body
+        );
+        if method == "POST" && path == "/auth/refresh" {
+            access = reply.body["access_token"].as_str().unwrap().to_owned();
+        }
+    }
+    // The Swagger UI is behind the same check.
+    let before = h.app.authz.counter.total();
+    let r = h.call(Method::GET, "/docs/", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(h.app.authz.counter.total() > before);
+}
+
+#[tokio::test]
+async fn other_users_resources_do_not_exist_for_them() {
+    let h = harness(1 << 20).await;
+    let (ann, _) = h.user("ann@example.com").await;
+    let (bob, _) = h.user("bob@example.com").await;
+    let id = h.upload(&ann, "secret.txt", b"s3cr3t").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = h
+        .call(
+            Method::POST,
+            "/folders",
+            Some(&ann),
+            Some(json!({ "name": "private" })),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (m, uri, body) in [
+        (Method::GET, format!("/files/{id}"), None),
+        (Method::GET, format!("/files/{id}/content"), None),
+        (Method::GET, format!("/files/{id}/verify"), None),
+        (
+            Method::PATCH,
+            format!("/files/{id}"),
+            Some(json!({ "name": "mine.txt" })),
+        ),
+        (Method::DELETE, format!("/files/{id}"), None),
+        (Method::POST, format!("/files/{id}/links"), Some(json!({}))),
+        (Method::GET, format!("/folders/{folder}"), None),
+        (Method::GET, format!("/files?folder_id={folder}"), None),
+        (Method::DELETE, format!("/folders/{folder}"), None),
+    ] {
+        let r = h.call(m.clone(), &uri, Some(&bob), body).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{m} {uri}: {}", r.body);
+    }
+    // Published, it becomes readable, but still not writable: now a 403 with no explanation.
+    let r = h
+        .call(
+            Method::PATCH,
+            &format!("/files/{id}"),
+            Some(&ann),
+            Some(json!({ "public": true })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        h.call(Method::GET, &format!("/files/{id}"), Some(&bob), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = h
+        .call(Method::DELETE, &format!("/files/{id}"), Some(&bob), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.get("explanation").is_none());
+    // The anonymous public may read it too.
+    assert_eq!(
+        h.call(Method::GET, &format!("/files/{id}/content"), None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The denial is in the audit trail (through the outbox).
+    let relay = h.app.relay.clone().unwrap();
+    relay.run_once().await.unwrap();
+    let page = h
+        .app
+        .audit
+        .query(&strongroom_audit::AuditQuery::new().action_prefix("authz.denied"))
+        .await
+        .unwrap();
+    assert!(!page.records.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_problems() {
+    let h = harness(1000).await;
+    let (token, tokens) = h.user("ann@example.com").await;
+    let t = Some(token.as_str());
+
+    // Malformed JSON, wrong content type, oversized body, unknown fields.
+    let req = Request::post("/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, StatusCode::BAD_REQUEST);
+    let req = Request::post("/auth/login")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let big = json!({ "name": "x".repeat(10_000) });
+    assert_eq!(
+        h.call(Method::PATCH, "/me", t, Some(big)).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        h.call(Method::PATCH, "/me", t, Some(json!({ "nme": "x" })))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Names: traversal, control characters, absurd lengths.
+    for name in ["..", "a%2Fb", "a%00b", "x%0Ay", &"n".repeat(300)] {
+        let r = h.upload(&token, name, b"data").await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {}",
+            r.body
+        );
+    }
+    // Too large an upload: refused and nothing left behind.
+    let r = h.upload(&token, "big.bin", &[7u8; 5000]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let list = h.call(Method::GET, "/files", t, None).await;
+    assert_eq!(list.body["files"].as_array().unwrap().len(), 0);
+
+    // Ranges.
+    let id = h.upload(&token, "f.txt", b"0123456789").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let range = |r: &'static str| {
+        Request::get(format!("/files/{id}/content"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::RANGE, r)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = h.send(range("bytes=2-4")).await;
+    assert_eq!(
+        (r.status, r.raw.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &b"234"[..])
+    );
+    assert_eq!(
+        h.send(range("bytes=20-30")).await.status,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
+    assert_eq!(
+        h.send(range("bytes=5-1")).await.status,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
+    assert_eq!(
+        h.send(range("lines=1-2")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Ids that are not ids, unknown routes, wrong methods.
+    assert_eq!(
+        h.call(Method::GET, "/files/..%2F..%2Fetc%2Fpasswd", t, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.call(Method::GET, "/nope", t, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = h.call(Method::PUT, "/files", t, None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        h.call(Method::GET, "/files?limit=0", t, None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        h.call(Method::GET, "/files?sort=evil", t, None)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Tokens: garbage, revoked.
+    assert_eq!(
+        h.call(Method::GET, "/me", Some("garbage"), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let req = Request::get("/me")
+        .header(header::AUTHORIZATION, "Basic Zm9vOmJhcg==")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(req).await.status, StatusCode::UNAUTHORIZED);
+    let r = h
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": tokens["refresh_token"] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Reuse of the rotated refresh token revokes the session.
+    let r = h
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": tokens["refresh_token"] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.call(Method::GET, "/me", t, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "ann@example.com", "password": "wrong password!!" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.content_type.starts_with("application/problem+json"));
+}
+
+#[tokio::test]
+async fn links_expire_lock_and_revoke() {
+    let h = harness(1 << 20).await;
+    let (token, _) = h.user("ann@example.com").await;
+    let t = Some(token.as_str());
+    let id = h.upload(&token, "f.txt", b"payload").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for bad in [
+        json!({ "ttl_secs": 0 }),
+        json!({ "ttl_secs": 400 * 86400 }),
+        json!({ "max_downloads": 0 }),
+        json!({ "password": "" }),
+    ] {
+        let r = h
+            .call(
+                Method::POST,
+                &format!("/files/{id}/links"),
+                t,
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // Expired: the policy's expired-link rule refuses; the API says 410.
+    let link = h
+        .call(
+            Method::POST,
+            &format!("/files/{id}/links"),
+            t,
+            Some(json!({})),
+        )
+        .await
+        .body;
+    let tok = link["token"].as_str().unwrap();
+    let strongroom::db::Db::Sqlite { pool, .. } = &h.app.db else {
+        panic!("sqlite expected")
+    };
+    sqlx::query("UPDATE links SET expires_at = 1000 WHERE id = $1")
+        .bind(link["id"].as_str().unwrap())
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.call(Method::GET, &format!("/s/{tok}/content"), None, None)
+            .await
+            .status,
+        StatusCode::GONE
+    );
+
+    // Password attempts lock the link.
+    let link = h
+        .call(
+            Method::POST,
+            &format!("/files/{id}/links"),
+            t,
+            Some(json!({ "password": "right one" })),
+        )
+        .await
+        .body;
+    let tok = link["token"].as_str().unwrap().to_owned();
+    let attempt = |pw: &'static str| {
+        Request::get(format!("/s/{tok}"))
+            .header("x-link-password", pw)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            h.send(attempt("wrong")).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        h.send(attempt("right one")).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Revoked.
+    let link = h
+        .call(
+            Method::POST,
+            &format!("/files/{id}/links"),
+            t,
+            Some(json!({})),
+        )
+        .await
+        .body;
+    let r = h
+        .call(
+            Method::DELETE,
+            &format!("/links/{}", link["id"].as_str().unwrap()),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = h
+        .call(
+            Method::GET,
+            &format!("/s/{}", link["token"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn concurrent_renames_to_one_name_one_wins() {
+    let h = harness(1 << 20).await;
+    let (token, _) = h.user("ann@example.com").await;
+    let a = h.upload(&token, "a.txt", b"a").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = h.upload(&token, "b.txt", b"b").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ua, ub) = (format!("/files/{a}"), format!("/files/{b}"));
+    let (ra, rb) = tokio::join!(
+        h.call(
+            Method::PATCH,
+            &ua,
+            Some(&token),
+            Some(json!({ "name": "same.txt" }))
+        ),
+        h.call(
+            Method::PATCH,
+            &ub,
+            Some(&token),
+            Some(json!({ "name": "same.txt" }))
+        ),
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    // Folders move but not into themselves.
+    let d1 = h
+        .call(
+            Method::POST,
+            "/folders",
+            Some(&token),
+            Some(json!({ "name": "d1" })),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d2 = h
+        .call(
+            Method::POST,
+            "/folders",
+            Some(&token),
+            Some(json!({ "name": "d2", "parent_id": d1 })),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .call(
+            Method::PATCH,
+            &format!("/folders/{d1}"),
+            Some(&token),
+            Some(json!({ "parent_id": d2 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = h
+        .call(
+            Method::PATCH,
+            &format!("/files/{a}"),
+            Some(&token),
+            Some(json!({ "folder_id": d2 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = h
+        .call(
+            Method::DELETE,
+            &format!("/folders/{d2}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let listing = h
+        .call(
+            Method::GET,
+            &format!("/files?folder_id={d2}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(listing.body["files"][0]["id"], json!(a));
+}
