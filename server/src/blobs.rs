@@ -52,6 +52,8 @@ pub type BlobStream = futures::stream::BoxStream<'static, Result<Bytes, std::io:
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     kind: &'static str,
+    /// The directory of a local-disk store (for sweeping interrupted uploads' staging files).
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Blobs {
@@ -65,12 +67,14 @@ impl Blobs {
             return Ok(Blobs {
                 store: Arc::new(fs),
                 kind: "local",
+                local_root: Some(std::path::PathBuf::from(dir)),
             });
         }
         if url == "memory://" {
             return Ok(Blobs {
                 store: Arc::new(InMemory::new()),
                 kind: "memory",
+                local_root: None,
             });
         }
         let bucket = url
@@ -95,6 +99,7 @@ impl Blobs {
         Ok(Blobs {
             store: Arc::new(s3),
             kind: "s3",
+            local_root: None,
         })
     }
 
@@ -255,6 +260,32 @@ impl Blobs {
             .filter(|m| m.last_modified.timestamp() < cutoff)
             .filter_map(|m| m.location.filename().map(str::to_owned))
             .collect())
+    }
+
+    /// Removes staging files of uploads interrupted by a crash (local disk only: the store
+    /// writes `<key>#<n>` and renames it into place when complete; a killed process leaves the
+    /// staging file, which listing does not show). On S3 a bucket lifecycle rule does this.
+    pub fn sweep_staging(&self, age: Duration) -> u64 {
+        let Some(root) = &self.local_root else {
+            return 0;
+        };
+        let Ok(dir) = std::fs::read_dir(root.join("blobs")) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in dir.flatten() {
+            let staging = entry.file_name().to_string_lossy().contains('#');
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|e| e >= age);
+            if staging && old && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Whether the store answers (a list of an empty prefix).

@@ -14,7 +14,7 @@ struct Server {
     child: Child,
     base: String,
     admin_password: Option<String>,
-    _data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -35,7 +35,18 @@ fn free_port() -> u16 {
 impl Server {
     /// Starts the binary with `env` on top of a fresh data directory.
     fn start(env: &[(&str, String)]) -> Server {
-        let data = tempfile::tempdir().unwrap();
+        Server::start_in(env, tempfile::tempdir().unwrap())
+    }
+
+    /// Kills the process (SIGKILL: no shutdown code runs) and hands back its data directory.
+    fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data.take().unwrap()
+    }
+
+    /// Starts the binary with `env` on `data`.
+    fn start_in(env: &[(&str, String)], data: tempfile::TempDir) -> Server {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strongroom"));
         cmd.arg("serve")
@@ -70,7 +81,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             admin_password,
-            _data: data,
+            data: Some(data),
         }
     }
 
@@ -424,6 +435,77 @@ async fn story(s: &Server) {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// SIGKILL in the middle of a multipart upload: nothing becomes visible, and after a restart
+/// the sweeper removes what the interrupted upload left on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_upload_leaves_nothing() {
+    let env = [
+        ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
+        ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+    ];
+    let s = Server::start(&env);
+    let api = Api::new();
+    let (token, tokens) = api.register_and_login(&s).await;
+    let email = tokens["user"]["email"].as_str().unwrap().to_owned();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let upload = tokio::spawn({
+        let req = api
+            .http
+            .post(s.url("/files?name=half.bin"))
+            .bearer_auth(&token)
+            .body(body);
+        async move { req.send().await }
+    });
+    // 20 MiB: past the single-PUT threshold, so parts are being written when the process dies.
+    for _ in 0..20 {
+        tx.send(Ok(vec![1u8; 1024 * 1024])).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let data = s.kill();
+    drop(tx);
+    let _ = upload.await;
+    let blobs = data.path().join("blobs").join("blobs");
+    let leftovers = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left = leftovers(&blobs);
+    assert!(
+        !left.is_empty(),
+        "expected the interrupted upload's staging file"
+    );
+    assert!(
+        left.iter().all(|n| n.contains('#')),
+        "a complete blob appeared: {left:?}"
+    );
+
+    let s = Server::start_in(&env, data);
+    let tokens = api.login(&s, &email, "correct horse battery").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let (st, page) = api
+        .json(api.http.get(s.url("/files")).bearer_auth(token))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(page["files"].as_array().unwrap().len(), 0, "{page}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !leftovers(&blobs).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not swept: {:?}",
+            leftovers(&blobs)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -585,10 +585,11 @@ pub async fn verify(app: &App, ctx: &Ctx, id: &str) -> AppResult<Verification> {
     })
 }
 
-/// Removes blobs older than `grace` that no file row references; returns how many.
+/// Removes blobs older than `grace` that no file row references (and staging files of
+/// interrupted uploads); returns how many.
 pub async fn sweep_orphans(app: &App, grace: Duration) -> AppResult<u64> {
     let candidates = app.blobs.older_than(grace).await?;
-    let mut removed = 0;
+    let mut removed = app.blobs.sweep_staging(grace);
     for id in candidates {
         let exists: bool = on_db!(&app.db, pool => sqlx::query("SELECT 1 AS one FROM files WHERE id = $1").bind(&id).fetch_optional(pool).await?.is_some());
         if !exists {
