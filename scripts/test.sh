@@ -5,7 +5,8 @@
 #
 # 1. starts the real services the tests need (scripts/services.sh up: installs them when missing)
 # 2. cargo fmt --check, cargo clippy -D warnings over every target and feature
-# 3. every workspace test (cargo-nextest when present, else cargo test), then the doctests
+# 3. every workspace test (cargo-nextest when present, else cargo test), then the doctests, then a
+#    schema-driven fuzz of the server API (scripts/fuzz-api.sh)
 # 4. the Python and Node bindings: built, linted, and tested with pytest / node:test / tsc
 #
 # Service-backed suites never skip here: STRONGROOM_TEST_REQUIRE_SERVICES=1 turns a missing
@@ -100,6 +101,9 @@ fi
 count_tests "$LOG_DIR/tests.log"
 step doctests cargo test --workspace --all-features --locked --doc
 count_tests "$LOG_DIR/doctests.log"
+
+# Schema-driven fuzz of the server's API (schemathesis): no request may get a 5xx.
+step fuzz env STRONGROOM_FUZZ_BIN="$CARGO_TARGET_DIR/debug/strongroom" scripts/fuzz-api.sh
 
 # --- bindings ---------------------------------------------------------------------------------
 python_bindings() {

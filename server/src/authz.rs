@@ -245,13 +245,25 @@ impl Authorizer {
         };
         all.extend(extra);
         let entities = entities_from_json(Value::Array(all), Some(&self.engine.schema()))?;
-        let request = self.engine.request(
+        let request = match self.engine.request(
             Request::builder()
                 .principal_uid(principal_uid)
                 .action(action)
                 .resource_uid(resource_uid)
                 .context_json(ctx.to_json()),
-        )?;
+        ) {
+            Ok(r) => r,
+            // The schema does not let this kind of principal take this action at all (an
+            // anonymous caller creating a folder): deny by default, like a decision would.
+            Err(strongroom_access_policy::Error::InvalidRequest(_)) => {
+                self.counter.denied.fetch_add(1, Ordering::Relaxed);
+                return Err(AppError::Forbidden {
+                    detail: format!("the access policy does not allow {action} to this caller"),
+                    explanation: None,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let decision = self.engine.authorize(&request, &entities);
         if decision.allowed {
             return Ok(());

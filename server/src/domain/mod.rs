@@ -146,6 +146,13 @@ pub async fn authorize(
                 .outcome(Outcome::Denied)
                 .build()?;
             app.db.record(&event).await?;
+            // Nobody signed in: the answer is "sign in", not "forbidden".
+            if ctx.principal == Principal::Anonymous
+                && !matches!(action, "register" | "login")
+                && matches!(err, AppError::Forbidden { .. })
+            {
+                return Err(AppError::Unauthorized(format!("sign in to {action}")));
+            }
             Err(err)
         }
     }
