@@ -450,6 +450,20 @@ async fn bad_input_gets_clear_problems() {
         StatusCode::BAD_REQUEST
     );
 
+    // Nobody signed in: user-only actions answer 401, not 403 or 500.
+    let r = h
+        .call(Method::POST, "/folders", None, Some(json!({ "name": "x" })))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(
+        h.call(Method::GET, "/files", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.call(Method::GET, "/me/sessions", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
     // Tokens: garbage, revoked.
     assert_eq!(
         h.call(Method::GET, "/me", Some("garbage"), None)

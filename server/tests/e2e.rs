@@ -508,6 +508,84 @@ async fn killed_mid_upload_leaves_nothing() {
     }
 }
 
+/// The command-line client against the running binary: login, whoami, upload, ls, download,
+/// share, links, sessions, unshare, rm; its config file holds tokens with mode 0600.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_client() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start(&[]);
+    let api = Api::new();
+    let email = "cli@example.com";
+    let (st, _) = api
+        .json(
+            api.http.post(s.url("/auth/register")).json(
+                &json!({ "email": email, "name": "Cli", "password": "correct horse battery" }),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("client.json");
+    let sr = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+            .args(["--server", &s.base, "--json"])
+            .args(args)
+            .env("STRONGROOM_CLIENT_CONFIG", &config)
+            .env("STRONGROOM_CLIENT_PASSWORD", "correct horse battery")
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = sr(&["login", email]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (ok, out, _) = sr(&["whoami"]);
+    assert!(ok && out.contains(email), "{out}");
+    let file = home.path().join("notes.txt");
+    std::fs::write(&file, content(70_000)).unwrap();
+    let (ok, out, err) = sr(&["upload", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let meta: Value = serde_json::from_str(&out).unwrap();
+    let id = meta["id"].as_str().unwrap();
+    let (ok, out, _) = sr(&["ls"]);
+    assert!(ok && out.contains("notes.txt"), "{out}");
+    let (ok, out, err) = sr(&["download", id, "-o", "copy.txt"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(home.path().join("copy.txt")).unwrap(),
+        content(70_000),
+        "{out}"
+    );
+    let (ok, out, err) = sr(&["share", id, "--ttl", "600", "--max-downloads", "2"]);
+    assert!(ok, "{err}");
+    let link: Value = serde_json::from_str(&out).unwrap();
+    let anon = api
+        .http
+        .get(s.url(&format!("/s/{}/content", link["token"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::OK);
+    let (ok, out, _) = sr(&["links"]);
+    assert!(ok && out.contains(link["id"].as_str().unwrap()), "{out}");
+    let (ok, out, _) = sr(&["sessions"]);
+    assert!(ok && out.contains("\"current\": true"), "{out}");
+    let (ok, _, err) = sr(&["unshare", link["id"].as_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = sr(&["rm", id]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = sr(&["download", id]);
+    assert!(!ok && err.contains("404"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_local_disk() {
     let s = Server::start(&[]);

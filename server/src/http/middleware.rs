@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use http_body_util::BodyExt;
+use tracing::Instrument;
 
 use super::caller::RequestMeta;
 use crate::app::AppState;
@@ -62,7 +63,12 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
     let mut res = match app.limiter.check_ip(&ip.to_string()) {
         Err(wait) => AppError::TooManyRequests("too many requests from this address".into(), wait)
             .into_response(),
-        Ok(()) => next.run(req).await,
+        Ok(()) => {
+            // Everything logged while handling the request carries its id.
+            let span =
+                tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+            next.run(req).instrument(span).await
+        }
     };
     res = into_problem(res).await;
 
