@@ -52,6 +52,21 @@ pub struct App {
     pub limiter: RateLimiter,
     /// Whether events also go to Kafka.
     pub kafka: bool,
+    /// A client used only to check that the brokers answer (readiness).
+    #[cfg(feature = "kafka")]
+    kafka_probe: Option<KafkaProbe>,
+}
+
+/// A Kafka client kept only for readiness checks.
+#[cfg(feature = "kafka")]
+#[derive(Clone)]
+struct KafkaProbe(Arc<rdkafka::producer::BaseProducer>);
+
+#[cfg(feature = "kafka")]
+impl std::fmt::Debug for KafkaProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KafkaProbe")
+    }
 }
 
 /// The shared state handlers receive.
@@ -183,6 +198,17 @@ impl App {
             None
         };
 
+        #[cfg(feature = "kafka")]
+        let kafka_probe = if kafka {
+            Some(KafkaProbe(Arc::new(
+                rdkafka::ClientConfig::new()
+                    .set("bootstrap.servers", &config.events.kafka_brokers)
+                    .create::<rdkafka::producer::BaseProducer>()
+                    .map_err(|e| format!("kafka: {e}"))?,
+            )))
+        } else {
+            None
+        };
         let authz =
             Authorizer::new(config.auth.open_registration).map_err(|e| format!("policy: {e}"))?;
         let limiter = RateLimiter::new(
@@ -202,6 +228,8 @@ impl App {
             metrics: Metrics::new(),
             limiter,
             kafka,
+            #[cfg(feature = "kafka")]
+            kafka_probe,
         })
     }
 
@@ -254,6 +282,26 @@ impl App {
             }
         }));
         tasks
+    }
+
+    /// Whether the event path works: always in process; with Kafka, the brokers answer a
+    /// metadata request for the audit topic within two seconds.
+    pub async fn bus_ready(&self) -> bool {
+        #[cfg(feature = "kafka")]
+        if let Some(probe) = self.kafka_probe.clone() {
+            let topic = self.config.events.kafka_topic.clone();
+            return tokio::task::spawn_blocking(move || {
+                use rdkafka::producer::Producer;
+                probe
+                    .0
+                    .client()
+                    .fetch_metadata(Some(&topic), Duration::from_secs(2))
+                    .is_ok()
+            })
+            .await
+            .unwrap_or(false);
+        }
+        true
     }
 
     /// `sqlite` or `postgres`.

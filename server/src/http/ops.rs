@@ -51,7 +51,7 @@ pub struct Readiness {
     pub database: bool,
     /// The object store answers.
     pub object_store: bool,
-    /// The event path works (the relay runs here, or another process runs it).
+    /// The event path works (with Kafka: the brokers answer).
     pub bus: bool,
 }
 
