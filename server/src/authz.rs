@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
-use strongroom_access_policy::pack::{self, Graph, PackContext, Res, ResourceOptions, Role};
+use strongroom_access_policy::pack::{self, Graph, PackContext, Res, ResourceOptions, Role, Who};
 use strongroom_access_policy::{
     DecisionEvent, DecisionSink, PolicyBundle, PolicyEngine, Request, Timestamp, entities_from_json,
 };
@@ -101,6 +101,8 @@ pub struct Node {
     pub public: bool,
     /// Parent folder id ('' at the root).
     pub parent: String,
+    /// Users given a role on this node (shares with named users).
+    pub grants: Vec<(String, Role)>,
 }
 
 /// What is being acted on.
@@ -223,10 +225,16 @@ impl Authorizer {
                         ..Default::default()
                     };
                     let parent = (!node.parent.is_empty()).then_some(node.parent.as_str());
-                    if node.is_file {
+                    let res = if node.is_file {
                         graph.file(&node.id, parent, &node.owner, &opts);
+                        Res::file(&node.id)
                     } else {
                         graph.folder(&node.id, parent, &node.owner, &opts);
+                        Res::folder(&node.id)
+                    };
+                    for (user, role) in &node.grants {
+                        graph.user(user, &[]);
+                        graph.grant(&res, &Who::User(user.clone()), *role);
                     }
                 }
                 let first = chain
@@ -320,6 +328,7 @@ mod tests {
             owner: owner.into(),
             public,
             parent: parent.into(),
+            grants: Vec::new(),
         }
     }
 
@@ -389,6 +398,7 @@ mod tests {
             owner: "ann".into(),
             public: true,
             parent: String::new(),
+            grants: Vec::new(),
         };
         let in_public_folder = Target::Resource(vec![file("f2", "ann", false, "d1"), folder]);
         // Public is a flag on the node itself; the folder's flag does not leak to children.
@@ -418,6 +428,24 @@ mod tests {
             expires: Timestamp::from_millis(1_000).unwrap(),
         };
         assert!(a.check(&expired, "download", &target, &facts()).is_err());
+        // A viewer grant on the folder reaches the file inside; it allows reading, not deleting.
+        let mut folder = Node {
+            is_file: false,
+            id: "d9".into(),
+            owner: "ann".into(),
+            public: false,
+            parent: String::new(),
+            grants: vec![("bob".into(), Role::Viewer)],
+        };
+        let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder.clone()]);
+        a.check(&user("bob"), "download", &shared, &facts())
+            .unwrap();
+        assert!(a.check(&user("bob"), "delete", &shared, &facts()).is_err());
+        assert!(a.check(&user("carl"), "read", &shared, &facts()).is_err());
+        folder.grants = vec![("bob".into(), Role::Editor)];
+        let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder]);
+        a.check(&user("bob"), "delete", &shared, &facts()).unwrap();
+
         let other = Principal::Link {
             id: "l3".into(),
             file_id: "f-other".into(),

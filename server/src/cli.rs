@@ -345,6 +345,17 @@ impl Client {
         .await
     }
 
+    /// `share --with`: gives a user a role on a file.
+    pub async fn share_with(&mut self, id: &str, email: &str, role: &str) -> Result<Value, String> {
+        let body = json!({ "email": email, "role": role });
+        self.json(
+            reqwest::Method::POST,
+            &format!("/files/{id}/grants"),
+            Some(body),
+        )
+        .await
+    }
+
     /// `unshare`: revokes a link.
     pub async fn unshare(&mut self, link_id: &str) -> Result<(), String> {
         self.json(reqwest::Method::DELETE, &format!("/links/{link_id}"), None)

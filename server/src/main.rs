@@ -71,10 +71,16 @@ enum Command {
         /// File id.
         id: String,
     },
-    /// Creates a public link to a file.
+    /// Creates a public link to a file, or shares it with a user (`--with EMAIL`).
     Share {
         /// File id.
         id: String,
+        /// Share with this user instead of creating a link.
+        #[arg(long = "with", value_name = "EMAIL")]
+        with: Option<String>,
+        /// Role for `--with`: viewer, commenter or editor.
+        #[arg(long, default_value = "viewer")]
+        role: String,
         /// Lifetime in seconds.
         #[arg(long)]
         ttl: Option<u64>,
@@ -194,9 +200,23 @@ async fn client_command(cli: Cli) -> Result<(), String> {
         Command::Rm { id } => c.rm(&id).await?,
         Command::Share {
             id,
+            with: Some(email),
+            role,
+            ..
+        } => {
+            let grant = c.share_with(&id, &email, &role).await?;
+            if cli.json {
+                print(&grant);
+            } else {
+                println!("shared with {email} as {role}");
+            }
+        }
+        Command::Share {
+            id,
             ttl,
             password,
             max_downloads,
+            ..
         } => {
             let pw = if password {
                 Some(read_secret(

@@ -154,6 +154,9 @@ async fn every_route_asks_the_policy_engine() {
         .body;
     let link_id = link["id"].as_str().unwrap().to_owned();
     let link_token = link["token"].as_str().unwrap().to_owned();
+    // Someone to share with.
+    let (_, friend) = h.user("friend@example.com").await;
+    let friend_id = friend["user"]["id"].as_str().unwrap().to_owned();
     // A second session to revoke.
     let other_session = h
         .call(
@@ -181,13 +184,14 @@ async fn every_route_asks_the_policy_engine() {
             }
         }
     }
-    assert!(routes.len() >= 25, "{routes:?}");
+    assert!(routes.len() >= 30, "{routes:?}");
     // Destructive routes last, and the session-ending ones at the very end.
     let rank = |m: &str, p: &str| match (m, p) {
-        ("POST", "/auth/logout") => 4,
-        ("DELETE", "/me") => 5,
-        ("DELETE", "/files/{id}") => 3,
-        ("DELETE", _) => 2,
+        ("POST", "/auth/logout") => 5,
+        ("DELETE", "/me") => 6,
+        ("DELETE", "/files/{id}") => 4,
+        ("DELETE", p) if p.contains("/grants/") => 2,
+        ("DELETE", _) => 3,
         _ => 1,
     };
     routes.sort_by_key(|(m, p, _)| rank(m, p));
@@ -207,12 +211,16 @@ async fn every_route_asks_the_policy_engine() {
             ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
             ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
             ("POST", "/files/{id}/links") => json!({}),
+            ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
+                json!({ "email": "friend@example.com", "role": "viewer" })
+            }
             _ => return None,
         })
     };
     let mut access = token.clone();
     for (method, path, has_body) in routes {
-        let uri = match path.as_str() {
+        let path_with_user = path.replace("{user_id}", &friend_id);
+        let uri = match path_with_user.as_str() {
             p if p.starts_with("/files/{id}") => p.replace("{id}", &file_id),
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
             p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),
@@ -618,6 +626,138 @@ async fn links_expire_lock_and_revoke() {
         )
         .await;
     assert_eq!(r.status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn sharing_a_folder_with_a_user() {
+    let h = harness(1 << 20).await;
+    let (ann, _) = h.user("ann@example.com").await;
+    let (bob, bob_tokens) = h.user("bob@example.com").await;
+    let bob_id = bob_tokens["user"]["id"].as_str().unwrap().to_owned();
+    let folder = h
+        .call(
+            Method::POST,
+            "/folders",
+            Some(&ann),
+            Some(json!({ "name": "team" })),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = Request::post(format!("/files?name=plan.txt&folder_id={folder}"))
+        .header(header::AUTHORIZATION, format!("Bearer {ann}"))
+        .body(Body::from("the plan"))
+        .unwrap();
+    let file = h.send(req).await.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.call(Method::GET, &format!("/files/{file}"), Some(&bob), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    for bad in [
+        json!({ "email": "bob@example.com", "role": "owner" }),
+        json!({ "email": "nobody@example.com", "role": "viewer" }),
+        json!({ "email": "ann@example.com", "role": "viewer" }),
+    ] {
+        let r = h
+            .call(
+                Method::POST,
+                &format!("/folders/{folder}/grants"),
+                Some(&ann),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let r = h
+        .call(
+            Method::POST,
+            &format!("/folders/{folder}/grants"),
+            Some(&ann),
+            Some(json!({ "email": "bob@example.com", "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Viewer on the folder: reads and lists what is inside, cannot change it or upload.
+    assert_eq!(
+        h.call(
+            Method::GET,
+            &format!("/files/{file}/content"),
+            Some(&bob),
+            None
+        )
+        .await
+        .raw,
+        b"the plan"
+    );
+    let listing = h
+        .call(
+            Method::GET,
+            &format!("/files?folder_id={folder}"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(listing.body["files"][0]["id"], json!(file));
+    let r = h
+        .call(Method::DELETE, &format!("/files/{file}"), Some(&bob), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let req = Request::post(format!("/files?name=mine.txt&folder_id={folder}"))
+        .header(header::AUTHORIZATION, format!("Bearer {bob}"))
+        .body(Body::from("x"))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, StatusCode::FORBIDDEN);
+    let shared = h.call(Method::GET, "/shared", Some(&bob), None).await;
+    assert_eq!(shared.body[0]["resource_id"], json!(folder));
+
+    // Editor: may upload into it; the file belongs to the folder's owner.
+    let r = h
+        .call(
+            Method::POST,
+            &format!("/folders/{folder}/grants"),
+            Some(&ann),
+            Some(json!({ "email": "bob@example.com", "role": "editor" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let req = Request::post(format!("/files?name=mine.txt&folder_id={folder}"))
+        .header(header::AUTHORIZATION, format!("Bearer {bob}"))
+        .body(Body::from("x"))
+        .unwrap();
+    let r = h.send(req).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_ne!(r.body["owner_id"], json!(bob_id));
+
+    // Revoked: gone again.
+    let r = h
+        .call(
+            Method::DELETE,
+            &format!("/folders/{folder}/grants/{bob_id}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.call(Method::GET, &format!("/files/{file}"), Some(&bob), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = h
+        .call(
+            Method::DELETE,
+            &format!("/folders/{folder}/grants/{bob_id}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -574,6 +574,19 @@ async fn command_line_client() {
         .await
         .unwrap();
     assert_eq!(anon.status(), StatusCode::OK);
+    let (st, _) = api
+        .json(api.http.post(s.url("/auth/register")).json(&json!({ "email": "friend@example.com", "name": "F", "password": "correct horse battery" })))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (ok, out, err) = sr(&[
+        "share",
+        id,
+        "--with",
+        "friend@example.com",
+        "--role",
+        "commenter",
+    ]);
+    assert!(ok && out.contains("commenter"), "{out}{err}");
     let (ok, out, _) = sr(&["links"]);
     assert!(ok && out.contains(link["id"].as_str().unwrap()), "{out}");
     let (ok, out, _) = sr(&["sessions"]);

@@ -495,6 +495,14 @@ pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<(
         .attr("files", blob_ids.len() as u64)
         .build()?;
     in_tx_with_event!(&app.db, &event, |tx| {
+        // Shares of what the account owned go with it (the rows cascade from users otherwise).
+        sqlx::query(
+            "DELETE FROM grants WHERE (resource_kind = 'file' AND resource_id IN (SELECT id FROM files WHERE owner_id = $1)) \
+             OR (resource_kind = 'folder' AND resource_id IN (SELECT id FROM folders WHERE owner_id = $1))",
+        )
+        .bind(&user)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(&user)
             .execute(&mut *tx)

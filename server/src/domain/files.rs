@@ -55,13 +55,14 @@ impl FileMeta {
         format!("\"{}\"", self.sha256)
     }
 
-    fn node(&self) -> Node {
+    fn node(&self, grants: Vec<(String, strongroom_access_policy::pack::Role)>) -> Node {
         Node {
             is_file: true,
             id: self.id.clone(),
             owner: self.owner_id.clone(),
             public: self.public,
             parent: self.folder_id.clone().unwrap_or_default(),
+            grants,
         }
     }
 }
@@ -102,7 +103,7 @@ pub async fn load(app: &App, id: &str) -> AppResult<FileMeta> {
 
 /// The policy target for a file: it and its folders.
 pub async fn target(app: &App, file: &FileMeta) -> AppResult<Target> {
-    let mut nodes = vec![file.node()];
+    let mut nodes = vec![file.node(super::grants::roles_on(app, "file", &file.id).await?)];
     if let Some(f) = &file.folder_id {
         nodes.extend(folders::chain(app, f).await?);
     }
@@ -391,6 +392,10 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
         .attr("name", file.name.as_str())
         .build()?;
     in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query("DELETE FROM grants WHERE resource_kind = 'file' AND resource_id = $1")
+            .bind(&file.id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM files WHERE id = $1")
             .bind(&file.id)
             .execute(&mut *tx)

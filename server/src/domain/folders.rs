@@ -71,12 +71,14 @@ pub async fn chain(app: &App, id: &str) -> AppResult<Vec<Node>> {
         }
         let f = load(app, &next).await?;
         next = f.parent_id.clone().unwrap_or_default();
+        let grants = super::grants::roles_on(app, "folder", &f.id).await?;
         out.push(Node {
             is_file: false,
             id: f.id,
             owner: f.owner_id,
             public: f.public,
             parent: next.clone(),
+            grants,
         });
     }
     Ok(out)
@@ -270,6 +272,10 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
         if files + subs > 0 {
             return Err(AppError::Conflict("the folder is not empty".into()));
         }
+        sqlx::query("DELETE FROM grants WHERE resource_kind = 'folder' AND resource_id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM folders WHERE id = $1")
             .bind(&id)
             .execute(&mut *tx)

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod files;
 pub mod folders;
+pub mod grants;
 pub mod links;
 pub mod names;
 

@@ -5,6 +5,7 @@ mod admin;
 mod caller;
 mod files;
 mod folders;
+mod grants;
 mod links;
 mod middleware;
 mod ops;
@@ -37,6 +38,7 @@ pub use caller::Caller;
         (name = "files", description = "Upload, download, metadata, verification"),
         (name = "folders", description = "Folders"),
         (name = "links", description = "Public share links"),
+        (name = "sharing", description = "Shares with named users (viewer, commenter, editor)"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, API description")
     )
@@ -84,6 +86,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(folders::create))
         .routes(routes!(folders::get, folders::update, folders::delete))
         .routes(routes!(links::revoke))
+        .routes(routes!(grants::grant_file, grants::file_grants))
+        .routes(routes!(grants::revoke_file))
+        .routes(routes!(grants::grant_folder, grants::folder_grants))
+        .routes(routes!(grants::revoke_folder))
+        .routes(routes!(grants::shared_with_me))
         .routes(routes!(links::info))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::verify_chain))
