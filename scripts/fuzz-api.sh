@@ -21,6 +21,7 @@ if [ ! -x "$VENV/bin/st" ]; then
 fi
 # test.sh passes the binary its test run already built (same features, no second build).
 BIN=${STRONGROOM_FUZZ_BIN:-}
+unset STRONGROOM_FUZZ_BIN   # the server refuses STRONGROOM_* variables it does not know
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   cargo build -q -p strongroom --locked
   BIN="$TARGET/debug/strongroom"
