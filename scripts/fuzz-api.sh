@@ -21,7 +21,6 @@ if [ ! -x "$VENV/bin/st" ]; then
 fi
 # test.sh passes the binary its test run already built (same features, no second build).
 BIN=${STRONGROOM_FUZZ_BIN:-}
-unset STRONGROOM_FUZZ_BIN   # the server refuses STRONGROOM_* variables it does not know
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   cargo build -q -p strongroom --locked
   BIN="$TARGET/debug/strongroom"
@@ -35,7 +34,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-STRONGROOM_DATA_DIR="$WORK/data" STRONGROOM_LISTEN="127.0.0.1:$PORT" STRONGROOM_LOG_LEVEL=warn \
+# A clean environment: the server refuses STRONGROOM_* variables it does not know (typos), and
+# the test run sets several for other suites.
+env -i PATH="$PATH" HOME="$HOME" \
+  STRONGROOM_DATA_DIR="$WORK/data" STRONGROOM_LISTEN="127.0.0.1:$PORT" STRONGROOM_LOG_LEVEL=warn \
   STRONGROOM_HTTP_RATE_LIMIT_PER_IP=1000000 STRONGROOM_HTTP_RATE_LIMIT_PER_USER=1000000 \
   "$BIN" serve >"$WORK/stdout" 2>"$WORK/server.log" &
 PID=$!
