@@ -65,12 +65,40 @@ macro_rules! on_db {
 macro_rules! in_tx_with_event {
     ($db:expr, $event:expr, |$tx:ident| $body:expr) => {
         $crate::on_db!($db, pool, outbox => {
-            let mut $tx = pool.begin().await?;
+            let mut $tx = $crate::db::BeginWrite::begin_write(pool).await?;
             let _ = $body;
             outbox.enqueue(&mut $tx, $event).await?;
             $tx.commit().await?;
         })
     };
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot upgrade
+/// its lock once another writer committed (`SQLITE_BUSY_SNAPSHOT`), while an immediate one waits
+/// its turn under `busy_timeout`.
+pub trait BeginWrite {
+    /// The database.
+    type Db: sqlx::Database;
+    /// Begins.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
 }
 
 impl Db {

@@ -790,6 +790,29 @@ async fn concurrent_renames_to_one_name_one_wins() {
     let mut statuses = [ra.status, rb.status];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    // Transactions that read before they write, many at once on SQLite: no "database is locked"
+    // (the harness fails on any 500).
+    let calls = (0..16).map(|i| {
+        let (h, token) = (&h, &token);
+        async move {
+            let f = h
+                .call(
+                    Method::POST,
+                    "/folders",
+                    Some(token),
+                    Some(json!({ "name": format!("c{i}") })),
+                )
+                .await;
+            assert_eq!(f.status, StatusCode::CREATED);
+            let id = f.body["id"].as_str().unwrap().to_owned();
+            h.call(Method::DELETE, &format!("/folders/{id}"), Some(token), None)
+                .await
+                .status
+        }
+    });
+    for status in futures::future::join_all(calls).await {
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
     // Folders move but not into themselves.
     let d1 = h
         .call(

@@ -20,10 +20,13 @@ use crate::error::{AppResult, Problem};
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Email address.
+    #[schema(format = "email", max_length = 254, example = "ann@example.com")]
     pub email: String,
     /// Display name.
+    #[schema(min_length = 1, max_length = 100, example = "Ann")]
     pub name: String,
     /// Password (at least 12 characters).
+    #[schema(min_length = 12, max_length = 1024, example = "correct horse battery")]
     pub password: String,
 }
 
@@ -150,8 +153,10 @@ pub async fn profile(State(app): State<AppState>, caller: Caller) -> AppResult<J
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     /// New display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// New email.
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
 }
 

@@ -19,7 +19,13 @@ use crate::error::{AppResult, Problem};
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UploadParams {
-    /// File name.
+    /// File name: 1 to 255 bytes, no `/`, `\\` or control characters.
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\\\x00-\x1f\x7f]+$",
+        example = "report.pdf"
+    )]
     pub name: String,
     /// Folder id (default: your root).
     pub folder_id: Option<String>,
@@ -61,6 +67,7 @@ pub struct ListParams {
     /// `asc` (default) or `desc`.
     pub order: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Offset from the previous page's `next_offset`.
     pub offset: Option<u64>,

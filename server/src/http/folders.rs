@@ -15,7 +15,13 @@ use crate::error::{AppResult, Problem};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFolder {
-    /// Name.
+    /// Name: 1 to 255 bytes, no `/`, `\\` or control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\\\x00-\x1f\x7f]+$",
+        example = "reports"
+    )]
     pub name: String,
     /// Parent folder id (default: your root).
     pub parent_id: Option<String>,
@@ -50,6 +56,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct FolderPatch {
     /// New name.
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^/\\\x00-\x1f\x7f]+$")]
     pub name: Option<String>,
     /// New parent id (`""` for your root).
     pub parent_id: Option<String>,
