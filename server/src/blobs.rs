@@ -63,7 +63,8 @@ impl Blobs {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
             let fs = LocalFileSystem::new_with_prefix(dir)
                 .map_err(|e| format!("cannot open {dir}: {e}"))?
-                .with_automatic_cleanup(true);
+                .with_automatic_cleanup(true)
+                .with_fsync(cfg.fsync);
             return Ok(Blobs {
                 store: Arc::new(fs),
                 kind: "local",
@@ -126,8 +127,8 @@ impl Blobs {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let hashers = Hashers::start(signer)?;
-        let result = self.write(key, body, max, &hashers).await;
+        let mut hashers = Hashers::start(signer)?;
+        let result = self.write(key, body, max, &mut hashers).await;
         match result {
             Ok(size) => {
                 let (sha256, signature) = hashers.finish().await?;
@@ -149,7 +150,7 @@ impl Blobs {
         key: &ObjectPath,
         mut body: S,
         max: u64,
-        hashers: &Hashers,
+        hashers: &mut Hashers,
     ) -> Result<u64, AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
@@ -296,54 +297,103 @@ impl Blobs {
     }
 }
 
-/// SHA-256 and the signer on their own threads, fed the same chunks.
-struct Hashers {
-    sha: tokio::sync::mpsc::Sender<Bytes>,
-    mac: tokio::sync::mpsc::Sender<Bytes>,
-    sha_done: tokio::task::JoinHandle<[u8; 32]>,
-    mac_done: tokio::task::JoinHandle<Signature>,
+/// Bytes hashed on the request's own task before hashing moves to threads: small uploads (the
+/// common case) never pay for thread hand-offs; large ones hash on two threads alongside I/O.
+const INLINE_HASH_BYTES: u64 = 256 * 1024;
+/// Chunks queued per hashing thread (a chunk is at most a receive buffer).
+const HASH_QUEUE: usize = 16;
+
+/// SHA-256 and the signer, fed the same chunks: inline at first, then on their own threads.
+enum Hashers {
+    Inline {
+        sha: Box<Sha256>,
+        mac: Box<strongroom_file_verifier::Signer>,
+        fed: u64,
+    },
+    Threads {
+        sha: tokio::sync::mpsc::Sender<Bytes>,
+        mac: tokio::sync::mpsc::Sender<Bytes>,
+        sha_done: tokio::task::JoinHandle<[u8; 32]>,
+        mac_done: tokio::task::JoinHandle<Signature>,
+    },
+    Moving,
 }
 
 impl Hashers {
     fn start(keys: &KeyRing) -> Result<Hashers, AppError> {
-        let mut signer = keys.signer()?;
-        let (sha, mut sha_rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-        let (mac, mut mac_rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+        Ok(Hashers::Inline {
+            sha: Box::new(Sha256::new()),
+            mac: Box::new(keys.signer()?),
+            fed: 0,
+        })
+    }
+
+    fn move_to_threads(&mut self) {
+        let Hashers::Inline { sha, mac, .. } = std::mem::replace(self, Hashers::Moving) else {
+            return;
+        };
+        let (sha_tx, mut sha_rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
+        let (mac_tx, mut mac_rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
         let sha_done = tokio::task::spawn_blocking(move || {
-            let mut h = Sha256::new();
+            let mut h = *sha;
             while let Some(b) = sha_rx.blocking_recv() {
                 h.update(&b);
             }
             h.finalize().into()
         });
         let mac_done = tokio::task::spawn_blocking(move || {
+            let mut signer = *mac;
             while let Some(b) = mac_rx.blocking_recv() {
                 signer.update(&b);
             }
             signer.finish()
         });
-        Ok(Hashers {
-            sha,
-            mac,
+        *self = Hashers::Threads {
+            sha: sha_tx,
+            mac: mac_tx,
             sha_done,
             mac_done,
-        })
+        };
     }
 
-    async fn feed(&self, chunk: &Bytes) -> Result<(), AppError> {
+    async fn feed(&mut self, chunk: &Bytes) -> Result<(), AppError> {
+        if let Hashers::Inline { sha, mac, fed } = self {
+            if *fed + chunk.len() as u64 <= INLINE_HASH_BYTES {
+                sha.update(chunk);
+                mac.update(chunk);
+                *fed += chunk.len() as u64;
+                return Ok(());
+            }
+            self.move_to_threads();
+        }
+        let Hashers::Threads { sha, mac, .. } = self else {
+            return Err(AppError::Internal("hashing state lost".into()));
+        };
         let gone = |_| AppError::Internal("hashing thread stopped".into());
-        self.sha.send(chunk.clone()).await.map_err(gone)?;
-        self.mac.send(chunk.clone()).await.map_err(gone)?;
+        sha.send(chunk.clone()).await.map_err(gone)?;
+        mac.send(chunk.clone()).await.map_err(gone)?;
         Ok(())
     }
 
     async fn finish(self) -> Result<(String, Signature), AppError> {
-        drop(self.sha);
-        drop(self.mac);
-        let join = |e: tokio::task::JoinError| AppError::Internal(format!("hashing thread: {e}"));
-        let digest = self.sha_done.await.map_err(join)?;
-        let signature = self.mac_done.await.map_err(join)?;
-        Ok((hex::encode(digest), signature))
+        match self {
+            Hashers::Inline { sha, mac, .. } => Ok((hex::encode(sha.finalize()), mac.finish())),
+            Hashers::Threads {
+                sha,
+                mac,
+                sha_done,
+                mac_done,
+            } => {
+                drop(sha);
+                drop(mac);
+                let join =
+                    |e: tokio::task::JoinError| AppError::Internal(format!("hashing thread: {e}"));
+                let digest = sha_done.await.map_err(join)?;
+                let signature = mac_done.await.map_err(join)?;
+                Ok((hex::encode(digest), signature))
+            }
+            Hashers::Moving => Err(AppError::Internal("hashing state lost".into())),
+        }
     }
 }
 

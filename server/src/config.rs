@@ -63,7 +63,7 @@ pub struct DatabaseConfig {
 }
 
 /// `[storage]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     /// `file:///dir` or `s3://bucket`; empty means `<data_dir>/blobs`.
@@ -78,6 +78,23 @@ pub struct StorageConfig {
     pub s3_secret_access_key: Option<String>,
     /// Allow plain HTTP to the S3 endpoint (loopback test servers).
     pub s3_allow_http: bool,
+    /// Local disk: fsync each blob (and its directory) before its metadata commits, so that a
+    /// power loss cannot leave metadata pointing at a lost blob.
+    pub fsync: bool,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+            fsync: true,
+        }
+    }
 }
 
 /// `[events]`
@@ -259,6 +276,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "storage.s3_secret_access_key",
     ),
     ("STRONGROOM_STORAGE_S3_ALLOW_HTTP", "storage.s3_allow_http"),
+    ("STRONGROOM_STORAGE_FSYNC", "storage.fsync"),
     ("STRONGROOM_EVENTS_KAFKA_BROKERS", "events.kafka_brokers"),
     ("STRONGROOM_EVENTS_KAFKA_TOPIC", "events.kafka_topic"),
     ("STRONGROOM_EVENTS_RELAY", "events.relay"),
@@ -448,7 +466,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
     let last = key.rsplit('.').next().unwrap_or(key);
     let is_bool = matches!(
         last,
-        "s3_allow_http" | "relay" | "open_registration" | "trust_forwarded_for"
+        "s3_allow_http" | "relay" | "open_registration" | "trust_forwarded_for" | "fsync"
     );
     let is_int = last.ends_with("_secs")
         || last.ends_with("_ms")

@@ -26,6 +26,8 @@ pub enum Db {
         pool: SqlitePool,
         /// The outbox in the same database.
         outbox: SqliteOutbox,
+        /// Serializes this process's write transactions (see [`Db::writer`]).
+        writer: WriteLock,
     },
     /// PostgreSQL.
     Postgres {
@@ -33,6 +35,8 @@ pub enum Db {
         pool: PgPool,
         /// The outbox in the same database.
         outbox: PostgresOutbox,
+        /// Unused on PostgreSQL (row locks suffice); present so both arms read alike.
+        writer: WriteLock,
     },
 }
 
@@ -50,10 +54,12 @@ macro_rules! on_db {
             $crate::db::Db::Sqlite {
                 pool: $pool,
                 outbox: $outbox,
+                ..
             } => $body,
             $crate::db::Db::Postgres {
                 pool: $pool,
                 outbox: $outbox,
+                ..
             } => $body,
         }
     };
@@ -65,6 +71,7 @@ macro_rules! on_db {
 macro_rules! in_tx_with_event {
     ($db:expr, $event:expr, |$tx:ident| $body:expr) => {
         $crate::on_db!($db, pool, outbox => {
+            let _turn = $db.writer().await;
             let mut $tx = $crate::db::BeginWrite::begin_write(pool).await?;
             let _ = $body;
             outbox.enqueue(&mut $tx, $event).await?;
@@ -101,7 +108,27 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// One writer at a time inside this process, for SQLite.
+///
+/// SQLite has one write lock per database. Without this, every pooled connection that wants to
+/// write spins in SQLite's busy handler, whose growing sleeps (up to 100 ms each) made the tail
+/// latency of small uploads reach a second under load; a fair async mutex queues them instead.
+/// Other processes and the crates' own writers still meet `busy_timeout`.
+#[derive(Debug, Clone, Default)]
+pub struct WriteLock(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+
 impl Db {
+    /// Waits for this process's turn to write (no wait on PostgreSQL).
+    pub async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let lock = match self {
+            Db::Sqlite { writer, .. } | Db::Postgres { writer, .. } => writer,
+        };
+        match &lock.0 {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
     /// Connects to `url` (creating a SQLite file if missing) and runs every migration: the
     /// server's and those of the crates that keep tables in the same database.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
@@ -124,7 +151,11 @@ impl Db {
             let outbox = SqliteOutbox::new(pool.clone())
                 .await
                 .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
-            Ok(Db::Sqlite { pool, outbox })
+            Ok(Db::Sqlite {
+                pool,
+                outbox,
+                writer: WriteLock(Some(std::sync::Arc::new(tokio::sync::Mutex::new(())))),
+            })
         } else {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -138,7 +169,11 @@ impl Db {
             let outbox = PostgresOutbox::new(pool.clone())
                 .await
                 .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
-            Ok(Db::Postgres { pool, outbox })
+            Ok(Db::Postgres {
+                pool,
+                outbox,
+                writer: WriteLock::default(),
+            })
         }
     }
 
