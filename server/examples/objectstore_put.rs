@@ -51,7 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let started = Instant::now();
     std::fs::create_dir_all(&dir)?;
-    let store = LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true)
+    let store = LocalFileSystem::new_with_prefix(&dir)?
+        .with_automatic_cleanup(true)
         .with_fsync(fsync);
     let name = std::path::Path::new(&file)
         .file_name()
