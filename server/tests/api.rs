@@ -283,6 +283,11 @@ async fn every_route_asks_the_policy_engine() {
 #[tokio::test]
 async fn other_users_resources_do_not_exist_for_them() {
     let h = harness(1 << 20).await;
+    let admin_password = strongroom::domain::accounts::bootstrap_admin(&h.app)
+        .await
+        .unwrap()
+        .unwrap()
+        .1;
     let (ann, _) = h.user("ann@example.com").await;
     let (bob, _) = h.user("bob@example.com").await;
     let id = h.upload(&ann, "secret.txt", b"s3cr3t").await.body["id"]
@@ -340,6 +345,29 @@ async fn other_users_resources_do_not_exist_for_them() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.get("explanation").is_none());
+    // An administrator is refused with the policy's explanation rather than told "not found".
+    let admin = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "admin@strongroom.local", "password": admin_password })),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .call(
+            Method::GET,
+            &format!("/folders/{folder}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["explanation"]["candidates"].is_array(), "{}", r.body);
     // The anonymous public may read it too.
     assert_eq!(
         h.call(Method::GET, &format!("/files/{id}/content"), None, None)

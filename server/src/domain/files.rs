@@ -118,12 +118,7 @@ pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppRe
     let target = target(app, &file).await?;
     match authorize(app, ctx, action, &target, "file", &id).await {
         Ok(()) => Ok(file),
-        Err(AppError::Forbidden { .. })
-            if app
-                .authz
-                .check(&ctx.principal, "read", &target, &ctx.facts())
-                .is_err() =>
-        {
+        Err(AppError::Forbidden { .. }) if super::hidden_from(app, ctx, &target) => {
             Err(AppError::NotFound("no such file".into()))
         }
         Err(e) => Err(e),
@@ -412,6 +407,8 @@ pub struct Want {
     pub range: Option<String>,
     /// `If-None-Match` header value.
     pub if_none_match: Option<String>,
+    /// A `HEAD` request: headers only, no body read, nothing counted or recorded.
+    pub head: bool,
 }
 
 /// A download about to be sent.
@@ -509,6 +506,13 @@ pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResul
         .as_deref()
         .map(|r| parse_range(r, file.size))
         .transpose()?;
+    if want.head {
+        return Ok(Delivery::Content {
+            file,
+            range,
+            body: futures::stream::empty().boxed(),
+        });
+    }
     let body = if file.size == 0 {
         futures::stream::empty().boxed()
     } else {

@@ -91,12 +91,7 @@ pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppRe
     let target = Target::Resource(nodes.clone());
     match authorize(app, ctx, action, &target, "folder", &id).await {
         Ok(()) => Ok(nodes),
-        Err(AppError::Forbidden { .. })
-            if app
-                .authz
-                .check(&ctx.principal, "read", &target, &ctx.facts())
-                .is_err() =>
-        {
+        Err(AppError::Forbidden { .. }) if super::hidden_from(app, ctx, &target) => {
             Err(AppError::NotFound("no such folder".into()))
         }
         Err(e) => Err(e),

@@ -367,7 +367,8 @@ pub async fn download(
     let (link_ctx, file, row) = open_link(app, ctx, token, password, "download").await?;
     // A range request after the first full download does not count again; a conditional hit
     // sends nothing and counts nothing.
-    let counts = want.range.is_none()
+    let counts = !want.head
+        && want.range.is_none()
         && !want
             .if_none_match
             .as_deref()

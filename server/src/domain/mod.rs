@@ -159,6 +159,16 @@ pub async fn authorize(
     }
 }
 
+/// Whether a refusal on `target` should look like "not found": the caller may not even read it,
+/// and is not an administrator (administrators get the 403 and its explanation instead).
+pub fn hidden_from(app: &App, ctx: &Ctx, target: &Target) -> bool {
+    !matches!(ctx.principal, Principal::User { admin: true, .. })
+        && app
+            .authz
+            .check(&ctx.principal, "read", target, &ctx.facts())
+            .is_err()
+}
+
 /// Now, in microseconds since the epoch (the unit of every stored time).
 pub fn now_micros() -> i64 {
     jiff::Timestamp::now().as_microsecond()

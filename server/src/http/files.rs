@@ -164,9 +164,10 @@ pub async fn download(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    method: http::Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let delivery = files::download(&app, &caller.0, &id, &want(&headers)).await?;
+    let delivery = files::download(&app, &caller.0, &id, &want(&method, &headers)).await?;
     Ok(deliver(delivery))
 }
 
@@ -183,7 +184,7 @@ pub async fn verify(
 }
 
 /// The conditional and range headers of a download request.
-pub fn want(headers: &HeaderMap) -> Want {
+pub fn want(method: &http::Method, headers: &HeaderMap) -> Want {
     let get = |h| {
         headers
             .get(h)
@@ -193,6 +194,7 @@ pub fn want(headers: &HeaderMap) -> Want {
     Want {
         range: get(header::RANGE),
         if_none_match: get(header::IF_NONE_MATCH),
+        head: method == http::Method::HEAD,
     }
 }
 

@@ -115,6 +115,7 @@ pub async fn download(
     State(app): State<AppState>,
     caller: Caller,
     Path(token): Path<String>,
+    method: http::Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let d = links::download(
@@ -122,7 +123,7 @@ pub async fn download(
         &caller.anonymous(),
         &token,
         password(&headers).as_deref(),
-        &want(&headers),
+        &want(&method, &headers),
     )
     .await?;
     Ok(deliver(d))
