@@ -210,7 +210,8 @@ impl App {
             None
         };
         let authz =
-            Authorizer::new(config.auth.open_registration).map_err(|e| format!("policy: {e}"))?;
+            Authorizer::with_policies(config.auth.open_registration, &operator_policies(&config)?)
+                .map_err(|e| format!("policy: {e}"))?;
         let limiter = RateLimiter::new(
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
@@ -337,6 +338,31 @@ impl App {
                 .load(std::sync::atomic::Ordering::Relaxed) as i64,
         );
     }
+}
+
+/// The `*.cedar` files of `auth.policy_dir`, by name.
+fn operator_policies(config: &Config) -> Result<Vec<(String, String)>, String> {
+    if config.auth.policy_dir.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = std::path::Path::new(&config.auth.policy_dir);
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("auth.policy_dir {}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "cedar") {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push((name, text));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 #[cfg(feature = "kafka")]

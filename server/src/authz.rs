@@ -27,7 +27,10 @@ pub const REGISTRATION_POLICY: &str = include_str!("../policies/registration.ced
 pub const OMITTED_PACK_POLICIES: &[&str] = &["mfa-for-sensitive"];
 
 /// The server's policy bundle.
-pub fn bundle(open_registration: bool) -> Result<PolicyBundle, strongroom_access_policy::Error> {
+pub fn bundle(
+    open_registration: bool,
+    extra: &[(String, String)],
+) -> Result<PolicyBundle, strongroom_access_policy::Error> {
     let schema = format!("{}\n{}", pack::SCHEMA, SERVER_SCHEMA);
     let mut b = PolicyBundle::from_cedarschema(&schema)?;
     let mut policies = pack::POLICIES.to_owned();
@@ -39,6 +42,11 @@ pub fn bundle(open_registration: bool) -> Result<PolicyBundle, strongroom_access
     b.add_policies("platform", SERVER_POLICIES)?;
     if open_registration {
         b.add_policies("registration", REGISTRATION_POLICY)?;
+    }
+    // The operator's own policies (`auth.policy_dir`): typically forbids that narrow the
+    // defaults, e.g. metrics only from the monitoring network.
+    for (name, text) in extra {
+        b.add_policies(&format!("operator/{name}"), text)?;
     }
     Ok(b)
 }
@@ -165,8 +173,16 @@ pub struct Authorizer {
 impl Authorizer {
     /// An authorizer over the server bundle.
     pub fn new(open_registration: bool) -> Result<Authorizer, strongroom_access_policy::Error> {
+        Authorizer::with_policies(open_registration, &[])
+    }
+
+    /// An authorizer over the server bundle plus the operator's policies (name, Cedar text).
+    pub fn with_policies(
+        open_registration: bool,
+        extra: &[(String, String)],
+    ) -> Result<Authorizer, strongroom_access_policy::Error> {
         let counter = Arc::new(DecisionCounter::default());
-        let engine = PolicyEngine::builder(bundle(open_registration)?)
+        let engine = PolicyEngine::builder(bundle(open_registration, extra)?)
             .decision_sink(counter.clone())
             .build()?;
         Ok(Authorizer {
@@ -351,6 +367,32 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, AppError::Forbidden { .. }));
+    }
+
+    #[test]
+    fn operator_policies_narrow_the_defaults_and_bad_ones_are_refused() {
+        let metrics_private = (
+            "observe.cedar".to_owned(),
+            "forbid (principal is Anonymous, action == Action::\"observe\", resource);".to_owned(),
+        );
+        let a = Authorizer::with_policies(true, &[metrics_private]).unwrap();
+        let err = a
+            .check(
+                &Principal::Anonymous,
+                "observe",
+                &Target::Platform,
+                &facts(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, AppError::Forbidden { .. }));
+        a.check(&user("ann"), "observe", &Target::Platform, &facts())
+            .unwrap();
+        let typo = (
+            "bad.cedar".to_owned(),
+            "forbid (principal, action == Action::\"obsreve\", resource);".to_owned(),
+        );
+        let err = Authorizer::with_policies(true, &[typo]).unwrap_err();
+        assert!(err.to_string().contains("obsreve"), "{err}");
     }
 
     #[test]

@@ -144,6 +144,8 @@ pub struct AuthConfig {
     pub revocation_cache_ms: u64,
     /// Directory of the persisted signing keys; empty means `<data_dir>/keys`.
     pub keys_dir: String,
+    /// Directory of extra Cedar policies (`*.cedar`) added to the built-in ones; empty: none.
+    pub policy_dir: String,
 }
 
 impl Default for AuthConfig {
@@ -155,6 +157,7 @@ impl Default for AuthConfig {
             session_lifetime_secs: 30 * 86_400,
             revocation_cache_ms: 1_000,
             keys_dir: String::new(),
+            policy_dir: String::new(),
         }
     }
 }
@@ -298,6 +301,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "auth.revocation_cache_ms",
     ),
     ("STRONGROOM_AUTH_KEYS_DIR", "auth.keys_dir"),
+    ("STRONGROOM_AUTH_POLICY_DIR", "auth.policy_dir"),
     (
         "STRONGROOM_FILES_MAX_UPLOAD_BYTES",
         "files.max_upload_bytes",
