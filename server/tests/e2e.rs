@@ -465,7 +465,22 @@ async fn killed_mid_upload_leaves_nothing() {
     for _ in 0..20 {
         tx.send(Ok(vec![1u8; 1024 * 1024])).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Kill only once parts are on disk (the staging file exists), however slow the machine.
+    let staging_dir = s.data.as_ref().unwrap().path().join("blobs").join("blobs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(&staging_dir)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains('#'))
+        })
+        .unwrap_or(false)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the upload never reached the disk"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let data = s.kill();
     drop(tx);
     let _ = upload.await;
