@@ -1,4 +1,5 @@
-//! The router driven without a socket (`tower::ServiceExt::oneshot`): every route authorizes
+//! The router driven without a socket (`tower::ServiceExt::oneshot`), on SQLite and on PostgreSQL
+//! (the same suite): every route authorizes
 //! through the policy engine, and bad input gets a clear 4xx problem document, never a 500.
 
 use std::sync::Arc;
@@ -18,20 +19,76 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
-async fn harness(max_upload: u64) -> Harness {
+/// Which metadata database a test runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh PostgreSQL database, or `None` (skipped) when the service is not configured.
+async fn postgres_url() -> Option<String> {
+    let Ok(url) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") else {
+        if std::env::var("STRONGROOM_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
+            panic!(
+                "STRONGROOM_TEST_POSTGRES_URL is not set but scripts/test.sh requires PostgreSQL"
+            );
+        }
+        eprintln!("note: PostgreSQL variant skipped: STRONGROOM_TEST_POSTGRES_URL is unset");
+        return None;
+    };
+    let name = format!("sr_api_{}", uuid::Uuid::now_v7().simple());
+    let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// Each test runs on SQLite and on PostgreSQL.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both_databases!(
+    every_route_asks_the_policy_engine,
+    other_users_resources_do_not_exist_for_them,
+    bad_input_gets_clear_problems,
+    links_expire_lock_and_revoke,
+    sharing_a_folder_with_a_user,
+    concurrent_renames_to_one_name_one_wins,
+);
+
+async fn harness(backend: Backend, max_upload: u64) -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::load(None, Vec::<(String, String)>::new()).unwrap();
+    if let Backend::Postgres = backend {
+        config.database.url = postgres_url().await?;
+        config.database.max_connections = 4;
+    }
     config.data_dir = dir.path().to_owned();
     config.storage.url = "memory://".into();
     config.files.max_upload_bytes = max_upload;
     config.http.max_json_bytes = 4096;
     let app = Arc::new(App::build(config).await.unwrap());
     let router = strongroom::http::app(app.clone());
-    Harness {
+    Some(Harness {
         app,
         router,
         _dir: dir,
-    }
+    })
 }
 
 struct Reply {
@@ -127,9 +184,10 @@ impl Harness {
 
 /// Walks every route of the OpenAPI document (which is generated from the router itself) and
 /// fails if a request reaches a handler without a policy decision being made.
-#[tokio::test]
-async fn every_route_asks_the_policy_engine() {
-    let h = harness(1 << 20).await;
+async fn every_route_asks_the_policy_engine(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
     let (token, tokens) = h.user("owner@example.com").await;
     let file = h.upload(&token, "a.txt", b"hello").await.body;
     let file_id = file["id"].as_str().unwrap().to_owned();
@@ -280,9 +338,10 @@ async fn every_route_asks_the_policy_engine() {
     assert!(h.app.authz.counter.total() > before);
 }
 
-#[tokio::test]
-async fn other_users_resources_do_not_exist_for_them() {
-    let h = harness(1 << 20).await;
+async fn other_users_resources_do_not_exist_for_them(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
     let admin_password = strongroom::domain::accounts::bootstrap_admin(&h.app)
         .await
         .unwrap()
@@ -387,9 +446,10 @@ async fn other_users_resources_do_not_exist_for_them() {
     assert!(!page.records.is_empty());
 }
 
-#[tokio::test]
-async fn bad_input_gets_clear_problems() {
-    let h = harness(1000).await;
+async fn bad_input_gets_clear_problems(backend: Backend) {
+    let Some(h) = harness(backend, 1000).await else {
+        return;
+    };
     let (token, tokens) = h.user("ann@example.com").await;
     let t = Some(token.as_str());
 
@@ -547,9 +607,10 @@ async fn bad_input_gets_clear_problems() {
     assert!(r.content_type.starts_with("application/problem+json"));
 }
 
-#[tokio::test]
-async fn links_expire_lock_and_revoke() {
-    let h = harness(1 << 20).await;
+async fn links_expire_lock_and_revoke(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
     let (token, _) = h.user("ann@example.com").await;
     let t = Some(token.as_str());
     let id = h.upload(&token, "f.txt", b"payload").await.body["id"]
@@ -583,14 +644,13 @@ async fn links_expire_lock_and_revoke() {
         .await
         .body;
     let tok = link["token"].as_str().unwrap();
-    let strongroom::db::Db::Sqlite { pool, .. } = &h.app.db else {
-        panic!("sqlite expected")
-    };
-    sqlx::query("UPDATE links SET expires_at = 1000 WHERE id = $1")
-        .bind(link["id"].as_str().unwrap())
-        .execute(pool)
-        .await
-        .unwrap();
+    strongroom::on_db!(&h.app.db, pool => {
+        sqlx::query("UPDATE links SET expires_at = 1000 WHERE id = $1")
+            .bind(link["id"].as_str().unwrap())
+            .execute(pool)
+            .await
+            .unwrap();
+    });
     assert_eq!(
         h.call(Method::GET, &format!("/s/{tok}/content"), None, None)
             .await
@@ -656,9 +716,10 @@ async fn links_expire_lock_and_revoke() {
     assert_eq!(r.status, StatusCode::GONE);
 }
 
-#[tokio::test]
-async fn sharing_a_folder_with_a_user() {
-    let h = harness(1 << 20).await;
+async fn sharing_a_folder_with_a_user(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
     let (ann, _) = h.user("ann@example.com").await;
     let (bob, bob_tokens) = h.user("bob@example.com").await;
     let bob_id = bob_tokens["user"]["id"].as_str().unwrap().to_owned();
@@ -788,9 +849,10 @@ async fn sharing_a_folder_with_a_user() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn concurrent_renames_to_one_name_one_wins() {
-    let h = harness(1 << 20).await;
+async fn concurrent_renames_to_one_name_one_wins(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
     let (token, _) = h.user("ann@example.com").await;
     let a = h.upload(&token, "a.txt", b"a").await.body["id"]
         .as_str()
