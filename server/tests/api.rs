@@ -1,6 +1,6 @@
 //! The router driven without a socket (`tower::ServiceExt::oneshot`), on SQLite and on PostgreSQL
-//! (the same suite): every route authorizes
-//! through the policy engine, and bad input gets a clear 4xx problem document, never a 500.
+//! (the same suite): every route authorizes through the policy engine, and bad input gets a clear
+//! 4xx problem document, never a 500.
 
 use std::sync::Arc;
 
