@@ -108,6 +108,44 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Row locks inside a write transaction, for invariants that span rows (a folder must exist while
+/// something is put into it, and stay empty while it is deleted). PostgreSQL takes `FOR SHARE` /
+/// `FOR UPDATE` row locks; SQLite needs nothing, its write transactions already run one at a time.
+pub trait FolderLock {
+    /// Locks folder `id` (shared: to add to it; exclusive: to delete it) and tells whether it
+    /// exists.
+    fn lock_folder(
+        &mut self,
+        id: &str,
+        exclusive: bool,
+    ) -> impl std::future::Future<Output = Result<bool, sqlx::Error>> + Send;
+}
+
+impl FolderLock for sqlx::Transaction<'static, sqlx::Sqlite> {
+    async fn lock_folder(&mut self, id: &str, _exclusive: bool) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT id FROM folders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+impl FolderLock for sqlx::Transaction<'static, sqlx::Postgres> {
+    async fn lock_folder(&mut self, id: &str, exclusive: bool) -> Result<bool, sqlx::Error> {
+        let sql = if exclusive {
+            "SELECT id FROM folders WHERE id = $1 FOR UPDATE"
+        } else {
+            "SELECT id FROM folders WHERE id = $1 FOR SHARE"
+        };
+        let row = sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
 /// One writer at a time inside this process, for SQLite.
 ///
 /// SQLite has one write lock per database. Without this, every pooled connection that wants to

@@ -903,6 +903,35 @@ async fn concurrent_renames_to_one_name_one_wins(backend: Backend) {
     for status in futures::future::join_all(calls).await {
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
+    // An upload into a folder racing its deletion: never both (no file left in a deleted folder).
+    for i in 0..8 {
+        let f = h
+            .call(
+                Method::POST,
+                "/folders",
+                Some(&token),
+                Some(json!({ "name": format!("race{i}") })),
+            )
+            .await;
+        let fid = f.body["id"].as_str().unwrap().to_owned();
+        let upload = Request::post(format!("/files?name=x.txt&folder_id={fid}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from("x"))
+            .unwrap();
+        let del = format!("/folders/{fid}");
+        let (up, gone) = tokio::join!(
+            h.send(upload),
+            h.call(Method::DELETE, &del, Some(&token), None)
+        );
+        match (up.status, gone.status) {
+            (StatusCode::CREATED, StatusCode::CONFLICT)
+            | (StatusCode::NOT_FOUND, StatusCode::NO_CONTENT) => {}
+            other => panic!(
+                "upload/delete race ended as {other:?}: {} / {}",
+                up.body, gone.body
+            ),
+        }
+    }
     // Folders move but not into themselves.
     let d1 = h
         .call(

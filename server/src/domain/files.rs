@@ -190,6 +190,11 @@ where
         .build()?;
     let committed = async {
         in_tx_with_event!(&app.db, &event, |tx| {
+            if !folder_id.is_empty()
+                && !crate::db::FolderLock::lock_folder(&mut tx, &folder_id, false).await?
+            {
+                return Err(AppError::NotFound("the folder no longer exists".into()));
+            }
             sqlx::query(
                 "INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $10)",
@@ -364,6 +369,12 @@ pub async fn update(app: &App, ctx: &Ctx, id: &str, change: &FileUpdate) -> AppR
     let event = event.build()?;
     let now = now_micros();
     in_tx_with_event!(&app.db, &event, |tx| {
+        if let Some(f) = &folder
+            && !f.is_empty()
+            && !crate::db::FolderLock::lock_folder(&mut tx, f, false).await?
+        {
+            return Err(AppError::NotFound("the folder no longer exists".into()));
+        }
         sqlx::query(
             "UPDATE files SET name = COALESCE($1, name), folder_id = COALESCE($2, folder_id), \
              is_public = COALESCE($3, is_public), updated_at = $4 WHERE id = $5",

@@ -141,6 +141,11 @@ pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> A
         .attr("name", name.as_str())
         .build()?;
     in_tx_with_event!(&app.db, &event, |tx| {
+        if !parent_id.is_empty()
+            && !crate::db::FolderLock::lock_folder(&mut tx, &parent_id, false).await?
+        {
+            return Err(AppError::NotFound("the folder no longer exists".into()));
+        }
         sqlx::query(
             "INSERT INTO folders (id, owner_id, parent_id, name, is_public, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, FALSE, $5, $5)",
@@ -233,6 +238,12 @@ pub async fn update(
     };
     let now = now_micros();
     in_tx_with_event!(&app.db, &event, |tx| {
+        if let Some(p) = &new_parent
+            && !p.is_empty()
+            && !crate::db::FolderLock::lock_folder(&mut tx, p, false).await?
+        {
+            return Err(AppError::NotFound("the folder no longer exists".into()));
+        }
         sqlx::query(
             "UPDATE folders SET name = COALESCE($1, name), parent_id = COALESCE($2, parent_id), \
              is_public = COALESCE($3, is_public), updated_at = $4 WHERE id = $5",
@@ -254,6 +265,10 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
     let id = nodes[0].id.clone();
     let event = ctx.event("folder.deleted", "folder", &id).build()?;
     in_tx_with_event!(&app.db, &event, |tx| {
+        // Exclusive: an upload or a new subfolder racing this delete waits, then finds it gone.
+        if !crate::db::FolderLock::lock_folder(&mut tx, &id, true).await? {
+            return Err(AppError::NotFound("no such folder".into()));
+        }
         let files: i64 = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE folder_id = $1")
             .bind(&id)
             .fetch_one(&mut *tx)
