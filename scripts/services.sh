@@ -133,6 +133,11 @@ postgres_status() {
 }
 
 postgres_reset() {
+  # The server's tests create one database each (sr_e2e_*, sr_api_*): drop the previous run's.
+  local db
+  for db in $(pg_psql "-c \"SELECT datname FROM pg_database WHERE datname LIKE 'sr\\_%'\""); do
+    pg_psql "-c \"DROP DATABASE IF EXISTS $db WITH (FORCE)\"" >/dev/null
+  done
   pg_psql "-c \"DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)\"" >/dev/null
   pg_psql "-c \"CREATE DATABASE $PG_DB OWNER $PG_USER\"" >/dev/null
   log "postgres: database $PG_DB recreated"
