@@ -45,10 +45,11 @@ impl SqlitePolicyStore {
 
     /// Uses an existing pool and migrates it.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(migrate_error)?;
+        // Recorded apart from sqlx's default table, so that the application's own migrations
+        // and the other Strongroom crates can share this database.
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.dangerous_set_table_name("_strongroom_policy_migrations");
+        migrator.run(&pool).await.map_err(migrate_error)?;
         Ok(Self { pool })
     }
 }

@@ -43,10 +43,11 @@ impl PostgresSessionStore {
     /// Uses an existing pool and applies this crate's migrations to it (in the pool's
     /// `search_path` schema).
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(migrate_error)?;
+        // Recorded apart from sqlx's default table, so that the application's own migrations
+        // and the other Strongroom crates can share this database.
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name("_strongroom_session_migrations");
+        migrator.run(&pool).await.map_err(migrate_error)?;
         Ok(Self { pool })
     }
 
