@@ -13,6 +13,8 @@ use strongroom::app::{App, AppState};
 use strongroom::config::Config;
 use tower::ServiceExt;
 
+mod common;
+
 struct Harness {
     app: AppState,
     router: Router,
@@ -24,28 +26,6 @@ struct Harness {
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// A fresh PostgreSQL database, or `None` (skipped) when the service is not configured.
-async fn postgres_url() -> Option<String> {
-    let Ok(url) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") else {
-        if std::env::var("STRONGROOM_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-            panic!(
-                "STRONGROOM_TEST_POSTGRES_URL is not set but scripts/test.sh requires PostgreSQL"
-            );
-        }
-        eprintln!("note: PostgreSQL variant skipped: STRONGROOM_TEST_POSTGRES_URL is unset");
-        return None;
-    };
-    let name = format!("sr_api_{}", uuid::Uuid::now_v7().simple());
-    let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
 }
 
 /// Each test runs on SQLite and on PostgreSQL.
@@ -75,7 +55,7 @@ async fn harness(backend: Backend, max_upload: u64) -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::load(None, Vec::<(String, String)>::new()).unwrap();
     if let Backend::Postgres = backend {
-        config.database.url = postgres_url().await?;
+        config.database.url = common::fresh_postgres("api").await?;
         config.database.max_connections = 4;
     }
     config.data_dir = dir.path().to_owned();

@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+
+mod common;
+use common::{fresh_postgres, required};
 use serde_json::{Value, json};
 
 struct Server {
@@ -88,32 +91,6 @@ impl Server {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
-}
-
-fn required(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            if std::env::var("STRONGROOM_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!("{var} is not set but scripts/test.sh requires the real services");
-            }
-            eprintln!("note: skipped: {var} is unset (run scripts/services.sh up)");
-            None
-        }
-    }
-}
-
-/// A fresh PostgreSQL database for one test (the test role has CREATEDB).
-async fn fresh_database(url: &str) -> String {
-    let name = format!("sr_e2e_{}", uuid::Uuid::now_v7().simple());
-    let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
 }
 
 fn s3_env() -> Option<Vec<(&'static str, String)>> {
@@ -623,15 +600,15 @@ async fn sqlite_and_local_disk() {
 #[cfg(feature = "kafka")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_s3_kafka() {
-    let (Some(pg), Some(s3), Some(kafka)) = (
-        required("STRONGROOM_TEST_POSTGRES_URL"),
+    let (Some(db), Some(s3), Some(kafka)) = (
+        fresh_postgres("e2e").await,
         s3_env(),
         required("STRONGROOM_TEST_KAFKA_BROKERS"),
     ) else {
         return;
     };
     let mut env = s3;
-    env.push(("STRONGROOM_DATABASE_URL", fresh_database(&pg).await));
+    env.push(("STRONGROOM_DATABASE_URL", db));
     env.push(("STRONGROOM_EVENTS_KAFKA_BROKERS", kafka));
     env.push((
         "STRONGROOM_EVENTS_KAFKA_TOPIC",
@@ -647,8 +624,8 @@ async fn postgres_s3_kafka() {
 /// every outbox event reaches Kafka once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_everything() {
-    let (Some(pg), Some(s3), Some(kafka)) = (
-        required("STRONGROOM_TEST_POSTGRES_URL"),
+    let (Some(db), Some(s3), Some(kafka)) = (
+        fresh_postgres("e2e").await,
         s3_env(),
         required("STRONGROOM_TEST_KAFKA_BROKERS"),
     ) else {
@@ -657,7 +634,7 @@ async fn two_servers_share_everything() {
     let keys = tempfile::tempdir().unwrap();
     let topic = format!("sr-e2e-{}", uuid::Uuid::now_v7().simple());
     let mut env = s3;
-    env.push(("STRONGROOM_DATABASE_URL", fresh_database(&pg).await));
+    env.push(("STRONGROOM_DATABASE_URL", db));
     env.push(("STRONGROOM_EVENTS_KAFKA_BROKERS", kafka.clone()));
     env.push(("STRONGROOM_EVENTS_KAFKA_TOPIC", topic.clone()));
     env.push((

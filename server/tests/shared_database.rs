@@ -2,6 +2,8 @@
 //! migrations in its own table, so they can all migrate it, in any order, at every start.
 
 use strongroom::db::Db;
+
+mod common;
 use strongroom_access_policy::{PostgresPolicyStore, SqlitePolicyStore};
 use strongroom_audit::{PostgresAuditStore, SqliteAuditStore};
 use strongroom_session_store::{PostgresSessionStore, SqliteSessionStore};
@@ -45,23 +47,9 @@ async fn sqlite_one_database_for_all() {
 
 #[tokio::test]
 async fn postgres_one_database_for_all() {
-    let Ok(base) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") else {
-        if std::env::var("STRONGROOM_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-            panic!(
-                "STRONGROOM_TEST_POSTGRES_URL is not set but scripts/test.sh requires PostgreSQL"
-            );
-        }
-        eprintln!("note: skipped: STRONGROOM_TEST_POSTGRES_URL is unset");
+    let Some(url) = common::fresh_postgres("shared").await else {
         return;
     };
-    let name = format!("sr_shared_{}", uuid::Uuid::now_v7().simple());
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
     migrate_everything(&url).await;
     migrate_everything(&url).await;
 }

@@ -11,9 +11,8 @@ use strongroom_audit::Outcome;
 use strongroom_session_store::{ClientInfo, Login, SessionId, TokenPair};
 use utoipa::ToSchema;
 
-use super::{Ctx, authorize, names, now_micros, rfc3339};
+use super::{Ctx, names, now_micros, rfc3339};
 use crate::app::App;
-use crate::authz::Target;
 use crate::error::{AppError, AppResult};
 use crate::{in_tx_with_event, on_db};
 
@@ -126,15 +125,7 @@ pub async fn register(
     name: &str,
     password: &str,
 ) -> AppResult<User> {
-    authorize(
-        app,
-        ctx,
-        "register",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await?;
+    super::authorize_platform(app, ctx, "register").await?;
     let email = names::email(email)?;
     let name = names::display_name(name)?;
     names::password(password)?;
@@ -210,15 +201,7 @@ pub async fn login(
     password: &str,
     client: ClientInfo,
 ) -> AppResult<(User, TokenPair)> {
-    authorize(
-        app,
-        ctx,
-        "login",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await?;
+    super::authorize_platform(app, ctx, "login").await?;
     let email_norm = names::email(email).unwrap_or_default();
     let row: Option<(String, String, bool)> = on_db!(&app.db, pool => {
         let r = sqlx::query("SELECT id, password_hash, is_admin FROM users WHERE email = $1")
@@ -267,15 +250,7 @@ pub async fn refresh(
     refresh_token: &str,
     client: &ClientInfo,
 ) -> AppResult<TokenPair> {
-    authorize(
-        app,
-        ctx,
-        "login",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await?;
+    super::authorize_platform(app, ctx, "login").await?;
     match app.sessions.refresh(refresh_token, client).await {
         Ok(pair) => {
             let event = ctx
@@ -311,22 +286,9 @@ fn system_time(t: std::time::SystemTime) -> String {
         .unwrap_or_default()
 }
 
-fn own_account(ctx: &Ctx) -> AppResult<Target> {
-    Ok(Target::Account(ctx.user_id()?.to_owned()))
-}
-
 /// Ends the calling session.
 pub async fn logout(app: &App, ctx: &Ctx) -> AppResult<()> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     if let Some(sid) = &ctx.session_id {
         let sid =
             SessionId::parse(sid).map_err(|_| AppError::Unauthorized("bad session".into()))?;
@@ -338,16 +300,7 @@ pub async fn logout(app: &App, ctx: &Ctx) -> AppResult<()> {
 
 /// The caller's sessions.
 pub async fn sessions(app: &App, ctx: &Ctx) -> AppResult<Vec<SessionView>> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let list = app.sessions.sessions(&user).await?;
     Ok(list
         .into_iter()
@@ -365,16 +318,7 @@ pub async fn sessions(app: &App, ctx: &Ctx) -> AppResult<Vec<SessionView>> {
 
 /// Revokes one of the caller's sessions.
 pub async fn revoke_session(app: &App, ctx: &Ctx, session_id: &str) -> AppResult<()> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let sid =
         SessionId::parse(session_id).map_err(|_| AppError::NotFound("no such session".into()))?;
     // Another user's session id is "not found", as if it did not exist.
@@ -395,16 +339,7 @@ pub async fn revoke_session(app: &App, ctx: &Ctx, session_id: &str) -> AppResult
 
 /// The caller's profile.
 pub async fn profile(app: &App, ctx: &Ctx) -> AppResult<User> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     get_user(app, &user).await
 }
 
@@ -415,16 +350,7 @@ pub async fn update_profile(
     name: Option<&str>,
     email: Option<&str>,
 ) -> AppResult<User> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let name = name.map(names::display_name).transpose()?;
     let email = email.map(names::email).transpose()?;
     if name.is_none() && email.is_none() {
@@ -468,16 +394,7 @@ pub async fn update_profile(
 /// Deletes the caller's account after checking the password: files, folders and links go with
 /// it (their blobs are swept), and every session is revoked.
 pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<()> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &own_account(ctx)?,
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let hash: String = on_db!(&app.db, pool => sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(&user).fetch_one(pool).await?.try_get("password_hash")?);
     if !verify_password(password.to_owned(), hash).await? {
         app.metrics.auth_failures.inc();

@@ -253,15 +253,7 @@ pub struct Page {
 pub async fn list(app: &App, ctx: &Ctx, q: &Listing) -> AppResult<Page> {
     let (owner, folder) = match q.folder_id.as_deref().filter(|f| !f.is_empty()) {
         None => {
-            authorize(
-                app,
-                ctx,
-                "list_root",
-                &Target::Platform,
-                "platform",
-                "strongroom",
-            )
-            .await?;
+            super::authorize_platform(app, ctx, "list_root").await?;
             (ctx.user_id()?.to_owned(), String::new())
         }
         Some(f) => {

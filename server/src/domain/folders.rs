@@ -107,15 +107,7 @@ pub async fn authorize_create_in(
 ) -> AppResult<(String, String)> {
     match parent.filter(|p| !p.is_empty()) {
         None => {
-            authorize(
-                app,
-                ctx,
-                "create_root",
-                &Target::Platform,
-                "platform",
-                "strongroom",
-            )
-            .await?;
+            super::authorize_platform(app, ctx, "create_root").await?;
             Ok((ctx.user_id()?.to_owned(), String::new()))
         }
         Some(p) => {

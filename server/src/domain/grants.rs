@@ -184,16 +184,7 @@ pub async fn revoke(app: &App, ctx: &Ctx, kind: &str, id: &str, user_id: &str) -
 
 /// What others shared with the caller.
 pub async fn shared_with_me(app: &App, ctx: &Ctx) -> AppResult<Vec<Grant>> {
-    let user = ctx.user_id()?.to_owned();
-    super::authorize(
-        app,
-        ctx,
-        "manage_account",
-        &crate::authz::Target::Account(user.clone()),
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let sql = format!("{SELECT} WHERE g.user_id = $1 ORDER BY g.created_at DESC LIMIT 1000");
     on_db!(&app.db, pool => {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&user).fetch_all(pool).await?;

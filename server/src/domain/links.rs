@@ -13,7 +13,7 @@ use super::accounts::{hash_password, verify_password};
 use super::files::{self, Delivery, FileMeta, Want};
 use super::{Ctx, authorize, names, now_micros, rfc3339};
 use crate::app::App;
-use crate::authz::{Principal, Target};
+use crate::authz::Principal;
 use crate::error::{AppError, AppResult};
 use crate::token::{random_token, token_hash};
 use crate::{in_tx_with_event, on_db};
@@ -197,16 +197,7 @@ pub async fn for_file(app: &App, ctx: &Ctx, file_id: &str) -> AppResult<Vec<Link
 
 /// Links the caller created.
 pub async fn mine(app: &App, ctx: &Ctx) -> AppResult<Vec<Link>> {
-    let user = ctx.user_id()?.to_owned();
-    authorize(
-        app,
-        ctx,
-        "manage_account",
-        &Target::Account(user.clone()),
-        "user",
-        &user,
-    )
-    .await?;
+    let user = super::authorize_own_account(app, ctx).await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM links WHERE created_by = $1 ORDER BY created_at DESC LIMIT 1000"
     );

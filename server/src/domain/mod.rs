@@ -159,6 +159,28 @@ pub async fn authorize(
     }
 }
 
+/// Authorizes `action` on the platform itself (registration, own root, observability,
+/// administration).
+pub async fn authorize_platform(app: &App, ctx: &Ctx, action: &str) -> AppResult<()> {
+    authorize(
+        app,
+        ctx,
+        action,
+        &Target::Platform,
+        "platform",
+        "strongroom",
+    )
+    .await
+}
+
+/// Authorizes the signed-in caller to manage their own account; returns their user id.
+pub async fn authorize_own_account(app: &App, ctx: &Ctx) -> AppResult<String> {
+    let user = ctx.user_id()?.to_owned();
+    let target = Target::Account(user.clone());
+    authorize(app, ctx, "manage_account", &target, "user", &user).await?;
+    Ok(user)
+}
+
 /// Whether a refusal on `target` should look like "not found": the caller may not even read it,
 /// and is not an administrator (administrators get the 403 and its explanation instead).
 pub fn hidden_from(app: &App, ctx: &Ctx, target: &Target) -> bool {

@@ -240,16 +240,7 @@ pub async fn activity(
     caller: Caller,
     Query(q): Query<ActivityQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    let user = caller.0.user_id()?.to_owned();
-    crate::domain::authorize(
-        &app,
-        &caller.0,
-        "manage_account",
-        &crate::authz::Target::Account(user.clone()),
-        "user",
-        &user,
-    )
-    .await?;
+    let user = crate::domain::authorize_own_account(&app, &caller.0).await?;
     let mut query = AuditQuery::new()
         .actor(Actor::User(user))
         .order(Order::NewestFirst);

@@ -8,8 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::authz::Target;
-use crate::domain::authorize;
 use crate::error::{AppError, AppResult, Problem};
 
 /// One audit record.
@@ -109,15 +107,7 @@ pub async fn audit(
     Query(f): Query<AuditFilter>,
 ) -> AppResult<Json<AuditPage>> {
     caller.0.user_id()?;
-    authorize(
-        &app,
-        &caller.0,
-        "read_audit",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await?;
+    crate::domain::authorize_platform(&app, &caller.0, "read_audit").await?;
     let mut q = AuditQuery::new();
     if let Some(u) = f.user {
         q = q.actor(Actor::User(u));
@@ -179,15 +169,7 @@ pub async fn verify_chain(
     caller: Caller,
 ) -> AppResult<Json<ChainReport>> {
     caller.0.user_id()?;
-    authorize(
-        &app,
-        &caller.0,
-        "read_audit",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await?;
+    crate::domain::authorize_platform(&app, &caller.0, "read_audit").await?;
     Ok(Json(match app.audit.verify(..).await {
         Ok(r) => ChainReport {
             ok: true,

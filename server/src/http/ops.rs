@@ -12,20 +12,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::Caller;
 use crate::app::AppState;
-use crate::authz::Target;
-use crate::domain::authorize;
 use crate::error::{AppResult, Problem};
 
 async fn observe(app: &AppState, caller: &Caller) -> AppResult<()> {
-    authorize(
-        app,
-        &caller.0,
-        "observe",
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await
+    crate::domain::authorize_platform(app, &caller.0, "observe").await
 }
 
 /// Liveness.
