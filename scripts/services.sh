@@ -157,6 +157,28 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# wait_started NAME CHECK...: waits up to 30 s for CHECK to succeed while the process recorded in
+# $STATE_DIR/NAME.pid lives; its log ($STATE_DIR/NAME.log) explains an early exit.
+wait_started() {
+  local name=$1 i
+  shift
+  for i in $(seq 1 60); do
+    "$@" && return 0
+    kill -0 "$(cat "$STATE_DIR/$name.pid")" 2>/dev/null || die "$name exited at start: $(tail -5 "$STATE_DIR/$name.log")"
+    sleep 0.5
+  done
+  die "$name is not ready after 30 s (see $STATE_DIR/$name.log)"
+}
+
+# stop_started NAME: stops what `up` started and recorded in $STATE_DIR/NAME.pid.
+stop_started() {
+  local pidfile="$STATE_DIR/$1.pid"
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
 kafka_up() {
   local bin
   bin=$(tansu_bin)
@@ -179,21 +201,12 @@ kafka_up() {
     --storage-engine "memory://tansu/" \
     >"$STATE_DIR/tansu.log" 2>&1 &
   echo $! >"$STATE_DIR/tansu.pid"
-  local i
-  for i in $(seq 1 60); do
-    port_open "$KAFKA_PORT" && break
-    kill -0 "$(cat "$STATE_DIR/tansu.pid")" 2>/dev/null || die "tansu exited at start: $(tail -5 "$STATE_DIR/tansu.log")"
-    sleep 0.5
-    [ "$i" -eq 60 ] && die "tansu is not listening on 127.0.0.1:$KAFKA_PORT after 30 s"
-  done
+  wait_started tansu port_open "$KAFKA_PORT"
   log "kafka ready on 127.0.0.1:$KAFKA_PORT"
 }
 
 kafka_down() {
-  if [ -f "$STATE_DIR/tansu.pid" ]; then
-    kill "$(cat "$STATE_DIR/tansu.pid")" 2>/dev/null || true
-    rm -f "$STATE_DIR/tansu.pid"
-  fi
+  stop_started tansu
 }
 
 kafka_status() {
@@ -221,6 +234,9 @@ garage_bin() {
 }
 
 garage_conf() { echo "$STATE_DIR/garage/garage.toml"; }
+
+# garage_ready GARAGE_COMMAND...: the S3 port answers and the node reports its status.
+garage_ready() { port_open "$S3_PORT" && "$@" status >/dev/null 2>&1; }
 
 garage_write_conf() {
   local dir="$STATE_DIR/garage"
@@ -264,13 +280,7 @@ s3_up() {
     log "starting garage on 127.0.0.1:$S3_PORT"
     nohup "${g[@]}" server >"$STATE_DIR/garage.log" 2>&1 &
     echo $! >"$STATE_DIR/garage.pid"
-    local i
-    for i in $(seq 1 60); do
-      port_open "$S3_PORT" && "${g[@]}" status >/dev/null 2>&1 && break
-      kill -0 "$(cat "$STATE_DIR/garage.pid")" 2>/dev/null || die "garage exited at start: $(tail -5 "$STATE_DIR/garage.log")"
-      sleep 0.5
-      [ "$i" -eq 60 ] && die "garage is not ready on 127.0.0.1:$S3_PORT after 30 s"
-    done
+    wait_started garage garage_ready "${g[@]}"
   fi
   if [ ! -f "$STATE_DIR/garage/layout.done" ]; then
     local node
@@ -290,10 +300,7 @@ s3_up() {
 }
 
 s3_down() {
-  if [ -f "$STATE_DIR/garage.pid" ]; then
-    kill "$(cat "$STATE_DIR/garage.pid")" 2>/dev/null || true
-    rm -f "$STATE_DIR/garage.pid"
-  fi
+  stop_started garage
 }
 
 s3_status() {

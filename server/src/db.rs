@@ -35,8 +35,6 @@ pub enum Db {
         pool: PgPool,
         /// The outbox in the same database.
         outbox: PostgresOutbox,
-        /// Unused on PostgreSQL (row locks suffice); present so both arms read alike.
-        writer: WriteLock,
     },
 }
 
@@ -153,17 +151,15 @@ impl FolderLock for sqlx::Transaction<'static, sqlx::Postgres> {
 /// latency of small uploads reach a second under load; a fair async mutex queues them instead.
 /// Other processes and the crates' own writers still meet `busy_timeout`.
 #[derive(Debug, Clone, Default)]
-pub struct WriteLock(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+pub struct WriteLock(std::sync::Arc<tokio::sync::Mutex<()>>);
 
 impl Db {
     /// Waits for this process's turn to write (no wait on PostgreSQL).
     pub async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        let lock = match self {
-            Db::Sqlite { writer, .. } | Db::Postgres { writer, .. } => writer,
-        };
-        match &lock.0 {
-            Some(m) => Some(m.lock().await),
-            None => None,
+        match self {
+            Db::Sqlite { writer, .. } => Some(writer.0.lock().await),
+            // PostgreSQL has row locks; its writers need no queue.
+            Db::Postgres { .. } => None,
         }
     }
 
@@ -192,7 +188,7 @@ impl Db {
             Ok(Db::Sqlite {
                 pool,
                 outbox,
-                writer: WriteLock(Some(std::sync::Arc::new(tokio::sync::Mutex::new(())))),
+                writer: WriteLock::default(),
             })
         } else {
             let opts = PgConnectOptions::from_str(url)?;
@@ -207,11 +203,7 @@ impl Db {
             let outbox = PostgresOutbox::new(pool.clone())
                 .await
                 .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
-            Ok(Db::Postgres {
-                pool,
-                outbox,
-                writer: WriteLock::default(),
-            })
+            Ok(Db::Postgres { pool, outbox })
         }
     }
 
