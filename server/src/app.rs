@@ -50,6 +50,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Request rate limits.
     pub limiter: RateLimiter,
+    /// Anonymous denials, summarized per source address.
+    pub denials: crate::denials::DenialAggregator,
     /// Whether events also go to Kafka.
     pub kafka: bool,
     /// A client used only to check that the brokers answer (readiness).
@@ -98,6 +100,8 @@ impl App {
     pub async fn build(config: Config) -> Result<App, String> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        crate::keys::make_private(&config.data_dir)
+            .map_err(|e| format!("cannot secure {}: {e}", config.data_dir.display()))?;
         let db = Db::connect(&config.database_url(), config.database.max_connections)
             .await
             .map_err(|e| format!("database: {e}"))?;
@@ -216,6 +220,8 @@ impl App {
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
         );
+        let denials =
+            crate::denials::DenialAggregator::new(config.http.anonymous_denial_window_secs, 10_000);
         Ok(App {
             config,
             db,
@@ -228,6 +234,7 @@ impl App {
             relay,
             metrics: Metrics::new(),
             limiter,
+            denials,
             kafka,
             #[cfg(feature = "kafka")]
             kafka_probe,
@@ -270,6 +277,23 @@ impl App {
                 }
             }));
         }
+        let app = self.clone();
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let every = Duration::from_secs(app.config.http.anonymous_denial_window_secs.max(1));
+            loop {
+                let last = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => true,
+                    _ = tokio::time::sleep(every) => false,
+                };
+                if let Err(e) = crate::domain::flush_denials(&app, last).await {
+                    tracing::warn!(error = %e, "writing denial summaries failed");
+                }
+                if last {
+                    break;
+                }
+            }
+        }));
         let app = self.clone();
         let mut stop = shutdown;
         tasks.push(tokio::spawn(async move {

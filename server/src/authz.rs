@@ -110,7 +110,20 @@ pub struct Node {
     /// Parent folder id ('' at the root).
     pub parent: String,
     /// Users given a role on this node (shares with named users).
-    pub grants: Vec<(String, Role)>,
+    pub grants: Vec<NodeGrant>,
+}
+
+/// A role a user holds on a node, and who handed it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGrant {
+    /// The user holding the role.
+    pub user: String,
+    /// The role.
+    pub role: Role,
+    /// Who shared it.
+    pub granted_by: String,
+    /// The sharer as a principal, while their account exists and is enabled.
+    pub granter: Option<Principal>,
 }
 
 /// What is being acted on.
@@ -248,9 +261,9 @@ impl Authorizer {
                         graph.folder(&node.id, parent, &node.owner, &opts);
                         Res::folder(&node.id)
                     };
-                    for (user, role) in &node.grants {
-                        graph.user(user, &[]);
-                        graph.grant(&res, &Who::User(user.clone()), *role);
+                    for g in &node.grants {
+                        graph.user(&g.user, &[]);
+                        graph.grant(&res, &Who::User(g.user.clone()), g.role);
                     }
                 }
                 let first = chain
@@ -308,6 +321,38 @@ impl Authorizer {
         })
     }
 
+    /// Keeps only the grants whose sharer still holds the right they were made from: the owner
+    /// of the node, or someone who may `share` it now (through the grants that remain). A share
+    /// an editor made ends when the editor loses the role, the item moves out of their reach, or
+    /// their account is disabled or deleted. Removing one grant can void others, so this runs to
+    /// a fixed point; chains are short and most grants come from owners, who need no decision.
+    pub fn effective(&self, mut chain: Vec<Node>, facts: &RequestFacts) -> Vec<Node> {
+        loop {
+            let mut void = None;
+            'find: for (i, node) in chain.iter().enumerate() {
+                for (j, g) in node.grants.iter().enumerate() {
+                    if g.granted_by == node.owner {
+                        continue;
+                    }
+                    let holds = g.granter.as_ref().is_some_and(|p| {
+                        self.check(p, "share", &Target::Resource(chain[i..].to_vec()), facts)
+                            .is_ok()
+                    });
+                    if !holds {
+                        void = Some((i, j));
+                        break 'find;
+                    }
+                }
+            }
+            match void {
+                Some((i, j)) => {
+                    chain[i].grants.remove(j);
+                }
+                None => return chain,
+            }
+        }
+    }
+
     /// The policy ids in force.
     pub fn policy_ids(&self) -> Vec<String> {
         self.engine
@@ -335,6 +380,56 @@ mod tests {
             id: id.into(),
             admin: false,
         }
+    }
+
+    fn grant(user: &str, role: Role, by: &str) -> NodeGrant {
+        NodeGrant {
+            user: user.into(),
+            role,
+            granted_by: by.into(),
+            granter: Some(self::user(by)),
+        }
+    }
+
+    #[test]
+    fn shares_end_with_their_sharers_right() {
+        let a = Authorizer::new(true).unwrap();
+        // ann owns d1; bob is an editor there and shared f1 (inside) with carl.
+        let folder = |grants| Node {
+            is_file: false,
+            id: "d1".into(),
+            owner: "ann".into(),
+            public: false,
+            parent: String::new(),
+            grants,
+        };
+        let mut f1 = file("f1", "ann", false, "d1");
+        f1.grants = vec![grant("carl", Role::Viewer, "bob")];
+        let chain = vec![f1.clone(), folder(vec![grant("bob", Role::Editor, "ann")])];
+        let kept = a.effective(chain, &facts());
+        assert_eq!(kept[0].grants.len(), 1, "bob may share, carl's role holds");
+        a.check(&user("carl"), "read", &Target::Resource(kept), &facts())
+            .unwrap();
+        // bob is only a viewer now: carl's share goes.
+        let chain = vec![f1.clone(), folder(vec![grant("bob", Role::Viewer, "ann")])];
+        let kept = a.effective(chain, &facts());
+        assert!(kept[0].grants.is_empty());
+        assert!(
+            a.check(&user("carl"), "read", &Target::Resource(kept), &facts())
+                .is_err()
+        );
+        // bob's role gone entirely, or bob's account gone: likewise, and transitively.
+        let mut f1b = f1.clone();
+        f1b.grants.push(grant("dave", Role::Viewer, "carl"));
+        let kept = a.effective(vec![f1b, folder(vec![])], &facts());
+        assert!(kept[0].grants.is_empty(), "{kept:?}");
+        let mut gone = grant("bob", Role::Editor, "ann");
+        gone.granter = Some(user("ann"));
+        let mut carl = grant("carl", Role::Viewer, "bob");
+        carl.granter = None;
+        f1.grants = vec![carl];
+        let kept = a.effective(vec![f1, folder(vec![gone])], &facts());
+        assert!(kept[0].grants.is_empty());
     }
 
     fn file(id: &str, owner: &str, public: bool, parent: &str) -> Node {
@@ -477,14 +572,14 @@ mod tests {
             owner: "ann".into(),
             public: false,
             parent: String::new(),
-            grants: vec![("bob".into(), Role::Viewer)],
+            grants: vec![grant("bob", Role::Viewer, "ann")],
         };
         let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder.clone()]);
         a.check(&user("bob"), "download", &shared, &facts())
             .unwrap();
         assert!(a.check(&user("bob"), "delete", &shared, &facts()).is_err());
         assert!(a.check(&user("carl"), "read", &shared, &facts()).is_err());
-        folder.grants = vec![("bob".into(), Role::Editor)];
+        folder.grants = vec![grant("bob", Role::Editor, "ann")];
         let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder]);
         a.check(&user("bob"), "delete", &shared, &facts()).unwrap();
 

@@ -206,6 +206,23 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Trust `X-Forwarded-For` for the client IP (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// A client must send a request's whole header within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// A connection that moves no byte either way for this many seconds is closed (idle
+    /// keep-alive connections, stalled uploads and downloads).
+    pub idle_timeout_secs: u64,
+    /// Upload and download bodies must move at least this many bytes per
+    /// `min_rate_window_secs` (0: no minimum), or the transfer is cut off.
+    pub min_rate_bytes: u64,
+    /// The window of `min_rate_bytes`, in seconds.
+    pub min_rate_window_secs: u64,
+    /// Open connections at most; more are refused at once.
+    pub max_connections: usize,
+    /// Open connections from one client address at most.
+    pub max_connections_per_ip: usize,
+    /// Anonymous denials from one address: the first in each window of this many seconds is
+    /// audited on its own, the rest as one summary.
+    pub anonymous_denial_window_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -217,6 +234,13 @@ impl Default for HttpConfig {
             rate_limit_per_user: 2_400,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            min_rate_bytes: 8 * 1024,
+            min_rate_window_secs: 30,
+            max_connections: 4_096,
+            max_connections_per_ip: 256,
+            anonymous_denial_window_secs: 60,
         }
     }
 }
@@ -337,6 +361,28 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "STRONGROOM_HTTP_TRUST_FORWARDED_FOR",
         "http.trust_forwarded_for",
     ),
+    (
+        "STRONGROOM_HTTP_HEADER_READ_TIMEOUT_SECS",
+        "http.header_read_timeout_secs",
+    ),
+    (
+        "STRONGROOM_HTTP_IDLE_TIMEOUT_SECS",
+        "http.idle_timeout_secs",
+    ),
+    ("STRONGROOM_HTTP_MIN_RATE_BYTES", "http.min_rate_bytes"),
+    (
+        "STRONGROOM_HTTP_MIN_RATE_WINDOW_SECS",
+        "http.min_rate_window_secs",
+    ),
+    ("STRONGROOM_HTTP_MAX_CONNECTIONS", "http.max_connections"),
+    (
+        "STRONGROOM_HTTP_MAX_CONNECTIONS_PER_IP",
+        "http.max_connections_per_ip",
+    ),
+    (
+        "STRONGROOM_HTTP_ANONYMOUS_DENIAL_WINDOW_SECS",
+        "http.anonymous_denial_window_secs",
+    ),
     ("STRONGROOM_LOG_LEVEL", "log.level"),
     ("STRONGROOM_LOG_FORMAT", "log.format"),
 ];
@@ -395,6 +441,15 @@ impl Config {
         }
         if self.http.rate_limit_per_ip == 0 || self.http.rate_limit_per_user == 0 {
             return bad("rate limits must be positive");
+        }
+        if self.http.header_read_timeout_secs == 0
+            || self.http.idle_timeout_secs == 0
+            || self.http.min_rate_window_secs == 0
+        {
+            return bad("http timeouts and the minimum-rate window must be positive");
+        }
+        if self.http.max_connections == 0 || self.http.max_connections_per_ip == 0 {
+            return bad("http connection limits must be positive");
         }
         let db = self.database_url();
         if !(db.starts_with("sqlite:")
@@ -476,7 +531,10 @@ fn env_value(key: &str, value: &str) -> toml::Value {
         || last.ends_with("_ms")
         || last.ends_with("_bytes")
         || last.starts_with("rate_limit")
-        || matches!(last, "max_connections" | "link_max_attempts");
+        || matches!(
+            last,
+            "max_connections" | "max_connections_per_ip" | "link_max_attempts"
+        );
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {
             return toml::Value::Boolean(b);

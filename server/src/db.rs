@@ -117,6 +117,16 @@ pub trait FolderLock {
         id: &str,
         exclusive: bool,
     ) -> impl std::future::Future<Output = Result<bool, sqlx::Error>> + Send;
+
+    /// Locks the folder tree of `owner`: exclusive to move folders in it (moves take turns, so
+    /// their cycle and depth checks see each other), shared to create one (no move reshapes the
+    /// tree while the new folder's depth is checked). PostgreSQL locks the owner's user row
+    /// (`FOR NO KEY UPDATE` / `FOR SHARE`, which leave foreign-key checks alone).
+    fn lock_tree(
+        &mut self,
+        owner: &str,
+        exclusive: bool,
+    ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 impl FolderLock for sqlx::Transaction<'static, sqlx::Sqlite> {
@@ -126,6 +136,11 @@ impl FolderLock for sqlx::Transaction<'static, sqlx::Sqlite> {
             .fetch_optional(&mut **self)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn lock_tree(&mut self, _owner: &str, _exclusive: bool) -> Result<(), sqlx::Error> {
+        // Write transactions begin IMMEDIATE: they already run one at a time.
+        Ok(())
     }
 }
 
@@ -141,6 +156,19 @@ impl FolderLock for sqlx::Transaction<'static, sqlx::Postgres> {
             .fetch_optional(&mut **self)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn lock_tree(&mut self, owner: &str, exclusive: bool) -> Result<(), sqlx::Error> {
+        let sql = if exclusive {
+            "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE"
+        } else {
+            "SELECT id FROM users WHERE id = $1 FOR SHARE"
+        };
+        sqlx::query(sql)
+            .bind(owner)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(())
     }
 }
 

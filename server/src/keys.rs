@@ -78,3 +78,34 @@ mod tests {
         assert!(load_or_create(&keys, "k", || Zeroizing::new(vec![3; 32])).is_err());
     }
 }
+
+/// Makes the data directory private to this user: it and its direct entries become 0700
+/// (folders) and 0600 (files), data written by an older version or under a permissive umask
+/// included. A private directory already keeps everything below it from other users, so the
+/// blobs are not walked one by one; new files are created private by `serve::private_files`.
+/// Symbolic links are left alone.
+pub fn make_private(dir: &Path) -> std::io::Result<()> {
+    fn fix(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+        let want = if meta.is_dir() {
+            0o700
+        } else if meta.is_file() {
+            meta.permissions().mode() & 0o700
+        } else {
+            return Ok(());
+        };
+        if meta.permissions().mode() & 0o777 != want {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(want))?;
+        }
+        Ok(())
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    fix(dir, &meta)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        fix(&entry.path(), &entry.metadata()?)?;
+    }
+    Ok(())
+}

@@ -32,6 +32,17 @@ enum Command {
         #[arg(long, short, env = "STRONGROOM_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Checks the folder trees for damage older versions could leave (cycles, over-deep
+    /// nesting, missing parents); `--repair` moves each damaged folder to its owner's root.
+    /// Exits 1 when damage was found and not repaired.
+    Fsck {
+        /// TOML config file (the same as `serve` uses).
+        #[arg(long, short, env = "STRONGROOM_CONFIG")]
+        config: Option<PathBuf>,
+        /// Repair what is found.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Prints the OpenAPI document.
     Openapi,
     /// Signs in and saves the tokens (password from STRONGROOM_CLIENT_PASSWORD or stdin).
@@ -129,7 +140,9 @@ async fn client_command(cli: Cli) -> Result<(), String> {
     let progress = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut c = Client::open(cli.server, progress)?;
     match cli.command {
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled in main"),
+        Command::Serve { .. } | Command::Openapi | Command::Fsck { .. } => {
+            unreachable!("handled in main")
+        }
         Command::Login { email } => {
             let password = read_secret("STRONGROOM_CLIENT_PASSWORD", "password")?;
             let user = c.login(&email, &password).await?;
@@ -208,7 +221,7 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             if cli.json {
                 print(&grant);
             } else {
-                println!("shared with {email} as {role}");
+                println!("shared: if {email} has an account, it now holds the {role} role");
             }
         }
         Command::Share {
@@ -298,6 +311,25 @@ fn main() -> ExitCode {
                 let config =
                     Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
                 strongroom::serve::run(config).await
+            }
+            Command::Fsck { config, repair } => {
+                let config =
+                    Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+                let app = strongroom::app::App::build(config).await?;
+                let report = strongroom::domain::fsck::fsck(&app, *repair)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+                if !report.damage.is_empty() && !report.repaired {
+                    return Err(format!(
+                        "{} damaged folder(s) found; run `strongroom fsck --repair`",
+                        report.damage.len()
+                    ));
+                }
+                Ok(())
             }
             Command::Openapi => {
                 println!(

@@ -41,6 +41,12 @@ pub struct Metrics {
     pub relay_errors: Gauge,
     /// Orphan blobs removed.
     pub orphans_swept: Counter,
+    /// Connections closed at once because a connection cap was reached.
+    pub connections_refused: Counter,
+    /// Connections closed because no byte moved for `http.idle_timeout_secs`.
+    pub connections_timed_out: Counter,
+    /// Transfers cut off for moving slower than the minimum rate.
+    pub transfers_too_slow: Counter,
 }
 
 impl Metrics {
@@ -65,6 +71,9 @@ impl Metrics {
             relay_published: Gauge::default(),
             relay_errors: Gauge::default(),
             orphans_swept: Counter::default(),
+            connections_refused: Counter::default(),
+            connections_timed_out: Counter::default(),
+            transfers_too_slow: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -132,6 +141,21 @@ impl Metrics {
             "Blobs without metadata removed by the sweeper",
             m.orphans_swept.clone(),
         );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because a connection cap was reached",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            "connections_timed_out",
+            "Connections closed because no byte moved for the idle timeout",
+            m.connections_timed_out.clone(),
+        );
+        registry.register(
+            "transfers_too_slow",
+            "Uploads and downloads cut off for moving slower than the minimum rate",
+            m.transfers_too_slow.clone(),
+        );
         Arc::new(Metrics { registry, ..m })
     }
 
@@ -158,5 +182,53 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+
+    /// The metrics in the Prometheus text format 0.0.4 (what `promtool check metrics` and
+    /// scrapers that do not ask for OpenMetrics read). The encoder speaks OpenMetrics, whose
+    /// counters are described under their base name (`# TYPE x counter`, sample `x_total`) and
+    /// which ends with `# EOF`; the 0.0.4 format names the family as its samples.
+    pub fn render_text(&self) -> String {
+        openmetrics_to_text(&self.render())
+    }
+}
+
+/// Rewrites an OpenMetrics exposition into the Prometheus text format 0.0.4.
+pub fn openmetrics_to_text(om: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.insert(name.to_owned());
+        }
+    }
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let rewritten = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}").trim_end().to_owned())
+        });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counters_are_described_under_their_sample_name() {
+        let om = "# HELP a_requests Requests.\n# TYPE a_requests counter\na_requests_total{x=\"1\"} 3\n# HELP a_up Up.\n# TYPE a_up gauge\na_up 1\n# EOF\n";
+        assert_eq!(
+            super::openmetrics_to_text(om),
+            "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total{x=\"1\"} 3\n# HELP a_up Up.\n# TYPE a_up gauge\na_up 1\n"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `strongroom serve`: logging, the state, the background tasks, the listener, graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
@@ -21,8 +21,15 @@ fn init_logging(config: &Config) {
     };
 }
 
+/// Makes everything this process creates private to its user (files 0600, folders 0700),
+/// whatever umask it was started with: blobs, the SQLite database and its journal, keys.
+pub fn private_files() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
+    private_files();
     init_logging(&config);
     let listen = config.listen;
     let app = Arc::new(App::build(config).await?);
@@ -32,7 +39,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     {
         // Printed once, to the terminal only (never to the log): the first administrator.
         println!(
-            "strongroom: created the first administrator\n  email:    {email}\n  password: {password}\n  (shown once; sign in and change it)"
+            "strongroom: created the first administrator\n  email:    {email}\n  password: {password}\n  (shown once; sign in and change it: POST /me/password)"
         );
     }
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -44,13 +51,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     tracing::info!(address = %bound, database = app.db_kind(), storage = app.blobs.kind(), kafka = app.kafka, "strongroom listening");
     println!("strongroom: listening on http://{bound} (API docs at /docs)");
     let router = crate::http::app(app.clone());
-    axum::serve(
+    crate::conn::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        crate::conn::ConnLimits::from_config(&app.config.http),
+        app.metrics.clone(),
+        shutdown_signal(),
+        Duration::from_secs(30),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())?;
+    .await;
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

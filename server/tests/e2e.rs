@@ -159,7 +159,7 @@ impl Api {
                 &json!({ "email": email, "name": "Ann", "password": "correct horse battery" }),
             ))
             .await;
-        assert_eq!(st, StatusCode::CREATED, "{v}");
+        assert_eq!(st, StatusCode::ACCEPTED, "{v}");
         let tokens = self.login(s, &email, "correct horse battery").await;
         (tokens["access_token"].as_str().unwrap().to_owned(), tokens)
     }
@@ -520,7 +520,7 @@ async fn command_line_client() {
             ),
         )
         .await;
-    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(st, StatusCode::ACCEPTED);
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("client.json");
     let sr = |args: &[&str]| {
@@ -574,7 +574,7 @@ async fn command_line_client() {
     let (st, _) = api
         .json(api.http.post(s.url("/auth/register")).json(&json!({ "email": "friend@example.com", "name": "F", "password": "correct horse battery" })))
         .await;
-    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(st, StatusCode::ACCEPTED);
     let (ok, out, err) = sr(&[
         "share",
         id,

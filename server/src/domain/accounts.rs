@@ -27,6 +27,8 @@ pub struct User {
     pub name: String,
     /// Administrator.
     pub is_admin: bool,
+    /// Disabled by an administrator (RFC 3339), if it is.
+    pub disabled_at: Option<String>,
     /// Created (RFC 3339).
     pub created_at: String,
     /// Last changed (RFC 3339).
@@ -95,18 +97,21 @@ where
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
+    let disabled: Option<i64> = row.try_get("disabled_at")?;
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         is_admin: row.try_get("is_admin")?,
+        disabled_at: disabled.map(rfc3339),
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
     })
 }
 
-const USER_COLUMNS: &str = "id, email, name, is_admin, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, name, is_admin, disabled_at, created_at, updated_at";
 
 /// Loads a user by id.
 pub async fn get_user(app: &App, id: &str) -> AppResult<User> {
@@ -117,19 +122,49 @@ pub async fn get_user(app: &App, id: &str) -> AppResult<User> {
     })
 }
 
-/// Registers an account.
+/// The user `id` as a policy principal, if the account exists and is not disabled (links and
+/// shares a user made grant only while this holds).
+pub async fn active_principal(app: &App, id: &str) -> AppResult<Option<crate::authz::Principal>> {
+    let row: Option<(bool, Option<i64>)> = on_db!(&app.db, pool => {
+        match sqlx::query("SELECT is_admin, disabled_at FROM users WHERE id = $1").bind(id).fetch_optional(pool).await? {
+            Some(r) => Some((r.try_get("is_admin")?, r.try_get("disabled_at")?)),
+            None => None,
+        }
+    });
+    Ok(match row {
+        Some((admin, None)) => Some(crate::authz::Principal::User {
+            id: id.to_owned(),
+            admin,
+        }),
+        _ => None,
+    })
+}
+
+/// Registers an account. The answer is the same whether or not the address already has an
+/// account (the password is hashed either way, so the time is the same too): registration is no
+/// way to learn who uses the platform. The duplicate attempt is audited.
 pub async fn register(
     app: &App,
     ctx: &Ctx,
     email: &str,
     name: &str,
     password: &str,
-) -> AppResult<User> {
+) -> AppResult<()> {
     super::authorize_platform(app, ctx, "register").await?;
     let email = names::email(email)?;
     let name = names::display_name(name)?;
     names::password(password)?;
-    create_user(app, ctx, &email, &name, password, false).await
+    match create_user(app, ctx, &email, &name, password, false).await {
+        Ok(_) => Ok(()),
+        Err(AppError::Conflict(_)) => {
+            let event = ctx
+                .event("account.register.duplicate", "user", "-")
+                .outcome(Outcome::Failure)
+                .build()?;
+            app.db.record(&event).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Creates a user row (no authorization: callers decide).
@@ -203,22 +238,25 @@ pub async fn login(
 ) -> AppResult<(User, TokenPair)> {
     super::authorize_platform(app, ctx, "login").await?;
     let email_norm = names::email(email).unwrap_or_default();
-    let row: Option<(String, String, bool)> = on_db!(&app.db, pool => {
-        let r = sqlx::query("SELECT id, password_hash, is_admin FROM users WHERE email = $1")
+    let row: Option<(String, String, bool, Option<i64>)> = on_db!(&app.db, pool => {
+        let r = sqlx::query("SELECT id, password_hash, is_admin, disabled_at FROM users WHERE email = $1")
             .bind(&email_norm)
             .fetch_optional(pool)
             .await?;
         match r {
-            Some(r) => Some((r.try_get("id")?, r.try_get("password_hash")?, r.try_get("is_admin")?)),
+            Some(r) => Some((r.try_get("id")?, r.try_get("password_hash")?, r.try_get("is_admin")?, r.try_get("disabled_at")?)),
             None => None,
         }
     });
     let (hash, found) = match &row {
-        Some((_, h, _)) => (h.clone(), true),
+        Some((_, h, _, _)) => (h.clone(), true),
         None => (decoy_hash().to_owned(), false),
     };
-    let ok = verify_password(password.to_owned(), hash).await? && found;
-    let Some((id, _, is_admin)) = row.filter(|_| ok) else {
+    // A disabled account answers like a wrong password (after the same hash work).
+    let ok = verify_password(password.to_owned(), hash).await?
+        && found
+        && row.as_ref().is_some_and(|r| r.3.is_none());
+    let Some((id, _, is_admin, _)) = row.filter(|_| ok) else {
         app.metrics.auth_failures.inc();
         let event = ctx
             .event("auth.login.failed", "user", "-")
@@ -420,6 +458,16 @@ pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<(
         .bind(&user)
         .execute(&mut *tx)
         .await?;
+        // What the account handed out on other people's files goes too (it would stop granting
+        // anyway: links and shares hold only while their creator may share).
+        sqlx::query("DELETE FROM links WHERE created_by = $1")
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM grants WHERE granted_by = $1")
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(&user)
             .execute(&mut *tx)
@@ -431,4 +479,113 @@ pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<(
         let _ = app.blobs.delete(&crate::blobs::Blobs::key(&id)).await;
     }
     Ok(())
+}
+
+/// Changes the caller's password: the current one confirms it, every other session of the
+/// account is revoked (this one stays signed in), and the change is audited.
+pub async fn change_password(app: &App, ctx: &Ctx, current: &str, new: &str) -> AppResult<()> {
+    let user = super::authorize_own_account(app, ctx).await?;
+    names::password(new)?;
+    let hash: String = on_db!(&app.db, pool => sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(&user).fetch_one(pool).await?.try_get("password_hash")?);
+    if !verify_password(current.to_owned(), hash).await? {
+        app.metrics.auth_failures.inc();
+        let event = ctx
+            .event("account.password.change_failed", "user", &user)
+            .outcome(Outcome::Failure)
+            .build()?;
+        app.db.record(&event).await?;
+        return Err(AppError::Forbidden {
+            detail: "the current password is wrong".into(),
+            explanation: None,
+        });
+    }
+    set_password(app, ctx, &user, new, "account.password.changed").await?;
+    let revoked = match ctx.session_id.as_deref().map(SessionId::parse) {
+        Some(Ok(keep)) => app.sessions.revoke_all_except(&user, &keep).await?,
+        _ => app.sessions.revoke_all(&user).await?,
+    };
+    tracing::info!(user = %user, sessions_revoked = revoked, "password changed");
+    Ok(())
+}
+
+async fn set_password(app: &App, ctx: &Ctx, user: &str, new: &str, action: &str) -> AppResult<()> {
+    let hash = hash_password(new.to_owned()).await?;
+    let event = ctx.event(action, "user", user).build()?;
+    let now = now_micros();
+    in_tx_with_event!(&app.db, &event, |tx| {
+        let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(&hash)
+            .bind(now)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::NotFound("no such user".into()));
+        }
+    });
+    Ok(())
+}
+
+/// Every account, by email (administrators).
+pub async fn list_users(app: &App, ctx: &Ctx) -> AppResult<Vec<User>> {
+    super::authorize_platform(app, ctx, "administer").await?;
+    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email LIMIT 10000");
+    on_db!(&app.db, pool => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?;
+        rows.iter().map(user_from_row).collect()
+    })
+}
+
+/// Disables or enables an account (administrators). Disabling signs it out everywhere, refuses
+/// its logins, and suspends the links and shares it made; enabling lifts all of that but the
+/// sessions, which stay ended.
+pub async fn set_disabled(app: &App, ctx: &Ctx, id: &str, disabled: bool) -> AppResult<User> {
+    super::authorize_platform(app, ctx, "administer").await?;
+    let id = names::id(id)?;
+    if disabled && ctx.principal.user_id() == Some(id.as_str()) {
+        return Err(AppError::Invalid(
+            "administrators cannot disable their own account".into(),
+        ));
+    }
+    let event = ctx
+        .event(
+            if disabled {
+                "account.disabled"
+            } else {
+                "account.enabled"
+            },
+            "user",
+            &id,
+        )
+        .build()?;
+    let now = now_micros();
+    let at = disabled.then_some(now);
+    in_tx_with_event!(&app.db, &event, |tx| {
+        let n = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(at)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AppError::NotFound("no such user".into()));
+        }
+    });
+    if disabled {
+        app.sessions.revoke_all(&id).await?;
+    }
+    get_user(app, &id).await
+}
+
+/// Sets a new random password on an account and signs it out everywhere (administrators);
+/// returns the password, shown once.
+pub async fn reset_password(app: &App, ctx: &Ctx, id: &str) -> AppResult<String> {
+    super::authorize_platform(app, ctx, "administer").await?;
+    let id = names::id(id)?;
+    let password = crate::token::random_token("", 18);
+    set_password(app, ctx, &id, &password, "account.password.reset").await?;
+    app.sessions.revoke_all(&id).await?;
+    Ok(password)
 }

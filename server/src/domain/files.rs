@@ -55,7 +55,7 @@ impl FileMeta {
         format!("\"{}\"", self.sha256)
     }
 
-    fn node(&self, grants: Vec<(String, strongroom_access_policy::pack::Role)>) -> Node {
+    fn node(&self, grants: Vec<crate::authz::NodeGrant>) -> Node {
         Node {
             is_file: true,
             id: self.id.clone(),
@@ -101,13 +101,13 @@ pub async fn load(app: &App, id: &str) -> AppResult<FileMeta> {
     })
 }
 
-/// The policy target for a file: it and its folders.
+/// The policy target for a file: it and its folders, with the grants still in force.
 pub async fn target(app: &App, file: &FileMeta) -> AppResult<Target> {
-    let mut nodes = vec![file.node(super::grants::roles_on(app, "file", &file.id).await?)];
+    let mut nodes = vec![file.node(Vec::new())];
     if let Some(f) = &file.folder_id {
-        nodes.extend(folders::chain(app, f).await?);
+        nodes.extend(folders::chain_nodes(app, f).await?);
     }
-    Ok(Target::Resource(nodes))
+    folders::attach_grants(app, nodes).await
 }
 
 /// Loads file `id` and authorizes `action` on it. A file the caller may not read at all is
@@ -484,6 +484,14 @@ pub fn parse_range(header: &str, size: u64) -> AppResult<Range<u64>> {
     Ok(range)
 }
 
+/// Whether a download is answered 304: its `If-None-Match` names the file's current ETag
+/// exactly (or is `*`).
+pub fn not_modified(want: &Want, file: &FileMeta) -> bool {
+    want.if_none_match
+        .as_deref()
+        .is_some_and(|inm| etag_matches(inm, &file.etag()))
+}
+
 fn etag_matches(header: &str, etag: &str) -> bool {
     header
         .split(',')
@@ -499,9 +507,7 @@ pub async fn download(app: &App, ctx: &Ctx, id: &str, want: &Want) -> AppResult<
 
 /// Opens an authorized file: conditional request, range, stream; records the event.
 pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResult<Delivery> {
-    if let Some(inm) = &want.if_none_match
-        && etag_matches(inm, &file.etag())
-    {
+    if not_modified(want, &file) {
         return Ok(Delivery::NotModified(file));
     }
     let range = want

@@ -61,27 +61,84 @@ pub async fn load(app: &App, id: &str) -> AppResult<Folder> {
     })
 }
 
-/// The folder `id` and its ancestors, nearest first, as policy nodes.
-pub async fn chain(app: &App, id: &str) -> AppResult<Vec<Node>> {
-    let mut out = Vec::new();
-    let mut next = id.to_owned();
-    while !next.is_empty() {
-        if out.len() >= MAX_DEPTH {
-            return Err(AppError::Internal("folder nesting too deep".into()));
+/// The folder `id` and its ancestors, nearest first: one recursive query. It stops after
+/// `MAX_DEPTH + 1` folders, so a cycle or an over-deep chain left by an older version ends as
+/// [`AppError::Internal`] (`strongroom fsck` repairs those) instead of looping.
+pub const CHAIN_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_public, depth) AS ( \
+        SELECT id, owner_id, parent_id, is_public, 0 FROM folders WHERE id = $1 \
+        UNION ALL \
+        SELECT f.id, f.owner_id, f.parent_id, f.is_public, c.depth + 1 \
+        FROM folders f JOIN chain c ON f.id = c.parent_id \
+        WHERE c.parent_id <> '' AND c.depth < $2) \
+    SELECT id, owner_id, parent_id, is_public FROM chain ORDER BY depth";
+
+/// How many levels of folders lie below folder `$1` (0 for a folder without subfolders),
+/// counting at most `$2`.
+const SUBTREE_HEIGHT_SQL: &str = "WITH RECURSIVE sub (id, depth) AS ( \
+        SELECT id, 0 FROM folders WHERE id = $1 \
+        UNION ALL \
+        SELECT f.id, s.depth + 1 FROM folders f JOIN sub s ON f.parent_id = s.id WHERE s.depth < $2) \
+    SELECT CAST(MAX(depth) AS BIGINT) AS height FROM sub";
+
+/// Turns the rows of [`CHAIN_SQL`] into policy nodes (without grants).
+macro_rules! nodes_from_chain_rows {
+    ($rows:expr, $id:expr) => {{
+        let rows = $rows;
+        if rows.is_empty() {
+            return Err(AppError::NotFound("no such folder".into()));
         }
-        let f = load(app, &next).await?;
-        next = f.parent_id.clone().unwrap_or_default();
-        let grants = super::grants::roles_on(app, "folder", &f.id).await?;
-        out.push(Node {
-            is_file: false,
-            id: f.id,
-            owner: f.owner_id,
-            public: f.public,
-            parent: next.clone(),
-            grants,
-        });
+        if rows.len() > MAX_DEPTH {
+            return Err(AppError::Internal(format!(
+                "folder {} has a cycle or is nested deeper than {MAX_DEPTH}: run `strongroom fsck --repair`",
+                $id
+            )));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(Node {
+                is_file: false,
+                id: row.try_get("id")?,
+                owner: row.try_get("owner_id")?,
+                public: row.try_get("is_public")?,
+                parent: row.try_get("parent_id")?,
+                grants: Vec::new(),
+            });
+        }
+        out
+    }};
+}
+
+/// The folder `id` and its ancestors, nearest first, without grants.
+pub async fn chain_nodes(app: &App, id: &str) -> AppResult<Vec<Node>> {
+    Ok(on_db!(&app.db, pool => {
+        let rows = sqlx::query(CHAIN_SQL).bind(id).bind(MAX_DEPTH as i64).fetch_all(pool).await?;
+        nodes_from_chain_rows!(rows, id)
+    }))
+}
+
+/// Fills in the grants of every node (one query) and drops those whose sharer lost the right
+/// they were made from (see [`crate::authz::Authorizer::effective`]).
+pub async fn attach_grants(app: &App, mut nodes: Vec<Node>) -> AppResult<Target> {
+    let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    let mut grants = super::grants::roles_on(app, &ids).await?;
+    for n in &mut nodes {
+        n.grants = grants.remove(&n.id).unwrap_or_default();
     }
-    Ok(out)
+    // The sharer's standing right, not judged by this request's address or factors.
+    let facts = crate::authz::RequestFacts {
+        ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        mfa: false,
+        device_trusted: false,
+    };
+    Ok(Target::Resource(app.authz.effective(nodes, &facts)))
+}
+
+/// The folder `id` and its ancestors, nearest first, as policy nodes with their grants.
+pub async fn chain(app: &App, id: &str) -> AppResult<Vec<Node>> {
+    match attach_grants(app, chain_nodes(app, id).await?).await? {
+        Target::Resource(nodes) => Ok(nodes),
+        _ => Err(AppError::Internal("folder chain".into())),
+    }
 }
 
 /// Authorizes `action` on folder `id`; a folder the caller may not even read is "not found".
@@ -121,11 +178,6 @@ pub async fn authorize_create_in(
 pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> AppResult<Folder> {
     let (owner, parent_id) = authorize_create_in(app, ctx, parent).await?;
     let name = names::file_name(name)?;
-    if !parent_id.is_empty() && chain(app, &parent_id).await?.len() >= MAX_DEPTH {
-        return Err(AppError::Invalid(format!(
-            "folders nest at most {MAX_DEPTH} deep"
-        )));
-    }
     let id = uuid::Uuid::now_v7().to_string();
     let now = now_micros();
     let event = ctx
@@ -133,10 +185,23 @@ pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> A
         .attr("name", name.as_str())
         .build()?;
     in_tx_with_event!(&app.db, &event, |tx| {
-        if !parent_id.is_empty()
-            && !crate::db::FolderLock::lock_folder(&mut tx, &parent_id, false).await?
-        {
-            return Err(AppError::NotFound("the folder no longer exists".into()));
+        if !parent_id.is_empty() {
+            // Shared lock on the owner's tree: no move reshapes it until this commits, so the
+            // depth checked here is the depth the new folder gets.
+            crate::db::FolderLock::lock_tree(&mut tx, &owner, false).await?;
+            if !crate::db::FolderLock::lock_folder(&mut tx, &parent_id, false).await? {
+                return Err(AppError::NotFound("the folder no longer exists".into()));
+            }
+            let rows = sqlx::query(CHAIN_SQL)
+                .bind(&parent_id)
+                .bind(MAX_DEPTH as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+            if nodes_from_chain_rows!(rows, parent_id).len() >= MAX_DEPTH {
+                return Err(AppError::Invalid(format!(
+                    "folders nest at most {MAX_DEPTH} deep"
+                )));
+            }
         }
         sqlx::query(
             "INSERT INTO folders (id, owner_id, parent_id, name, is_public, created_at, updated_at) \
@@ -204,9 +269,6 @@ pub async fn update(
                 "folders move only within their owner's tree".into(),
             ));
         }
-        if !pid.is_empty() && chain(app, &pid).await?.iter().any(|n| n.id == folder.id) {
-            return Err(AppError::Invalid("a folder cannot move into itself".into()));
-        }
         new_parent = Some(pid);
     }
     let event = ctx
@@ -230,11 +292,35 @@ pub async fn update(
     };
     let now = now_micros();
     in_tx_with_event!(&app.db, &event, |tx| {
-        if let Some(p) = &new_parent
-            && !p.is_empty()
-            && !crate::db::FolderLock::lock_folder(&mut tx, p, false).await?
-        {
-            return Err(AppError::NotFound("the folder no longer exists".into()));
+        if let Some(p) = new_parent.as_deref().filter(|p| !p.is_empty()) {
+            // Moves of one owner's folders take turns (exclusive lock on the tree), and the
+            // cycle and depth checks read the tree inside this transaction: two opposite moves
+            // racing each other cannot both pass.
+            crate::db::FolderLock::lock_tree(&mut tx, &folder.owner_id, true).await?;
+            if !crate::db::FolderLock::lock_folder(&mut tx, p, false).await? {
+                return Err(AppError::NotFound("the folder no longer exists".into()));
+            }
+            let rows = sqlx::query(CHAIN_SQL)
+                .bind(p)
+                .bind(MAX_DEPTH as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+            let above = nodes_from_chain_rows!(rows, p);
+            if above.iter().any(|n| n.id == folder.id) {
+                return Err(AppError::Invalid("a folder cannot move into itself".into()));
+            }
+            let below: i64 = sqlx::query(SUBTREE_HEIGHT_SQL)
+                .bind(&folder.id)
+                .bind(MAX_DEPTH as i64)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("height")?;
+            if above.len() as i64 + 1 + below > MAX_DEPTH as i64 {
+                return Err(AppError::Invalid(format!(
+                    "folders nest at most {MAX_DEPTH} deep: this move would make the deepest {}",
+                    above.len() as i64 + 1 + below
+                )));
+            }
         }
         sqlx::query(
             "UPDATE folders SET name = COALESCE($1, name), parent_id = COALESCE($2, parent_id), \

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{Ctx, files, folders, names, now_micros, rfc3339};
 use crate::app::App;
+use crate::authz::{NodeGrant, Principal};
 use crate::error::{AppError, AppResult};
 use crate::{in_tx_with_event, on_db};
 
@@ -41,26 +42,58 @@ fn parse_role(role: &str) -> AppResult<Role> {
     }
 }
 
-/// The roles users hold directly on one node (for policy decisions).
-pub async fn roles_on(app: &App, kind: &str, id: &str) -> AppResult<Vec<(String, Role)>> {
-    let rows: Vec<(String, String)> = on_db!(&app.db, pool => {
-        let rows = sqlx::query("SELECT user_id, role FROM grants WHERE resource_kind = $1 AND resource_id = $2")
-            .bind(kind)
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
+/// The roles users hold directly on the files and folders `ids` (for policy decisions), by
+/// node id, with who shared each and whether that account is still active. One query.
+pub async fn roles_on(
+    app: &App,
+    ids: &[&str],
+) -> AppResult<std::collections::HashMap<String, Vec<NodeGrant>>> {
+    let mut out: std::collections::HashMap<String, Vec<NodeGrant>> = Default::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT g.resource_id, g.user_id, g.role, g.granted_by, u.is_admin AS granter_admin, u.disabled_at AS granter_disabled \
+         FROM grants g LEFT JOIN users u ON u.id = g.granted_by WHERE g.resource_id IN ({})",
+        placeholders.join(", ")
+    );
+    type GrantRow = (String, String, String, String, Option<bool>, Option<i64>);
+    let rows: Vec<GrantRow> = on_db!(&app.db, pool => {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(pool).await?;
         rows.iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("user_id")?, r.try_get("role")?)))
+            .map(|r| Ok::<_, sqlx::Error>((
+                r.try_get("resource_id")?,
+                r.try_get("user_id")?,
+                r.try_get("role")?,
+                r.try_get("granted_by")?,
+                r.try_get("granter_admin")?,
+                r.try_get("granter_disabled")?,
+            )))
             .collect::<Result<_, _>>()?
     });
-    rows.into_iter()
-        .map(|(u, r)| {
-            Ok((
-                u,
-                parse_role(&r).map_err(|_| AppError::Internal(format!("stored role {r:?}")))?,
-            ))
-        })
-        .collect()
+    for (node, user, role, granted_by, granter_admin, granter_disabled) in rows {
+        let role =
+            parse_role(&role).map_err(|_| AppError::Internal(format!("stored role {role:?}")))?;
+        let granter = match (granter_admin, granter_disabled) {
+            (Some(admin), None) => Some(Principal::User {
+                id: granted_by.clone(),
+                admin,
+            }),
+            _ => None,
+        };
+        out.entry(node).or_default().push(NodeGrant {
+            user,
+            role,
+            granted_by,
+            granter,
+        });
+    }
+    Ok(out)
 }
 
 /// Authorizes `share` on the file or folder and returns its canonical id.
@@ -92,7 +125,25 @@ macro_rules! grant_from_row {
     }};
 }
 
-/// Gives the user with `email` a role on a file or folder (replacing a role they had).
+/// The answer to a share request: the same whether or not the address has an account, so
+/// sharing is no way to learn who uses the platform.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShareRequest {
+    /// `file` or `folder`.
+    pub resource_kind: String,
+    /// File or folder id.
+    pub resource_id: String,
+    /// The address shared with (normalized).
+    pub email: String,
+    /// `viewer`, `commenter` or `editor`.
+    pub role: String,
+    /// Always `accepted`: if the address has an account, it now holds the role.
+    pub status: &'static str,
+}
+
+/// Gives the user with `email` a role on a file or folder (replacing a role they had). An
+/// address without an account gets nothing, but the answer is the same; the attempt is audited
+/// either way.
 pub async fn grant(
     app: &App,
     ctx: &Ctx,
@@ -100,16 +151,32 @@ pub async fn grant(
     id: &str,
     email: &str,
     role: &str,
-) -> AppResult<Grant> {
+) -> AppResult<ShareRequest> {
     let id = shareable(app, ctx, kind, id).await?;
     let role_parsed = parse_role(role)?;
     let email = names::email(email)?;
-    let user_id: String = on_db!(&app.db, pool => {
+    let answer = ShareRequest {
+        resource_kind: kind.to_owned(),
+        resource_id: id.clone(),
+        email: email.clone(),
+        role: role_parsed.name().to_owned(),
+        status: "accepted",
+    };
+    let user_id: Option<String> = on_db!(&app.db, pool => {
         match sqlx::query("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(pool).await? {
-            Some(r) => r.try_get("id")?,
-            None => return Err(AppError::Invalid(format!("no user with email {email}"))),
+            Some(r) => Some(r.try_get("id")?),
+            None => None,
         }
     });
+    let Some(user_id) = user_id else {
+        let event = ctx
+            .event("share.unknown_address", kind, &id)
+            .attr("role", role_parsed.name())
+            .outcome(strongroom_audit::Outcome::Failure)
+            .build()?;
+        app.db.record(&event).await?;
+        return Ok(answer);
+    };
     if Some(user_id.as_str()) == ctx.principal.user_id() {
         return Err(AppError::Invalid("you cannot share with yourself".into()));
     }
@@ -134,12 +201,7 @@ pub async fn grant(
         .execute(&mut *tx)
         .await?
     });
-    let sql =
-        format!("{SELECT} WHERE g.resource_kind = $1 AND g.resource_id = $2 AND g.user_id = $3");
-    on_db!(&app.db, pool => {
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(kind).bind(&id).bind(&user_id).fetch_one(pool).await?;
-        Ok(grant_from_row!(&row))
-    })
+    Ok(answer)
 }
 
 /// Who a file or folder is shared with.

@@ -69,10 +69,19 @@ pub struct LinkOptions {
 
 struct LinkRow {
     link: Link,
+    created_by: String,
     password_hash: Option<String>,
     expires_us: i64,
-    locked_until: i64,
     revoked: bool,
+}
+
+impl LinkRow {
+    /// Whether the download limit is reached.
+    fn used_up(&self) -> bool {
+        self.link
+            .max_downloads
+            .is_some_and(|max| self.link.downloads >= max)
+    }
 }
 
 const COLUMNS: &str = "id, file_id, created_by, expires_at, password_hash, max_downloads, downloads, failed_attempts, locked_until, revoked_at, created_at";
@@ -96,9 +105,9 @@ macro_rules! link_from_row {
                 revoked_at: revoked.map(rfc3339),
                 created_at: rfc3339(row.try_get("created_at")?),
             },
+            created_by: row.try_get("created_by")?,
             password_hash,
             expires_us,
-            locked_until: row.try_get("locked_until")?,
             revoked: revoked.is_some(),
         }
     }};
@@ -237,6 +246,10 @@ pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
 }
 
 /// Resolves a token and password to the link principal and its file, or a clear refusal.
+///
+/// Order matters: a revoked, expired or (for downloads) used-up link answers 410 before any
+/// password is looked at, so it is no password oracle; a password guess reserves its attempt
+/// before the (slow) hash check, so concurrent guesses cannot outrun the lockout.
 async fn open_link(
     app: &App,
     ctx: &Ctx,
@@ -253,12 +266,12 @@ async fn open_link(
     if row.revoked {
         return Err(AppError::Gone("this link was revoked".into()));
     }
-    let now = now_micros();
-    if row.locked_until > now {
-        let secs = ((row.locked_until - now) / 1_000_000).max(1) as u64;
-        return Err(AppError::TooManyRequests(
-            "too many wrong passwords; the link is locked for now".into(),
-            secs,
+    if row.expires_us <= now_micros() {
+        return Err(AppError::Gone("this link has expired".into()));
+    }
+    if action == "download" && row.used_up() {
+        return Err(AppError::Gone(
+            "this link has reached its download limit".into(),
         ));
     }
     if let Some(hash) = &row.password_hash {
@@ -267,46 +280,104 @@ async fn open_link(
                 "this link needs a password (X-Link-Password header)".into(),
             ));
         };
-        if !verify_password(given.to_owned(), hash.clone()).await? {
-            app.metrics.auth_failures.inc();
-            let max = i64::from(app.config.files.link_max_attempts);
-            let lock_until = now + (app.config.files.link_lock_secs as i64) * 1_000_000;
-            let event = ctx
-                .event("link.password.failed", "file", &row.link.file_id)
-                .attr("link", row.link.id.as_str())
-                .outcome(Outcome::Failure)
-                .build()?;
-            in_tx_with_event!(&app.db, &event, |tx| {
-                sqlx::query(
-                    "UPDATE links SET failed_attempts = failed_attempts + 1, \
-                     locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END \
-                     WHERE id = $3",
-                )
-                .bind(max)
-                .bind(lock_until)
-                .bind(&row.link.id)
-                .execute(&mut *tx)
-                .await?
-            });
-            return Err(AppError::Unauthorized("wrong link password".into()));
-        }
+        check_password(app, ctx, &row, given, hash).await?;
     }
     let file = files::load(app, &row.link.file_id).await?;
+    let target = files::target(app, &file).await?;
+    // A link carries its creator's authority: once they may no longer share the file (their
+    // role was taken away, the file moved out of their reach, the account was disabled or
+    // deleted), the link stops working.
+    let creator = super::accounts::active_principal(app, &row.created_by).await?;
+    let creator_may_share =
+        creator.is_some_and(|p| app.authz.check(&p, "share", &target, &ctx.facts()).is_ok());
+    if !creator_may_share {
+        return Err(AppError::Gone(
+            "this link no longer works: its creator lost access to the file".into(),
+        ));
+    }
     let mut link_ctx = ctx.clone();
     link_ctx.principal = Principal::Link {
         id: row.link.id.clone(),
         file_id: file.id.clone(),
         expires: Timestamp::from_millis(row.expires_us / 1000)?,
     };
-    let target = files::target(app, &file).await?;
     match authorize(app, &link_ctx, action, &target, "file", &file.id).await {
         Ok(()) => {}
-        Err(AppError::Forbidden { .. }) if row.expires_us <= now => {
+        Err(AppError::Forbidden { .. }) if row.expires_us <= now_micros() => {
             return Err(AppError::Gone("this link has expired".into()));
         }
         Err(e) => return Err(e),
     }
     Ok((link_ctx, file, row))
+}
+
+/// Checks a link password. The attempt is counted *before* the hash comparison (one atomic
+/// update that refuses once `link_max_attempts` attempts are outstanding or the link is locked),
+/// and given back only when the password was right; so a guess that is cancelled, times out or
+/// races others still counts, and a right password never clears earlier failures.
+async fn check_password(
+    app: &App,
+    ctx: &Ctx,
+    row: &LinkRow,
+    given: &str,
+    hash: &str,
+) -> AppResult<()> {
+    let now = now_micros();
+    let max = i64::from(app.config.files.link_max_attempts.max(1));
+    // An expired lock starts a fresh window of attempts.
+    let reserved = on_db!(&app.db, pool => sqlx::query(
+        "UPDATE links SET \
+           failed_attempts = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 1 ELSE failed_attempts + 1 END, \
+           locked_until = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 0 ELSE locked_until END \
+         WHERE id = $1 AND locked_until <= $2 AND (locked_until <> 0 OR failed_attempts < $3)",
+    )
+    .bind(&row.link.id)
+    .bind(now)
+    .bind(max)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    if reserved == 0 {
+        let locked_until: i64 = on_db!(&app.db, pool => sqlx::query("SELECT locked_until FROM links WHERE id = $1")
+            .bind(&row.link.id)
+            .fetch_one(pool)
+            .await?
+            .try_get("locked_until")?);
+        let secs = ((locked_until - now) / 1_000_000).max(1) as u64;
+        return Err(AppError::TooManyRequests(
+            "too many wrong passwords; the link is locked for now".into(),
+            secs,
+        ));
+    }
+    if verify_password(given.to_owned(), hash.to_owned()).await? {
+        on_db!(&app.db, pool => sqlx::query(
+            "UPDATE links SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0",
+        )
+        .bind(&row.link.id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        return Ok(());
+    }
+    app.metrics.auth_failures.inc();
+    let lock_until = now_micros() + (app.config.files.link_lock_secs as i64) * 1_000_000;
+    let event = ctx
+        .event("link.password.failed", "file", &row.link.file_id)
+        .attr("link", row.link.id.as_str())
+        .outcome(Outcome::Failure)
+        .build()?;
+    in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query(
+            "UPDATE links SET locked_until = CASE WHEN failed_attempts >= $1 AND locked_until = 0 THEN $2 ELSE locked_until END \
+             WHERE id = $3",
+        )
+        .bind(max)
+        .bind(lock_until)
+        .bind(&row.link.id)
+        .execute(&mut *tx)
+        .await?
+    });
+    Err(AppError::Unauthorized("wrong link password".into()))
 }
 
 /// What a link shows before downloading.
@@ -356,17 +427,13 @@ pub async fn download(
     want: &Want,
 ) -> AppResult<Delivery> {
     let (link_ctx, file, row) = open_link(app, ctx, token, password, "download").await?;
-    // A range request after the first full download does not count again; a conditional hit
-    // sends nothing and counts nothing.
-    let counts = !want.head
-        && want.range.is_none()
-        && !want
-            .if_none_match
-            .as_deref()
-            .is_some_and(|v| v.contains(&file.sha256));
+    // Every response that carries content counts, ranges included (a limit that a `Range:
+    // bytes=0-` could step around is no limit). HEAD and a 304 send no content and count
+    // nothing, but a used-up link refuses them too (checked in `open_link`).
+    let counts = !want.head && !files::not_modified(want, &file);
     if counts {
         let updated = on_db!(&app.db, pool => sqlx::query(
-            "UPDATE links SET downloads = downloads + 1, failed_attempts = 0 \
+            "UPDATE links SET downloads = downloads + 1 \
              WHERE id = $1 AND revoked_at IS NULL AND (max_downloads IS NULL OR downloads < max_downloads)",
         )
         .bind(&row.link.id)

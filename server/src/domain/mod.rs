@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod files;
 pub mod folders;
+pub mod fsck;
 pub mod grants;
 pub mod links;
 pub mod names;
@@ -142,11 +143,17 @@ pub async fn authorize(
         Ok(()) => Ok(()),
         Err(err) => {
             app.metrics.denials.inc();
-            let event = ctx
-                .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
-                .outcome(Outcome::Denied)
-                .build()?;
-            app.db.record(&event).await?;
+            // Anonymous denials: the first per address and window is recorded, the rest are
+            // summarized (see `crate::denials`).
+            let record = ctx.principal != Principal::Anonymous
+                || app.denials.admit(ctx.ip, action, now_micros());
+            if record {
+                let event = ctx
+                    .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
+                    .outcome(Outcome::Denied)
+                    .build()?;
+                app.db.record(&event).await?;
+            }
             // Nobody signed in: the answer is "sign in", not "forbidden".
             if ctx.principal == Principal::Anonymous
                 && !matches!(action, "register" | "login")
@@ -201,4 +208,28 @@ pub fn rfc3339(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
         .map(|t| t.to_string())
         .unwrap_or_default()
+}
+
+/// Records the summaries of anonymous denials whose window closed (all of them with
+/// `everything`, at shutdown); returns how many summaries were written.
+pub async fn flush_denials(app: &App, everything: bool) -> AppResult<usize> {
+    let summaries = app.denials.drain(now_micros(), everything);
+    for s in &summaries {
+        let mut ctx = Ctx::system();
+        ctx.ip = s.ip;
+        let mut event = ctx
+            .event("authz.denied.summary", "platform", "strongroom")
+            .outcome(Outcome::Denied)
+            .attr("count", s.suppressed)
+            .attr("since", rfc3339(s.since_micros))
+            .attr(
+                "actions",
+                serde_json::to_value(&s.actions).unwrap_or_default(),
+            );
+        if s.ip.is_unspecified() {
+            event = event.attr("sources", "many");
+        }
+        app.db.record(&event.build()?).await?;
+    }
+    Ok(summaries.len())
 }

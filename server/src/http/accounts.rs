@@ -92,17 +92,31 @@ fn client(ctx: &Ctx, device_id: Option<String>) -> ClientInfo {
     c
 }
 
-/// Registers an account.
+/// The answer to a registration: the same whether or not the address was already registered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registration {
+    /// Always `accepted`.
+    pub status: &'static str,
+    /// What to do next.
+    pub detail: &'static str,
+}
+
+/// Registers an account. The answer does not tell whether the address already had one.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 202, body = Registration), (status = 422, body = Problem)))]
 pub async fn register(
     State(app): State<AppState>,
     caller: Caller,
     Json(r): Json<RegisterRequest>,
-) -> AppResult<(StatusCode, Json<User>)> {
-    let user =
-        accounts::register(&app, &caller.anonymous(), &r.email, &r.name, &r.password).await?;
-    Ok((StatusCode::CREATED, Json(user)))
+) -> AppResult<(StatusCode, Json<Registration>)> {
+    accounts::register(&app, &caller.anonymous(), &r.email, &r.name, &r.password).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Registration {
+            status: "accepted",
+            detail: "if the address was not registered yet, the account now exists: sign in with it",
+        }),
+    ))
 }
 
 /// Signs in.
@@ -190,6 +204,29 @@ pub async fn delete_account(
     Json(d): Json<DeleteAccount>,
 ) -> AppResult<StatusCode> {
     accounts::delete_account(&app, &caller.0, &d.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: String,
+    /// The new password (at least 12 characters).
+    #[schema(min_length = 12, max_length = 1024)]
+    pub new_password: String,
+}
+
+/// Changes my password; my other sessions are signed out.
+#[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(p): Json<PasswordChange>,
+) -> AppResult<StatusCode> {
+    accounts::change_password(&app, &caller.0, &p.current_password, &p.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,13 +1,14 @@
-//! `/audit`: the hash-chained audit trail, for administrators.
+//! Administration: the hash-chained audit trail (`/audit`) and accounts (`/admin/users`).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use strongroom_audit::{Actor, AuditQuery, Cursor, Order, Outcome, Resource, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
 use crate::app::AppState;
+use crate::domain::accounts::{self, User};
 use crate::error::{AppError, AppResult, Problem};
 
 /// One audit record.
@@ -182,5 +183,65 @@ pub async fn verify_chain(
             problem: Some(e.to_string()),
         },
         Err(e) => return Err(e.into()),
+    }))
+}
+
+/// Every account.
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
+pub async fn users(State(app): State<AppState>, caller: Caller) -> AppResult<Json<Vec<User>>> {
+    caller.0.user_id()?;
+    Ok(Json(accounts::list_users(&app, &caller.0).await?))
+}
+
+/// Disables an account: signed out everywhere, logins refused, its links and shares suspended.
+#[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn disable_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(
+        accounts::set_disabled(&app, &caller.0, &id, true).await?,
+    ))
+}
+
+/// Enables a disabled account.
+#[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn enable_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(
+        accounts::set_disabled(&app, &caller.0, &id, false).await?,
+    ))
+}
+
+/// A password set by an administrator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordReset {
+    /// The new password, shown once: give it to the account's owner, who should change it.
+    pub password: String,
+}
+
+/// Sets a new random password on an account and signs it out everywhere.
+#[utoipa::path(post, path = "/admin/users/{id}/password-reset", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = PasswordReset), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn reset_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<PasswordReset>> {
+    caller.0.user_id()?;
+    Ok(Json(PasswordReset {
+        password: accounts::reset_password(&app, &caller.0, &id).await?,
     }))
 }

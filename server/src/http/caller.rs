@@ -64,13 +64,9 @@ impl FromRequestParts<AppState> for Caller {
             request_id: meta.id,
         };
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(|| {
-                    AppError::Unauthorized("use Authorization: Bearer <access token>".into())
-                })?;
+            let token = auth.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+                AppError::Unauthorized("use Authorization: Bearer <access token>".into())
+            })?;
             let claims = match app.sessions.verify_access(token.trim(), true).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -91,5 +87,27 @@ impl FromRequestParts<AppState> for Caller {
             ctx.session_id = Some(claims.sid);
         }
         Ok(Caller(ctx))
+    }
+}
+
+/// The token of a `Bearer` credential. The scheme name is case-insensitive (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer abc", "bearer abc", "BEARER  abc ", "BeArEr abc"] {
+            assert_eq!(super::bearer_token(v), Some("abc"), "{v}");
+        }
+        for v in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", ""] {
+            assert_eq!(super::bearer_token(v), None, "{v}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
 use crate::app::AppState;
+use crate::conn::MinRate;
 use crate::domain::files::{
     self, Delivery, FileMeta, FileUpdate, Listing, NewFile, Page, Verification, Want,
 };
@@ -52,7 +53,12 @@ pub async fn upload(
         folder_id: p.folder_id,
         content_type,
     };
-    let meta = files::upload(&app, &caller.0, new, body.into_data_stream()).await?;
+    let body = MinRate::new(
+        body.into_data_stream(),
+        &app.config.http,
+        app.metrics.clone(),
+    );
+    let meta = files::upload(&app, &caller.0, new, body).await?;
     Ok((StatusCode::CREATED, Json(meta)))
 }
 
@@ -168,7 +174,7 @@ pub async fn download(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let delivery = files::download(&app, &caller.0, &id, &want(&method, &headers)).await?;
-    Ok(deliver(delivery))
+    Ok(deliver(&app, delivery))
 }
 
 /// Re-checks a file's integrity: SHA-256 and signature over the stored bytes.
@@ -225,8 +231,8 @@ pub fn content_disposition(name: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-/// Turns a delivery into a response.
-pub fn deliver(d: Delivery) -> Response {
+/// Turns a delivery into a response; the body is held to the minimum transfer rate.
+pub fn deliver(app: &AppState, d: Delivery) -> Response {
     match d {
         Delivery::NotModified(file) => {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
@@ -236,6 +242,7 @@ pub fn deliver(d: Delivery) -> Response {
             r
         }
         Delivery::Content { file, range, body } => {
+            let body = MinRate::new(body, &app.config.http, app.metrics.clone());
             let mut r = Response::new(Body::from_stream(body));
             let h = r.headers_mut();
             let ct = HeaderValue::from_str(&file.content_type)

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::Caller;
 use crate::app::AppState;
-use crate::domain::grants::{self, Grant};
+use crate::domain::grants::{self, Grant, ShareRequest};
 use crate::error::{AppResult, Problem};
 
 /// A share with a named user.
@@ -24,15 +24,15 @@ pub struct NewGrant {
 /// Shares a file with a user.
 #[utoipa::path(post, path = "/files/{id}/grants", tag = "sharing", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")), request_body = NewGrant,
-    responses((status = 201, body = Grant), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 202, body = ShareRequest), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn grant_file(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Json(g): Json<NewGrant>,
-) -> AppResult<(StatusCode, Json<Grant>)> {
+) -> AppResult<(StatusCode, Json<ShareRequest>)> {
     Ok((
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
         Json(grants::grant(&app, &caller.0, "file", &id, &g.email, &g.role).await?),
     ))
 }
@@ -65,15 +65,15 @@ pub async fn revoke_file(
 /// Shares a folder (and everything in it) with a user.
 #[utoipa::path(post, path = "/folders/{id}/grants", tag = "sharing", security(("bearer" = [])),
     params(("id" = String, Path, description = "Folder id")), request_body = NewGrant,
-    responses((status = 201, body = Grant), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 202, body = ShareRequest), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn grant_folder(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Json(g): Json<NewGrant>,
-) -> AppResult<(StatusCode, Json<Grant>)> {
+) -> AppResult<(StatusCode, Json<ShareRequest>)> {
     Ok((
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
         Json(grants::grant(&app, &caller.0, "folder", &id, &g.email, &g.role).await?),
     ))
 }

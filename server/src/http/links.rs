@@ -126,5 +126,5 @@ pub async fn download(
         &want(&method, &headers),
     )
     .await?;
-    Ok(deliver(d))
+    Ok(deliver(&app, d))
 }

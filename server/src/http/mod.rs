@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
             accounts::update_profile,
             accounts::delete_account
         ))
+        .routes(routes!(accounts::change_password))
         .routes(routes!(accounts::sessions))
         .routes(routes!(accounts::revoke_session))
         .routes(routes!(accounts::activity))
@@ -94,6 +95,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(links::info))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::verify_chain))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::enable_user))
+        .routes(routes!(admin::reset_password))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -51,10 +51,8 @@ pub async fn readyz(State(app): State<AppState>, caller: Caller) -> AppResult<Re
     observe(&app, &caller).await?;
     let database = app.db.ping().await;
     let object_store = app.blobs.ping().await;
-    let bus = app
-        .relay
-        .as_ref()
-        .is_none_or(|r| r.metrics().outbox_errors == 0 || database);
+    // With Kafka configured, the brokers must answer; in process, the bus is always there.
+    let bus = app.bus_ready().await;
     let ready = database && object_store && bus;
     let body = Json(Readiness {
         ready,
@@ -69,16 +67,34 @@ pub async fn readyz(State(app): State<AppState>, caller: Caller) -> AppResult<Re
     })
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics: the text format 0.0.4, or OpenMetrics 1.0 when the scraper asks for it
+/// (`Accept: application/openmetrics-text`).
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+pub async fn metrics(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: http::HeaderMap,
+) -> AppResult<Response> {
     observe(&app, &caller).await?;
     app.refresh_gauges().await;
-    let mut r = app.metrics.render().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let (body, content_type) = if openmetrics {
+        (
+            app.metrics.render(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            app.metrics.render_text(),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    };
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(r)
 }
 

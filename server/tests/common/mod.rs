@@ -1,6 +1,9 @@
 //! What the server's test files share: the real services scripts/test.sh starts.
 #![allow(dead_code)] // each test file uses its own part
 
+#[macro_use]
+pub mod router;
+
 /// The value of `var`, or `None` with a printed note. Under scripts/test.sh
 /// (`STRONGROOM_TEST_REQUIRE_SERVICES=1`) a missing service is a failure, never a skip.
 pub fn required(var: &str) -> Option<String> {

@@ -1,0 +1,228 @@
+//! `strongroom fsck`: finds folder trees that older versions could leave broken, and repairs
+//! them.
+//!
+//! Before moves checked cycles and depth inside their transaction, two opposite moves racing each
+//! other could both commit (a cycle: both folders vanish from the root and every request on them
+//! fails), and a move could nest a subtree deeper than [`MAX_DEPTH`]. Folders whose parent no
+//! longer exists are found too. Repair moves the folder at fault to its owner's root (renamed if
+//! the name is taken there), one audited transaction per folder; files are never touched, so
+//! everything becomes reachable again.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Ctx;
+use super::folders::MAX_DEPTH;
+use crate::app::App;
+use crate::error::AppResult;
+use crate::{in_tx_with_event, on_db};
+
+/// One damaged place in a folder tree.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Damage {
+    /// The folder to move to its owner's root.
+    pub folder_id: String,
+    /// Its owner.
+    pub owner_id: String,
+    /// `cycle`, `too-deep` or `missing-parent`.
+    pub kind: &'static str,
+}
+
+/// What `fsck` found and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FsckReport {
+    /// Folders examined.
+    pub folders: usize,
+    /// Damage found.
+    pub damage: Vec<Damage>,
+    /// Whether it was repaired.
+    pub repaired: bool,
+}
+
+struct Row_ {
+    owner: String,
+    parent: String,
+}
+
+/// Finds damage in the loaded tree: every folder must reach its owner's root through existing
+/// folders of the same owner, in at most [`MAX_DEPTH`] steps.
+fn find_damage(tree: &HashMap<String, Row_>) -> Vec<Damage> {
+    let mut damage = Vec::new();
+    // Folders known to reach the root, with their depth (1 = at the root).
+    let mut depth_of: HashMap<&str, usize> = HashMap::new();
+    let mut reported: HashSet<String> = HashSet::new();
+    let mut ids: Vec<&String> = tree.keys().collect();
+    ids.sort();
+    for start in ids {
+        let mut path: Vec<&str> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut cur = start.as_str();
+        // Walk up until the root, a folder already known good, a cycle or a missing parent.
+        let outcome = loop {
+            if let Some(d) = depth_of.get(cur) {
+                break Ok(*d);
+            }
+            if !seen.insert(cur) {
+                break Err(("cycle", cur));
+            }
+            path.push(cur);
+            let row = &tree[cur];
+            if row.parent.is_empty() {
+                break Ok(0);
+            }
+            match tree.get(&row.parent) {
+                Some(p) if p.owner == row.owner => cur = row.parent.as_str(),
+                _ => break Err(("missing-parent", cur)),
+            }
+        };
+        match outcome {
+            Ok(base) => {
+                // Assign depths from the top of the walked path down.
+                for (i, id) in path.iter().rev().enumerate() {
+                    let d = base + i + 1;
+                    if d > MAX_DEPTH {
+                        // The first folder past the limit moves to the root; what is below it
+                        // fits again after that (it was at most MAX_DEPTH below the root before
+                        // the bad move put it here, and the walk is re-run after each repair).
+                        if reported.insert((*id).to_owned()) {
+                            damage.push(Damage {
+                                folder_id: (*id).to_owned(),
+                                owner_id: tree[*id].owner.clone(),
+                                kind: "too-deep",
+                            });
+                        }
+                        break;
+                    }
+                    depth_of.insert(id, d);
+                }
+            }
+            Err((kind, at)) => {
+                if reported.insert(at.to_owned()) {
+                    damage.push(Damage {
+                        folder_id: at.to_owned(),
+                        owner_id: tree[at].owner.clone(),
+                        kind,
+                    });
+                }
+                // Everything on this path is unreachable until the repair; do not report its
+                // members again as separate damage.
+                for id in path {
+                    reported.insert(id.to_owned());
+                }
+            }
+        }
+    }
+    damage
+}
+
+async fn load_tree(app: &App) -> AppResult<HashMap<String, Row_>> {
+    on_db!(&app.db, pool => {
+        let rows = sqlx::query("SELECT id, owner_id, parent_id FROM folders").fetch_all(pool).await?;
+        let mut tree = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            tree.insert(r.try_get::<String, _>("id")?, Row_ { owner: r.try_get("owner_id")?, parent: r.try_get("parent_id")? });
+        }
+        Ok(tree)
+    })
+}
+
+/// Checks every folder tree; with `repair`, moves each damaged folder to its owner's root and
+/// checks again until nothing is left (each repair can only shorten chains).
+pub async fn fsck(app: &App, repair: bool) -> AppResult<FsckReport> {
+    let tree = load_tree(app).await?;
+    let folders = tree.len();
+    let damage = find_damage(&tree);
+    if !repair || damage.is_empty() {
+        return Ok(FsckReport {
+            folders,
+            damage,
+            repaired: false,
+        });
+    }
+    let ctx = Ctx::system();
+    let mut all = Vec::new();
+    let mut pending = damage;
+    // Bounded: each round moves at least one folder to a root, which it never leaves.
+    for _ in 0..=folders {
+        if pending.is_empty() {
+            break;
+        }
+        for d in &pending {
+            move_to_root(app, &ctx, d).await?;
+        }
+        all.append(&mut pending);
+        pending = find_damage(&load_tree(app).await?);
+    }
+    Ok(FsckReport {
+        folders,
+        damage: all,
+        repaired: true,
+    })
+}
+
+async fn move_to_root(app: &App, ctx: &Ctx, d: &Damage) -> AppResult<()> {
+    let name: String = on_db!(&app.db, pool => sqlx::query("SELECT name FROM folders WHERE id = $1").bind(&d.folder_id).fetch_one(pool).await?.try_get("name")?);
+    let taken: bool = on_db!(&app.db, pool => sqlx::query("SELECT 1 AS one FROM folders WHERE owner_id = $1 AND parent_id = '' AND name = $2")
+        .bind(&d.owner_id).bind(&name).fetch_optional(pool).await?.is_some());
+    let new_name = if taken {
+        let short: String = d.folder_id.chars().rev().take(8).collect();
+        format!("{name} (recovered {short})")
+    } else {
+        name
+    };
+    let event = ctx
+        .event("folder.repaired", "folder", &d.folder_id)
+        .attr("damage", d.kind)
+        .attr("owner", d.owner_id.as_str())
+        .build()?;
+    let now = super::now_micros();
+    in_tx_with_event!(&app.db, &event, |tx| {
+        sqlx::query("UPDATE folders SET parent_id = '', name = $1, updated_at = $2 WHERE id = $3")
+            .bind(&new_name)
+            .bind(now)
+            .bind(&d.folder_id)
+            .execute(&mut *tx)
+            .await?
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(rows: &[(&str, &str)]) -> HashMap<String, Row_> {
+        rows.iter()
+            .map(|(id, parent)| {
+                (
+                    (*id).to_owned(),
+                    Row_ {
+                        owner: "ann".into(),
+                        parent: (*parent).to_owned(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_cycles_missing_parents_and_over_deep_chains() {
+        assert!(find_damage(&tree(&[("a", ""), ("b", "a")])).is_empty());
+        let d = find_damage(&tree(&[("x", "y"), ("y", "x"), ("z", "y")]));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, "cycle");
+        let d = find_damage(&tree(&[("a", "gone")]));
+        assert_eq!(d[0].kind, "missing-parent");
+        let mut rows: Vec<(String, String)> = vec![("f0".into(), String::new())];
+        for i in 1..(MAX_DEPTH + 10) {
+            rows.push((format!("f{i}"), format!("f{}", i - 1)));
+        }
+        let refs: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let d = find_damage(&tree(&refs));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, "too-deep");
+        assert_eq!(d[0].folder_id, format!("f{MAX_DEPTH}"));
+    }
+}

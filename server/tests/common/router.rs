@@ -1,0 +1,171 @@
+//! The router driven without a socket (`tower::ServiceExt::oneshot`), on SQLite or PostgreSQL:
+//! a harness that checks every error is a problem document and never a 500.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use strongroom::app::{App, AppState};
+use strongroom::config::Config;
+use tower::ServiceExt;
+
+pub struct Harness {
+    /// The state.
+    pub app: AppState,
+    /// The router.
+    pub router: Router,
+    /// The data directory.
+    pub dir: tempfile::TempDir,
+}
+
+/// Which metadata database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Each test runs on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+
+
+/// A server on `backend` with a memory blob store.
+pub async fn harness(backend: Backend, max_upload: u64) -> Option<Harness> {
+    harness_with(backend, max_upload, |_| {}).await
+}
+
+/// A server on `backend` with a memory blob store and `tune` applied to its configuration.
+pub async fn harness_with(
+    backend: Backend,
+    max_upload: u64,
+    tune: impl FnOnce(&mut Config),
+) -> Option<Harness> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::load(None, Vec::<(String, String)>::new()).unwrap();
+    if let Backend::Postgres = backend {
+        config.database.url = super::fresh_postgres("api").await?;
+        config.database.max_connections = 4;
+    }
+    config.data_dir = dir.path().to_owned();
+    config.storage.url = "memory://".into();
+    config.files.max_upload_bytes = max_upload;
+    config.http.max_json_bytes = 4096;
+    tune(&mut config);
+    let app = Arc::new(App::build(config).await.unwrap());
+    let router = strongroom::http::app(app.clone());
+    Some(Harness { app, router, dir })
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub raw: Vec<u8>,
+    pub headers: http::HeaderMap,
+}
+
+impl Harness {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        // A HEAD answer has a problem document's headers but no body.
+        let head = req.method() == Method::HEAD;
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let raw = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body}");
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{status} without a problem document"
+            );
+            if !head {
+                assert_eq!(body["status"], status.as_u16(), "{body}");
+                assert!(
+                    body["detail"].is_string() && body["type"].is_string(),
+                    "{body}"
+                );
+            }
+        }
+        Reply {
+            status,
+            headers,
+            content_type,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    pub async fn user(&self, email: &str) -> (String, Value) {
+        let r = self
+            .call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({ "email": email, "name": "U", "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        let r = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({ "email": email, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        (r.body["access_token"].as_str().unwrap().to_owned(), r.body)
+    }
+
+    pub async fn upload(&self, token: &str, name: &str, bytes: &[u8]) -> Reply {
+        let req = Request::post(format!("/files?name={name}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(bytes.to_vec()))
+            .unwrap();
+        self.send(req).await
+    }
+}
