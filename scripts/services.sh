@@ -7,13 +7,14 @@
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
 #   scripts/services.sh reset  [SERVICE...]   empty the test data (PostgreSQL: recreate the test database)
 #
-# SERVICE is one of: postgres kafka s3 (default: all of them).
+# SERVICE is one of: postgres kafka s3 tools (default: all of them). `tools` is no server: the
+# command-line checkers some tests run (promtool, from Debian's prometheus package).
 # Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
 # broker (tansu, about 10 minutes) and the S3-compatible store (Garage, about 8 minutes) are built from
 # crates.io with `cargo install` the first time.
 set -euo pipefail
 
-ALL_SERVICES=(postgres kafka s3)
+ALL_SERVICES=(postgres kafka s3 tools)
 
 # PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
 PG_USER=strongroom
@@ -225,6 +226,10 @@ kafka_reset() {
 
 kafka_env() {
   echo "export STRONGROOM_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  # Tests that stop a broker start their own from the same binary.
+  local bin
+  bin=$(tansu_bin)
+  [ -z "$bin" ] || echo "export STRONGROOM_TEST_TANSU_BIN=$bin"
 }
 
 # --- S3 (Garage) -------------------------------------------------------------------------------
@@ -323,6 +328,52 @@ s3_env() {
   echo "export STRONGROOM_TEST_S3_REGION=garage"
   echo "export STRONGROOM_TEST_S3_ACCESS_KEY_ID=$S3_KEY_ID"
   echo "export STRONGROOM_TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET"
+}
+
+# --- tools ------------------------------------------------------------------------------------
+
+# promtool (`promtool check metrics` lints the server's /metrics). Only the binary is taken out
+# of Debian's prometheus package: no Prometheus server is installed or started.
+promtool_bin() {
+  if command -v promtool >/dev/null 2>&1; then
+    command -v promtool
+  elif [ -x "$STATE_DIR/tools/usr/bin/promtool" ]; then
+    echo "$STATE_DIR/tools/usr/bin/promtool"
+  fi
+}
+
+tools_up() {
+  [ -n "$(promtool_bin)" ] && return 0
+  log "fetching promtool from Debian's prometheus package"
+  local tmp
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp" # apt's download user writes there
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  (cd "$tmp" && apt-get download -qq prometheus >/dev/null) || { rm -rf "$tmp"; die "apt-get download prometheus failed"; }
+  mkdir -p "$STATE_DIR/tools"
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$STATE_DIR/tools"
+  rm -rf "$tmp"
+  [ -n "$(promtool_bin)" ] || die "promtool not found in the prometheus package"
+  log "promtool ready: $(promtool_bin)"
+}
+
+tools_down() { return 0; }
+
+tools_status() {
+  if [ -n "$(promtool_bin)" ]; then
+    echo "tools: promtool at $(promtool_bin)"
+  else
+    echo "tools: promtool missing"
+    return 1
+  fi
+}
+
+tools_reset() { return 0; }
+
+tools_env() {
+  local bin
+  bin=$(promtool_bin)
+  [ -z "$bin" ] || echo "export STRONGROOM_TEST_PROMTOOL=$bin"
 }
 
 # --- dispatch -----------------------------------------------------------------------------------

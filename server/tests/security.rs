@@ -402,9 +402,14 @@ async fn anonymous_denials_are_summarized_per_source(backend: Backend) {
 }
 
 async fn carl_reads(h: &Harness, carl: &str, f: &str) -> StatusCode {
-    h.call(Method::GET, &format!("/files/{f}/content"), Some(carl), None)
-        .await
-        .status
+    h.call(
+        Method::GET,
+        &format!("/files/{f}/content"),
+        Some(carl),
+        None,
+    )
+    .await
+    .status
 }
 
 async fn grant(h: &Harness, token: &str, kind: &str, id: &str, email: &str, role: &str) {

@@ -122,11 +122,13 @@ async fn into_problem(res: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+    // Problem documents, and JSON answers a handler chose deliberately (the readiness report
+    // with its 503), pass as they are.
+    let is_ours = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"application/json")
+    });
+    if is_ours {
         return res;
     }
     let (parts, body) = res.into_parts();

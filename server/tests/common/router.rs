@@ -43,8 +43,6 @@ macro_rules! on_both_databases {
     };
 }
 
-
-
 /// A server on `backend` with a memory blob store.
 pub async fn harness(backend: Backend, max_upload: u64) -> Option<Harness> {
     harness_with(backend, max_upload, |_| {}).await
