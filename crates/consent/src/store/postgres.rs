@@ -57,7 +57,7 @@ async fn redact(pool: &PgPool, chain: &str, seqs: &[u64]) -> Result<u64> {
 mod tests {
     use super::*;
     use crate::conformance;
-    use crate::store::sql::tests::{self as sql, FORGED_HEADER, TAMPER_HEADER};
+    use crate::store::sql::tests as sql;
     use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
     use std::sync::Arc;
@@ -138,22 +138,12 @@ mod tests {
         let Some((store, schema)) = store().await else {
             return;
         };
-        let pool = store.pool().clone();
-        conformance::verify_names_first_broken_record(Arc::new(store), async move |chain, seq| {
-            // The append-only trigger has to go first: that is what a tamperer with table
-            // ownership would do.
-            sqlx::query("ALTER TABLE consent_records DISABLE TRIGGER consent_records_guard")
-                .execute(&pool)
-                .await
-                .expect("disable trigger");
-            sqlx::query(TAMPER_HEADER)
-                .bind(FORGED_HEADER)
-                .bind(chain)
-                .bind(seq_to_sql(seq))
-                .execute(&pool)
-                .await
-                .expect("tamper");
-        })
+        let raw = sql::raw(store.pool().clone());
+        sql::verify_names_first_broken_record(
+            Arc::new(store),
+            "ALTER TABLE consent_records DISABLE TRIGGER consent_records_guard",
+            raw,
+        )
         .await;
         schema.drop().await;
     }
@@ -163,11 +153,8 @@ mod tests {
         let Some((store, schema)) = store().await else {
             return;
         };
-        let pool = store.pool().clone();
-        sql::rows_refuse_edits_and_deletes(&store, async |sql| {
-            sqlx::query(sql).execute(&pool).await.is_err()
-        })
-        .await;
+        let raw = sql::raw(store.pool().clone());
+        sql::rows_refuse_edits_and_deletes(&store, raw).await;
         schema.drop().await;
     }
 

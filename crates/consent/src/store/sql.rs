@@ -186,15 +186,25 @@ pub(crate) use sql_consent_store;
 /// Checks both SQL backends run against their own database, on top of the conformance suite.
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::conformance;
     use crate::record::{ChainRecord, RecordHeader, RecordKind};
     use crate::store::{ConsentStore, DynConsentStore};
+    use std::sync::Arc;
 
-    /// Edits a stored header behind the store's back (after the guard trigger is out of the
-    /// way); binds the forged header, the chain and the seq.
-    pub(crate) const TAMPER_HEADER: &str =
-        "UPDATE consent_records SET header = $1 WHERE chain = $2 AND seq = $3";
-    /// What [`TAMPER_HEADER`] writes.
-    pub(crate) const FORGED_HEADER: &str = r#"{"purpose":"forged"}"#;
+    /// Runs a statement on `pool`, bypassing the store.
+    pub(crate) fn raw<DB>(pool: sqlx::Pool<DB>) -> impl AsyncFn(String) -> Result<(), sqlx::Error>
+    where
+        DB: sqlx::Database,
+        for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+        DB::Arguments: sqlx::IntoArguments<DB>,
+    {
+        async move |sql| {
+            sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .map(drop)
+        }
+    }
 
     fn first_record(payload: serde_json::Value) -> ChainRecord {
         ChainRecord::seal(
@@ -210,10 +220,10 @@ pub(crate) mod tests {
     }
 
     /// The guard triggers refuse every update but dropping a payload, and every delete.
-    /// `refused(sql)` runs `sql` on the store's pool and says whether the database refused it.
+    /// `raw(sql)` runs `sql` on the store's pool, bypassing the store.
     pub(crate) async fn rows_refuse_edits_and_deletes(
         store: &DynConsentStore,
-        refused: impl AsyncFn(&'static str) -> bool,
+        raw: impl AsyncFn(String) -> Result<(), sqlx::Error>,
     ) {
         store
             .append(&first_record(serde_json::json!({})))
@@ -224,9 +234,31 @@ pub(crate) mod tests {
             "UPDATE consent_records SET payload = '{}'",
             "DELETE FROM consent_records",
         ] {
-            assert!(refused(sql).await, "{sql} must be refused");
+            assert!(raw(sql.to_owned()).await.is_err(), "{sql} must be refused");
         }
         assert_eq!(store.redact("chain", &[1]).await.expect("redact"), 1);
+    }
+
+    /// [`conformance::verify_names_first_broken_record`] with a tamperer who edits a header in
+    /// the table, after `guard_off` got the backend's guard trigger out of the way (as someone
+    /// with file access or table ownership would). `raw(sql)` runs `sql` on the store's pool.
+    pub(crate) async fn verify_names_first_broken_record(
+        store: Arc<DynConsentStore>,
+        guard_off: &'static str,
+        raw: impl AsyncFn(String) -> Result<(), sqlx::Error>,
+    ) {
+        conformance::verify_names_first_broken_record(store, async move |chain, seq| {
+            raw(guard_off.to_owned()).await.expect("guard off");
+            // Chains are hex digests, so they can be spelled into the statement.
+            assert!(chain.bytes().all(|b| b.is_ascii_hexdigit()), "{chain}");
+            raw(format!(
+                "UPDATE consent_records SET header = '{{\"purpose\":\"forged\"}}' \
+                 WHERE chain = '{chain}' AND seq = {seq}"
+            ))
+            .await
+            .expect("tamper");
+        })
+        .await;
     }
 
     /// What one store wrote, a store opened later on the same database reads back, after

@@ -80,7 +80,7 @@ async fn redact(pool: &SqlitePool, chain: &str, seqs: &[u64]) -> Result<u64> {
 mod tests {
     use super::*;
     use crate::conformance;
-    use crate::store::sql::tests::{self as sql, FORGED_HEADER, TAMPER_HEADER};
+    use crate::store::sql::tests as sql;
     use std::sync::Arc;
 
     async fn store() -> (SqliteConsentStore, tempfile::TempDir) {
@@ -106,33 +106,20 @@ mod tests {
     #[tokio::test]
     async fn verify_names_first_broken_record() {
         let (store, _dir) = store().await;
-        let pool = store.pool().clone();
-        conformance::verify_names_first_broken_record(Arc::new(store), async move |chain, seq| {
-            // The append-only trigger has to go first: that is what a tamperer with file
-            // access would do.
-            sqlx::query("DROP TRIGGER consent_records_redact_only")
-                .execute(&pool)
-                .await
-                .expect("drop trigger");
-            sqlx::query(TAMPER_HEADER)
-                .bind(FORGED_HEADER)
-                .bind(chain)
-                .bind(seq_to_sql(seq))
-                .execute(&pool)
-                .await
-                .expect("tamper");
-        })
+        let raw = sql::raw(store.pool().clone());
+        sql::verify_names_first_broken_record(
+            Arc::new(store),
+            "DROP TRIGGER consent_records_redact_only",
+            raw,
+        )
         .await;
     }
 
     #[tokio::test]
     async fn rows_refuse_edits_and_deletes() {
         let (store, _dir) = store().await;
-        let pool = store.pool().clone();
-        sql::rows_refuse_edits_and_deletes(&store, async |sql| {
-            sqlx::query(sql).execute(&pool).await.is_err()
-        })
-        .await;
+        let raw = sql::raw(store.pool().clone());
+        sql::rows_refuse_edits_and_deletes(&store, raw).await;
     }
 
     #[tokio::test]
