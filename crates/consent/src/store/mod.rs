@@ -20,6 +20,8 @@ pub(crate) mod sqlite;
 /// atomic: of two writers racing to add record `n` to one chain, exactly one succeeds and the
 /// other gets [`Error::Conflict`], so a chain can never fork. The only change ever made to a
 /// stored record is [`redact`](ConsentStore::redact), which drops its payload and nothing else.
+/// Every backend, and the `Arc` and `Box` wrappers, runs the `conformance` suite (feature
+/// `conformance`), which checks this contract.
 #[async_trait]
 pub trait ConsentStore: Debug + Send + Sync + 'static {
     /// Append `record` to `record.chain`. Fails with [`Error::Conflict`] unless `record.seq` is
