@@ -32,6 +32,10 @@ pub async fn run_all(store: Arc<DynConsentStore>) {
     append_refuses_forks_and_gaps(&*store).await;
     concurrent_appends_never_fork(&*store).await;
     redact_drops_only_payloads(&*store).await;
+    append_refuses_unnamed_chains_and_huge_seqs(&*store).await;
+    read_from_any_seq(&*store).await;
+    redact_ignores_unknown_and_repeated_seqs(&*store).await;
+    chains_are_independent(&*store).await;
     grant_check_withdraw(store.clone()).await;
     expiry_follows_the_clock(store.clone()).await;
     expirations_are_announced_once_per_window(store.clone()).await;
@@ -227,6 +231,85 @@ pub async fn redact_drops_only_payloads(store: &DynConsentStore) {
     expected.payload = None;
     assert_eq!(stored[0], expected);
     assert!(crate::record::verify_chain(&chain, &stored).is_intact());
+}
+
+/// A record with an empty chain name or a seq beyond `i64::MAX` is `InvalidInput`, not a
+/// conflict, and nothing is stored.
+pub async fn append_refuses_unnamed_chains_and_huge_seqs(store: &DynConsentStore) {
+    let unnamed = record("", 1, GENESIS_HASH);
+    assert!(matches!(
+        store.append(&unnamed).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(store.read_all("").await.expect("read").is_empty());
+    let chain = unique_chain();
+    let written = seal_chain(store, &chain, 1).await;
+    for seq in [i64::MAX as u64 + 1, u64::MAX] {
+        let huge = record(&chain, seq, &written[0].hash);
+        assert!(
+            matches!(store.append(&huge).await, Err(Error::InvalidInput { .. })),
+            "seq {seq}"
+        );
+    }
+    assert_eq!(store.read_all(&chain).await.expect("read"), written);
+}
+
+/// `read` from any seq: 0 reads everything, past the head (up to `u64::MAX`) reads nothing.
+pub async fn read_from_any_seq(store: &DynConsentStore) {
+    let chain = unique_chain();
+    let written = seal_chain(store, &chain, 3).await;
+    assert_eq!(store.read(&chain, 0).await.expect("read 0"), written);
+    assert_eq!(store.read(&chain, 3).await.expect("read 3"), written[2..]);
+    for from in [4, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+        assert!(
+            store.read(&chain, from).await.expect("read").is_empty(),
+            "read from {from}"
+        );
+    }
+}
+
+/// `redact` counts each dropped payload once: unknown, repeated and out-of-range seqs and an
+/// empty list change nothing.
+pub async fn redact_ignores_unknown_and_repeated_seqs(store: &DynConsentStore) {
+    let chain = unique_chain();
+    let written = seal_chain(store, &chain, 3).await;
+    assert_eq!(store.redact(&chain, &[]).await.expect("redact"), 0);
+    assert_eq!(
+        store
+            .redact(&chain, &[0, 4, i64::MAX as u64 + 1, u64::MAX])
+            .await
+            .expect("redact"),
+        0
+    );
+    assert_eq!(store.read_all(&chain).await.expect("read"), written);
+    assert_eq!(store.redact(&chain, &[2, 2, 2]).await.expect("redact"), 1);
+    let stored = store.read_all(&chain).await.expect("read");
+    assert!(stored[1].payload.is_none());
+    assert_eq!([&stored[0], &stored[2]], [&written[0], &written[2]]);
+}
+
+/// `read`, `head` and `redact` see only the chain they name, whatever the other chains hold;
+/// a redacted head comes back without its payload.
+pub async fn chains_are_independent(store: &DynConsentStore) {
+    let long = unique_chain();
+    let short = unique_chain();
+    let long_records = seal_chain(store, &long, 3).await;
+    let short_records = seal_chain(store, &short, 1).await;
+    assert_eq!(
+        store.head(&short).await.expect("head").as_ref(),
+        short_records.last()
+    );
+    assert_eq!(store.read(&short, 1).await.expect("read"), short_records);
+    assert_eq!(store.redact(&short, &[1, 2, 3]).await.expect("redact"), 1);
+    assert_eq!(store.read_all(&long).await.expect("read"), long_records);
+    let head = store.head(&short).await.expect("head").expect("a head");
+    let mut expected = short_records[0].clone();
+    expected.payload = None;
+    assert_eq!(head, expected);
+    assert_eq!(
+        store.head(&long).await.expect("head").as_ref(),
+        long_records.last()
+    );
 }
 
 /// Grant, check, withdraw, re-grant, with receipts and history.

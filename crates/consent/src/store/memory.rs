@@ -132,6 +132,12 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn conformance_through_arc_dyn() {
+        let shared: Arc<DynConsentStore> = Arc::new(MemoryConsentStore::new());
+        conformance::run_all(Arc::new(shared)).await;
+    }
+
+    #[tokio::test]
     async fn verify_names_first_broken_record() {
         let store = Arc::new(MemoryConsentStore::new());
         let handle = store.clone();

@@ -9,6 +9,8 @@ use std::sync::Arc;
 pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -18,6 +20,8 @@ pub(crate) mod sqlite;
 /// atomic: of two writers racing to add record `n` to one chain, exactly one succeeds and the
 /// other gets [`Error::Conflict`], so a chain can never fork. The only change ever made to a
 /// stored record is [`redact`](ConsentStore::redact), which drops its payload and nothing else.
+/// Every backend, and the `Arc` and `Box` wrappers, runs the `conformance` suite (feature
+/// `conformance`), which checks this contract.
 #[async_trait]
 pub trait ConsentStore: Debug + Send + Sync + 'static {
     /// Append `record` to `record.chain`. Fails with [`Error::Conflict`] unless `record.seq` is
@@ -101,87 +105,4 @@ pub(crate) fn check_appendable(record: &ChainRecord) -> Result<()> {
         return Err(conflict());
     }
     Ok(())
-}
-
-/// Map a u64 sequence number to the i64 SQL databases store.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn seq_to_sql(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-/// A stored row, in the column types both SQL backends share.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[derive(Debug)]
-pub(crate) struct SqlRecord {
-    pub(crate) chain: String,
-    pub(crate) seq: i64,
-    pub(crate) recorded_at: i64,
-    pub(crate) kind: String,
-    pub(crate) header: String,
-    pub(crate) payload: Option<String>,
-    pub(crate) payload_hash: String,
-    pub(crate) prev_hash: String,
-    pub(crate) hash: String,
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-impl SqlRecord {
-    pub(crate) fn encode(r: &ChainRecord) -> Result<Self> {
-        Ok(Self {
-            chain: r.chain.clone(),
-            seq: seq_to_sql(r.seq),
-            recorded_at: r.recorded_at.as_microsecond(),
-            kind: r.kind.as_str().to_owned(),
-            header: to_json(&r.header)?,
-            payload: r.payload.as_ref().map(to_json).transpose()?,
-            payload_hash: r.payload_hash.clone(),
-            prev_hash: r.prev_hash.clone(),
-            hash: r.hash.clone(),
-        })
-    }
-
-    pub(crate) fn decode(self) -> Result<ChainRecord> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| Error::Corrupt {
-            reason: format!("chain {} seq {}: {what}: {e}", self.chain, self.seq),
-        };
-        Ok(ChainRecord {
-            seq: u64::try_from(self.seq).map_err(|e| corrupt("seq", &e))?,
-            recorded_at: jiff::Timestamp::from_microsecond(self.recorded_at)
-                .map_err(|e| corrupt("recorded_at", &e))?,
-            kind: crate::record::RecordKind::parse(&self.kind)?,
-            header: serde_json::from_str(&self.header).map_err(|e| corrupt("header", &e))?,
-            payload: self
-                .payload
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|e| corrupt("payload", &e))?,
-            payload_hash: self.payload_hash,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-            chain: self.chain,
-        })
-    }
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Corrupt {
-        reason: format!("cannot encode record: {e}"),
-    })
-}
-
-/// Map a database error: unique violations mean another writer won the race.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn map_sqlx(e: sqlx::Error, chain: &str, seq: u64) -> Error {
-    match &e {
-        sqlx::Error::RowNotFound => Error::NotFound {
-            what: format!("record {seq} of chain {chain}"),
-        },
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict {
-            chain: chain.to_owned(),
-            seq,
-        },
-        _ => Error::Storage(crate::error::StorageError::new(e)),
-    }
 }

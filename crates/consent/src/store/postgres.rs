@@ -1,24 +1,15 @@
-use crate::error::{Result, StorageError};
-use crate::record::ChainRecord;
-use crate::store::{ConsentStore, SqlRecord, check_appendable, map_sqlx, seq_to_sql};
-use async_trait::async_trait;
+//! The PostgreSQL backend: everything but connecting and `redact` is shared with SQLite in
+//! `sql.rs`.
+
+use crate::error::Result;
+use crate::store::sql::{MIGRATIONS_TABLE, map_sqlx, seq_to_sql, sql_consent_store, storage};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-const MIGRATIONS_TABLE: &str = "_strongroom_consent_migrations";
-
-const APPEND: &str = "INSERT INTO consent_records \
-    (chain, seq, recorded_at, kind, header, payload, payload_hash, prev_hash, hash) \
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
-    WHERE $2 = 1 OR EXISTS (SELECT 1 FROM consent_records \
-        WHERE chain = $1 AND seq = $2 - 1 AND hash = $8)";
-const READ: &str = "SELECT chain, seq, recorded_at, kind, header, payload, payload_hash, \
-    prev_hash, hash FROM consent_records WHERE chain = $1 AND seq >= $2 ORDER BY seq";
-const HEAD: &str = "SELECT chain, seq, recorded_at, kind, header, payload, payload_hash, \
-    prev_hash, hash FROM consent_records WHERE chain = $1 ORDER BY seq DESC LIMIT 1";
+/// Drops the payloads of all the given seqs in one statement, binding them as an array.
 const REDACT: &str = "UPDATE consent_records SET payload = NULL \
     WHERE chain = $1 AND seq = ANY($2) AND payload IS NOT NULL";
 
-/// A [`ConsentStore`] in PostgreSQL (feature `postgres`).
+/// A [`ConsentStore`](crate::ConsentStore) in PostgreSQL (feature `postgres`).
 ///
 /// Tables are created by embedded migrations when the store is built, in the connection's
 /// `search_path` schema; their bookkeeping lives in `_strongroom_consent_migrations`, so the
@@ -27,39 +18,6 @@ const REDACT: &str = "UPDATE consent_records SET payload = NULL \
 #[derive(Debug, Clone)]
 pub struct PostgresConsentStore {
     pool: PgPool,
-}
-
-#[derive(sqlx::FromRow)]
-struct PgRow {
-    chain: String,
-    seq: i64,
-    recorded_at: i64,
-    kind: String,
-    header: String,
-    payload: Option<String>,
-    payload_hash: String,
-    prev_hash: String,
-    hash: String,
-}
-
-impl From<PgRow> for SqlRecord {
-    fn from(r: PgRow) -> Self {
-        SqlRecord {
-            chain: r.chain,
-            seq: r.seq,
-            recorded_at: r.recorded_at,
-            kind: r.kind,
-            header: r.header,
-            payload: r.payload,
-            payload_hash: r.payload_hash,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        }
-    }
-}
-
-fn storage(e: impl std::error::Error + Send + Sync + 'static) -> crate::Error {
-    crate::Error::Storage(StorageError::new(e))
 }
 
 impl PostgresConsentStore {
@@ -82,70 +40,24 @@ impl PostgresConsentStore {
     }
 }
 
-#[async_trait]
-impl ConsentStore for PostgresConsentStore {
-    async fn append(&self, record: &ChainRecord) -> Result<()> {
-        check_appendable(record)?;
-        let row = SqlRecord::encode(record)?;
-        let done = sqlx::query(APPEND)
-            .bind(&row.chain)
-            .bind(row.seq)
-            .bind(row.recorded_at)
-            .bind(&row.kind)
-            .bind(&row.header)
-            .bind(&row.payload)
-            .bind(&row.payload_hash)
-            .bind(&row.prev_hash)
-            .bind(&row.hash)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, &record.chain, record.seq))?;
-        if done.rows_affected() == 0 {
-            return Err(crate::Error::Conflict {
-                chain: record.chain.clone(),
-                seq: record.seq,
-            });
-        }
-        Ok(())
-    }
+sql_consent_store!(PostgresConsentStore);
 
-    async fn read(&self, chain: &str, from_seq: u64) -> Result<Vec<ChainRecord>> {
-        let rows: Vec<PgRow> = sqlx::query_as(READ)
-            .bind(chain)
-            .bind(seq_to_sql(from_seq))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, chain, from_seq))?;
-        rows.into_iter()
-            .map(|r| SqlRecord::from(r).decode())
-            .collect()
-    }
-
-    async fn head(&self, chain: &str) -> Result<Option<ChainRecord>> {
-        let row: Option<PgRow> = sqlx::query_as(HEAD)
-            .bind(chain)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, chain, 0))?;
-        row.map(|r| SqlRecord::from(r).decode()).transpose()
-    }
-
-    async fn redact(&self, chain: &str, seqs: &[u64]) -> Result<u64> {
-        let seqs: Vec<i64> = seqs.iter().map(|&s| seq_to_sql(s)).collect();
-        let done = sqlx::query(REDACT)
-            .bind(chain)
-            .bind(&seqs)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, chain, 0))?;
-        Ok(done.rows_affected())
-    }
+async fn redact(pool: &PgPool, chain: &str, seqs: &[u64]) -> Result<u64> {
+    let seqs: Vec<i64> = seqs.iter().map(|&s| seq_to_sql(s)).collect();
+    let done = sqlx::query(REDACT)
+        .bind(chain)
+        .bind(&seqs)
+        .execute(pool)
+        .await
+        .map_err(|e| map_sqlx(e, chain, 0))?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::conformance;
+    use crate::store::sql::tests as sql;
     use sqlx::postgres::PgConnectOptions;
     use std::str::FromStr;
     use std::sync::Arc;
@@ -226,22 +138,12 @@ mod tests {
         let Some((store, schema)) = store().await else {
             return;
         };
-        let pool = store.pool().clone();
-        conformance::verify_names_first_broken_record(Arc::new(store), async move |chain, seq| {
-            // The append-only trigger has to go first: that is what a tamperer with table
-            // ownership would do.
-            sqlx::query("ALTER TABLE consent_records DISABLE TRIGGER consent_records_guard")
-                .execute(&pool)
-                .await
-                .expect("disable trigger");
-            sqlx::query("UPDATE consent_records SET header = $1 WHERE chain = $2 AND seq = $3")
-                .bind(r#"{"purpose":"forged"}"#)
-                .bind(chain)
-                .bind(seq_to_sql(seq))
-                .execute(&pool)
-                .await
-                .expect("tamper");
-        })
+        let raw = sql::raw(store.pool().clone());
+        sql::verify_names_first_broken_record(
+            Arc::new(store),
+            "ALTER TABLE consent_records DISABLE TRIGGER consent_records_guard",
+            raw,
+        )
         .await;
         schema.drop().await;
     }
@@ -251,28 +153,26 @@ mod tests {
         let Some((store, schema)) = store().await else {
             return;
         };
-        let record = crate::record::ChainRecord::seal(
-            "chain",
-            1,
-            jiff::Timestamp::UNIX_EPOCH,
-            crate::RecordKind::Granted,
-            crate::RecordHeader::default(),
-            serde_json::json!({}),
-            crate::GENESIS_HASH,
-        )
-        .expect("seal");
-        store.append(&record).await.expect("append");
-        for sql in [
-            "UPDATE consent_records SET hash = 'x'",
-            "UPDATE consent_records SET payload = '{}'",
-            "DELETE FROM consent_records",
-        ] {
-            assert!(
-                sqlx::query(sql).execute(store.pool()).await.is_err(),
-                "{sql} must be refused"
-            );
-        }
-        assert_eq!(store.redact("chain", &[1]).await.expect("redact"), 1);
+        let raw = sql::raw(store.pool().clone());
+        sql::rows_refuse_edits_and_deletes(&store, raw).await;
+        schema.drop().await;
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrations_are_idempotent() {
+        let Some((first, schema)) = store().await else {
+            return;
+        };
+        let options = first.pool().connect_options();
+        sql::reopening_keeps_data(first, async || {
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with((*options).clone())
+                .await
+                .expect("reconnect");
+            PostgresConsentStore::with_pool(pool).await.expect("reopen")
+        })
+        .await;
         schema.drop().await;
     }
 }
