@@ -55,30 +55,6 @@ pub fn load_or_create(
     Ok((Zeroizing::new(std::fs::read(&path)?), created))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn created_once_then_reused_with_private_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = dir.path().join("keys");
-        let (a, created) = load_or_create(&keys, "k", || Zeroizing::new(vec![1; 32])).unwrap();
-        assert!(created);
-        let (b, created) = load_or_create(&keys, "k", || Zeroizing::new(vec![2; 32])).unwrap();
-        assert!(!created);
-        assert_eq!(*a, *b);
-        let mode = std::fs::metadata(keys.join("k"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600);
-        std::fs::set_permissions(keys.join("k"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(load_or_create(&keys, "k", || Zeroizing::new(vec![3; 32])).is_err());
-    }
-}
-
 /// Makes the data directory private to this user: it and its direct entries become 0700
 /// (folders) and 0600 (files), data written by an older version or under a permissive umask
 /// included. A private directory already keeps everything below it from other users, so the
@@ -108,4 +84,28 @@ pub fn make_private(dir: &Path) -> std::io::Result<()> {
         fix(&entry.path(), &entry.metadata()?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_reused_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let (a, created) = load_or_create(&keys, "k", || Zeroizing::new(vec![1; 32])).unwrap();
+        assert!(created);
+        let (b, created) = load_or_create(&keys, "k", || Zeroizing::new(vec![2; 32])).unwrap();
+        assert!(!created);
+        assert_eq!(*a, *b);
+        let mode = std::fs::metadata(keys.join("k"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::set_permissions(keys.join("k"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_or_create(&keys, "k", || Zeroizing::new(vec![3; 32])).is_err());
+    }
 }
