@@ -50,6 +50,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Request rate limits.
     pub limiter: RateLimiter,
+    /// The one clock domain code reads.
+    pub clock: Arc<dyn crate::clock::Clock>,
     /// Anonymous denials, summarized per source address.
     pub denials: crate::denials::DenialAggregator,
     /// Whether events also go to Kafka.
@@ -98,6 +100,19 @@ fn random_key(len: usize) -> Zeroizing<Vec<u8>> {
 impl App {
     /// Opens every store, loads or creates keys and wires the event path. Starts nothing.
     pub async fn build(config: Config) -> Result<App, String> {
+        App::build_with_clock(config, Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// Now, in microseconds since the epoch, from the app's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_micros()
+    }
+
+    /// [`App::build`] with the given clock (tests move a [`crate::clock::ManualClock`]).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Result<App, String> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
         crate::keys::make_private(&config.data_dir)
@@ -215,7 +230,8 @@ impl App {
         };
         let authz =
             Authorizer::with_policies(config.auth.open_registration, &operator_policies(&config)?)
-                .map_err(|e| format!("policy: {e}"))?;
+                .map_err(|e| format!("policy: {e}"))?
+                .with_clock(clock.clone());
         let limiter = RateLimiter::new(
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
@@ -235,6 +251,7 @@ impl App {
             metrics: Metrics::new(),
             limiter,
             denials,
+            clock,
             kafka,
             #[cfg(feature = "kafka")]
             kafka_probe,

@@ -179,6 +179,7 @@ impl DecisionCounter {
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     engine: Arc<PolicyEngine>,
+    clock: Arc<dyn crate::clock::Clock>,
     /// Decision counts.
     pub counter: Arc<DecisionCounter>,
 }
@@ -200,8 +201,15 @@ impl Authorizer {
             .build()?;
         Ok(Authorizer {
             engine: Arc::new(engine),
+            clock: Arc::new(crate::clock::SystemClock),
             counter,
         })
+    }
+
+    /// Decides with `clock`'s time (`context.now`: link expiry, embargoes).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Authorizer {
+        self.clock = clock;
+        self
     }
 
     /// Allows or refuses `action` by `who` on `target`. A refusal is a 403 whose explanation is
@@ -213,7 +221,7 @@ impl Authorizer {
         target: &Target,
         facts: &RequestFacts,
     ) -> Result<(), AppError> {
-        let now = Timestamp::from_system_time(std::time::SystemTime::now())?;
+        let now = Timestamp::from_millis(self.clock.now_micros() / 1000)?;
         let mut ctx = PackContext::new(now, &facts.ip.to_string());
         ctx.mfa = facts.mfa;
         ctx.device_trusted = facts.device_trusted;

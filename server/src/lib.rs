@@ -8,6 +8,7 @@ pub mod app;
 pub mod authz;
 pub mod blobs;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod db;

@@ -197,12 +197,7 @@ async fn link_password_lockout_holds_under_concurrency(backend: Backend) {
     // Expired: 410 whatever the password, so no password oracle.
     let l = link(&h, &ann, &id, json!({ "password": "right one" })).await;
     let tok = l["token"].as_str().unwrap().to_owned();
-    sql(
-        &h,
-        "UPDATE links SET expires_at = 1000 WHERE id = $1",
-        &[l["id"].as_str().unwrap()],
-    )
-    .await;
+    h.clock.advance_secs(8 * 86_400);
     assert_eq!(guess(&h, &tok, "wrong").await, StatusCode::GONE);
     assert_eq!(guess(&h, &tok, "right one").await, StatusCode::GONE);
     assert_eq!(get_link(&h, &tok, &[], false).await, StatusCode::GONE);
@@ -380,8 +375,16 @@ async fn anonymous_denials_are_summarized_per_source(backend: Backend) {
         1,
         "only the first"
     );
+    // The window is still open: nothing to summarize yet; once it closed, one summary.
     assert_eq!(
-        strongroom::domain::flush_denials(&h.app, true)
+        strongroom::domain::flush_denials(&h.app, false)
+            .await
+            .unwrap(),
+        0
+    );
+    h.clock.advance_secs(61);
+    assert_eq!(
+        strongroom::domain::flush_denials(&h.app, false)
             .await
             .unwrap(),
         1
@@ -391,6 +394,10 @@ async fn anonymous_denials_are_summarized_per_source(backend: Backend) {
         2,
         "and one summary"
     );
+    // A new window records its first denial again.
+    let r = h.call(Method::GET, "/files", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.app.db.outbox_pending().await - before, 3);
     // Signed-in callers' denials stay one event each.
     let (ann, _) = h.user("ann@example.com").await;
     let before = h.app.db.outbox_pending().await;

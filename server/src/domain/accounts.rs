@@ -11,7 +11,7 @@ use strongroom_audit::Outcome;
 use strongroom_session_store::{ClientInfo, Login, SessionId, TokenPair};
 use utoipa::ToSchema;
 
-use super::{Ctx, names, now_micros, rfc3339};
+use super::{Ctx, names, rfc3339};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::{in_tx_with_event, on_db};
@@ -178,7 +178,7 @@ pub async fn create_user(
 ) -> AppResult<User> {
     let hash = hash_password(password.to_owned()).await?;
     let id = uuid::Uuid::now_v7().to_string();
-    let now = now_micros();
+    let now = app.now();
     let event = ctx
         .event("account.registered", "user", &id)
         .attr("admin", is_admin)
@@ -404,7 +404,7 @@ pub async fn update_profile(
         event = event.attr("email", true);
     }
     let event = event.build()?;
-    let now = now_micros();
+    let now = app.now();
     let done = async {
         in_tx_with_event!(&app.db, &event, |tx| {
             sqlx::query(
@@ -511,7 +511,7 @@ pub async fn change_password(app: &App, ctx: &Ctx, current: &str, new: &str) -> 
 async fn set_password(app: &App, ctx: &Ctx, user: &str, new: &str, action: &str) -> AppResult<()> {
     let hash = hash_password(new.to_owned()).await?;
     let event = ctx.event(action, "user", user).build()?;
-    let now = now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(&hash)
@@ -559,7 +559,7 @@ pub async fn set_disabled(app: &App, ctx: &Ctx, id: &str, disabled: bool) -> App
             &id,
         )
         .build()?;
-    let now = now_micros();
+    let now = app.now();
     let at = disabled.then_some(now);
     in_tx_with_event!(&app.db, &event, |tx| {
         let n = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")

@@ -15,7 +15,7 @@ use sqlx::Row;
 use strongroom_file_verifier::Signature;
 use utoipa::ToSchema;
 
-use super::{Ctx, authorize, folders, names, now_micros, rfc3339};
+use super::{Ctx, authorize, folders, names, rfc3339};
 use crate::app::App;
 use crate::authz::{Node, Target};
 use crate::blobs::{BlobStream, Blobs};
@@ -181,7 +181,7 @@ where
             &app.verifier,
         )
         .await?;
-    let now = now_micros();
+    let now = app.now();
     let event = ctx
         .event("file.uploaded", "file", &id)
         .attr("name", name.as_str())
@@ -359,7 +359,7 @@ pub async fn update(app: &App, ctx: &Ctx, id: &str, change: &FileUpdate) -> AppR
         event = event.attr("name", n.as_str());
     }
     let event = event.build()?;
-    let now = now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         if let Some(f) = &folder
             && !f.is_empty()

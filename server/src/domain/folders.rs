@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{Ctx, authorize, names, now_micros, rfc3339};
+use super::{Ctx, authorize, names, rfc3339};
 use crate::app::App;
 use crate::authz::{Node, Target};
 use crate::error::{AppError, AppResult};
@@ -179,7 +179,7 @@ pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> A
     let (owner, parent_id) = authorize_create_in(app, ctx, parent).await?;
     let name = names::file_name(name)?;
     let id = uuid::Uuid::now_v7().to_string();
-    let now = now_micros();
+    let now = app.now();
     let event = ctx
         .event("folder.created", "folder", &id)
         .attr("name", name.as_str())
@@ -290,7 +290,7 @@ pub async fn update(
             .build()?,
         None => event,
     };
-    let now = now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         if let Some(p) = new_parent.as_deref().filter(|p| !p.is_empty()) {
             // Moves of one owner's folders take turns (exclusive lock on the tree), and the

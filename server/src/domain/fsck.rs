@@ -177,7 +177,7 @@ async fn move_to_root(app: &App, ctx: &Ctx, d: &Damage) -> AppResult<()> {
         .attr("damage", d.kind)
         .attr("owner", d.owner_id.as_str())
         .build()?;
-    let now = super::now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         sqlx::query("UPDATE folders SET parent_id = '', name = $1, updated_at = $2 WHERE id = $3")
             .bind(&new_name)

@@ -6,7 +6,7 @@ use sqlx::Row;
 use strongroom_access_policy::pack::Role;
 use utoipa::ToSchema;
 
-use super::{Ctx, files, folders, names, now_micros, rfc3339};
+use super::{Ctx, files, folders, names, rfc3339};
 use crate::app::App;
 use crate::authz::{NodeGrant, Principal};
 use crate::error::{AppError, AppResult};
@@ -186,7 +186,7 @@ pub async fn grant(
         .attr("user", user_id.as_str())
         .attr("role", role_parsed.name())
         .build()?;
-    let now = now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         sqlx::query(
             "INSERT INTO grants (resource_kind, resource_id, user_id, role, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \

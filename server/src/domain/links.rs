@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::accounts::{hash_password, verify_password};
 use super::files::{self, Delivery, FileMeta, Want};
-use super::{Ctx, authorize, names, now_micros, rfc3339};
+use super::{Ctx, authorize, names, rfc3339};
 use crate::app::App;
 use crate::authz::Principal;
 use crate::error::{AppError, AppResult};
@@ -153,7 +153,7 @@ pub async fn create(
     };
     let id = uuid::Uuid::now_v7().to_string();
     let token = random_token("srl_", 32);
-    let now = now_micros();
+    let now = app.now();
     let expires = now + (ttl as i64) * 1_000_000;
     let event = ctx
         .event("link.created", "file", &file.id)
@@ -234,7 +234,7 @@ pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
         .event("link.revoked", "file", &file.id)
         .attr("link", link_id.as_str())
         .build()?;
-    let now = now_micros();
+    let now = app.now();
     in_tx_with_event!(&app.db, &event, |tx| {
         sqlx::query("UPDATE links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
@@ -266,7 +266,7 @@ async fn open_link(
     if row.revoked {
         return Err(AppError::Gone("this link was revoked".into()));
     }
-    if row.expires_us <= now_micros() {
+    if row.expires_us <= app.now() {
         return Err(AppError::Gone("this link has expired".into()));
     }
     if action == "download" && row.used_up() {
@@ -303,7 +303,7 @@ async fn open_link(
     };
     match authorize(app, &link_ctx, action, &target, "file", &file.id).await {
         Ok(()) => {}
-        Err(AppError::Forbidden { .. }) if row.expires_us <= now_micros() => {
+        Err(AppError::Forbidden { .. }) if row.expires_us <= app.now() => {
             return Err(AppError::Gone("this link has expired".into()));
         }
         Err(e) => return Err(e),
@@ -322,7 +322,7 @@ async fn check_password(
     given: &str,
     hash: &str,
 ) -> AppResult<()> {
-    let now = now_micros();
+    let now = app.now();
     let max = i64::from(app.config.files.link_max_attempts.max(1));
     // An expired lock starts a fresh window of attempts.
     let reserved = on_db!(&app.db, pool => sqlx::query(
@@ -360,7 +360,7 @@ async fn check_password(
         return Ok(());
     }
     app.metrics.auth_failures.inc();
-    let lock_until = now_micros() + (app.config.files.link_lock_secs as i64) * 1_000_000;
+    let lock_until = app.now() + (app.config.files.link_lock_secs as i64) * 1_000_000;
     let event = ctx
         .event("link.password.failed", "file", &row.link.file_id)
         .attr("link", row.link.id.as_str())

@@ -146,7 +146,7 @@ pub async fn authorize(
             // Anonymous denials: the first per address and window is recorded, the rest are
             // summarized (see `crate::denials`).
             let record = ctx.principal != Principal::Anonymous
-                || app.denials.admit(ctx.ip, action, now_micros());
+                || app.denials.admit(ctx.ip, action, app.now());
             if record {
                 let event = ctx
                     .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
@@ -198,11 +198,6 @@ pub fn hidden_from(app: &App, ctx: &Ctx, target: &Target) -> bool {
             .is_err()
 }
 
-/// Now, in microseconds since the epoch (the unit of every stored time).
-pub fn now_micros() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
-}
-
 /// Microseconds to RFC 3339.
 pub fn rfc3339(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
@@ -213,7 +208,7 @@ pub fn rfc3339(micros: i64) -> String {
 /// Records the summaries of anonymous denials whose window closed (all of them with
 /// `everything`, at shutdown); returns how many summaries were written.
 pub async fn flush_denials(app: &App, everything: bool) -> AppResult<usize> {
-    let summaries = app.denials.drain(now_micros(), everything);
+    let summaries = app.denials.drain(app.now(), everything);
     for s in &summaries {
         let mut ctx = Ctx::system();
         ctx.ip = s.ip;

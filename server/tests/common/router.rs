@@ -19,6 +19,8 @@ pub struct Harness {
     pub router: Router,
     /// The data directory.
     pub dir: tempfile::TempDir,
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Arc<strongroom::clock::ManualClock>,
 }
 
 /// Which metadata database a test runs on.
@@ -65,9 +67,15 @@ pub async fn harness_with(
     config.files.max_upload_bytes = max_upload;
     config.http.max_json_bytes = 4096;
     tune(&mut config);
-    let app = Arc::new(App::build(config).await.unwrap());
+    let clock = Arc::new(strongroom::clock::ManualClock::starting_now());
+    let app = Arc::new(App::build_with_clock(config, clock.clone()).await.unwrap());
     let router = strongroom::http::app(app.clone());
-    Some(Harness { app, router, dir })
+    Some(Harness {
+        app,
+        router,
+        dir,
+        clock,
+    })
 }
 
 pub struct Reply {
