@@ -662,6 +662,190 @@ async fn sqlite_and_local_disk() {
     );
 }
 
+/// Where a file's blob lives, to look at it behind the server's back.
+enum BlobPlace {
+    Disk(std::path::PathBuf),
+    S3(std::sync::Arc<dyn object_store::ObjectStore>),
+}
+
+impl BlobPlace {
+    async fn exists(&self, id: &str) -> bool {
+        match self {
+            BlobPlace::Disk(root) => root.join("blobs").join("blobs").join(id).exists(),
+            BlobPlace::S3(store) => {
+                use object_store::ObjectStoreExt;
+                match store
+                    .head(&object_store::path::Path::from(format!("blobs/{id}")))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(object_store::Error::NotFound { .. }) => false,
+                    Err(e) => panic!("s3: {e}"),
+                }
+            }
+        }
+    }
+}
+
+fn s3_store() -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
+    let s3 = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(required("STRONGROOM_TEST_S3_BUCKET")?)
+        .with_endpoint(required("STRONGROOM_TEST_S3_ENDPOINT")?)
+        .with_region(required("STRONGROOM_TEST_S3_REGION")?)
+        .with_access_key_id(required("STRONGROOM_TEST_S3_ACCESS_KEY_ID")?)
+        .with_secret_access_key(required("STRONGROOM_TEST_S3_SECRET_ACCESS_KEY")?)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    Some(std::sync::Arc::new(s3))
+}
+
+/// Deleting an account removes its blobs (checked in the store itself), its links, the shares
+/// it gave and received, and its sessions; an altered blob makes verify answer `ok: false`.
+async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
+    let api = Api::new();
+    let (token, tokens) = api.register_and_login(s).await;
+    let (friend, _) = api.register_and_login(s).await;
+    let (_, friend_me) = api
+        .json(api.http.get(s.url("/me")).bearer_auth(&friend))
+        .await;
+    let friend_email = friend_me["email"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let (st, meta) = api
+            .json(
+                api.http
+                    .post(s.url(&format!("/files?name=f{i}.bin")))
+                    .bearer_auth(&token)
+                    .body(content(10_000 + i)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{meta}");
+        ids.push(meta["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        assert!(place.exists(id).await, "blob {id} is where it should be");
+    }
+    let (st, link) = api
+        .json(
+            api.http
+                .post(s.url(&format!("/files/{}/links", ids[0])))
+                .bearer_auth(&token)
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = api
+        .json(
+            api.http
+                .post(s.url(&format!("/files/{}/grants", ids[1])))
+                .bearer_auth(&token)
+                .json(&json!({ "email": friend_email, "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let (_, shared) = api
+        .json(api.http.get(s.url("/shared")).bearer_auth(&friend))
+        .await;
+    assert_eq!(shared.as_array().unwrap().len(), 1, "{shared}");
+
+    let (st, _) = api
+        .json(
+            api.http
+                .delete(s.url("/me"))
+                .bearer_auth(&token)
+                .json(&json!({ "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for id in &ids {
+        assert!(!place.exists(id).await, "blob {id} outlived its account");
+    }
+    let link_token = link["token"].as_str().unwrap();
+    let (st, _) = api
+        .json(api.http.get(s.url(&format!("/s/{link_token}"))))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, shared) = api
+        .json(api.http.get(s.url("/shared")).bearer_auth(&friend))
+        .await;
+    assert_eq!(shared, json!([]));
+    let (st, _) = api
+        .json(
+            api.http
+                .post(s.url("/auth/refresh"))
+                .json(&json!({ "refresh_token": tokens["refresh_token"] })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // Tampering behind the server's back: verify notices.
+    let (st, meta) = api
+        .json(
+            api.http
+                .post(s.url("/files?name=kept.bin"))
+                .bearer_auth(&friend)
+                .body(content(50_000)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = meta["id"].as_str().unwrap();
+    let (_, v) = api
+        .json(
+            api.http
+                .get(s.url(&format!("/files/{id}/verify")))
+                .bearer_auth(&friend),
+        )
+        .await;
+    assert_eq!(v["ok"], json!(true), "{v}");
+    let mut altered = content(50_000);
+    altered[25_000] ^= 1;
+    match &place {
+        BlobPlace::Disk(root) => {
+            std::fs::write(root.join("blobs").join("blobs").join(id), &altered).unwrap()
+        }
+        BlobPlace::S3(store) => {
+            use object_store::ObjectStoreExt;
+            store
+                .put(
+                    &object_store::path::Path::from(format!("blobs/{id}")),
+                    altered.into(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let (_, v) = api
+        .json(
+            api.http
+                .get(s.url(&format!("/files/{id}/verify")))
+                .bearer_auth(&friend),
+        )
+        .await;
+    assert_eq!(v["ok"], json!(false), "{v}");
+    assert_eq!(v["sha256_matches"], json!(false), "{v}");
+    assert_eq!(v["signature_valid"], json!(false), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_deletion_and_tampering_on_disk() {
+    let s = Server::start(&[]);
+    let root = s.data.as_ref().unwrap().path().to_owned();
+    account_deletion_and_tampering(&s, BlobPlace::Disk(root)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_deletion_and_tampering_on_s3() {
+    let (Some(db), Some(s3), Some(store)) = (fresh_postgres("e2e").await, s3_env(), s3_store())
+    else {
+        return;
+    };
+    let mut env = s3;
+    env.push(("STRONGROOM_DATABASE_URL", db));
+    let s = Server::start(&env);
+    account_deletion_and_tampering(&s, BlobPlace::S3(store)).await;
+}
+
 /// Slow clients: one address holding many half-sent requests gets only its share of
 /// connections, each closed at the header deadline, and cannot keep `/healthz` from anyone
 /// else; an upload trickling below the minimum rate is cut off and stores nothing.
