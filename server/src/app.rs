@@ -15,7 +15,6 @@ use strongroom_session_store::{
     Algorithm as TokenAlgorithm, KeyRing as TokenKeys, PostgresSessionStore, SessionManager,
     SigningKey, SqliteSessionStore, TokenPolicy,
 };
-use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use crate::authz::Authorizer;
@@ -24,6 +23,36 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+
+/// Why the server could not be built from its configuration: the part that failed, and why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The data directory cannot be created or made private.
+    #[error("data directory: {0}")]
+    DataDir(String),
+    /// The database cannot be reached or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// The object store is misconfigured.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A key cannot be read, created or parsed.
+    #[error("keys: {0}")]
+    Keys(String),
+    /// The session store or manager cannot start.
+    #[error("sessions: {0}")]
+    Sessions(String),
+    /// The audit log cannot start.
+    #[error("audit: {0}")]
+    Audit(String),
+    /// The event path (in-process bus, Kafka) cannot start.
+    #[error("events: {0}")]
+    Events(String),
+    /// A policy (built in or from `auth.policy_dir`) is invalid.
+    #[error("policy: {0}")]
+    Policy(String),
+}
 
 /// Everything a request needs, shared by all of them.
 #[derive(Debug)]
@@ -99,7 +128,7 @@ fn random_key(len: usize) -> Zeroizing<Vec<u8>> {
 
 impl App {
     /// Opens every store, loads or creates keys and wires the event path. Starts nothing.
-    pub async fn build(config: Config) -> Result<App, String> {
+    pub async fn build(config: Config) -> Result<App, BuildError> {
         App::build_with_clock(config, Arc::new(crate::clock::SystemClock)).await
     }
 
@@ -112,48 +141,51 @@ impl App {
     pub async fn build_with_clock(
         config: Config,
         clock: Arc<dyn crate::clock::Clock>,
-    ) -> Result<App, String> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-        crate::keys::make_private(&config.data_dir)
-            .map_err(|e| format!("cannot secure {}: {e}", config.data_dir.display()))?;
+    ) -> Result<App, BuildError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            BuildError::DataDir(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        crate::keys::make_private(&config.data_dir).map_err(|e| {
+            BuildError::DataDir(format!("cannot secure {}: {e}", config.data_dir.display()))
+        })?;
         let db = Db::connect(&config.database_url(), config.database.max_connections)
             .await
-            .map_err(|e| format!("database: {e}"))?;
-        let blobs = Blobs::open(&config.storage_url(), &config.storage)?;
+            .map_err(|e| BuildError::Database(e.to_string()))?;
+        let blobs =
+            Blobs::open(&config.storage_url(), &config.storage).map_err(BuildError::Storage)?;
         let keys_dir = config.keys_dir();
 
         let (seed, _) =
             crate::keys::load_or_create(&keys_dir, "file-signing.key", || random_key(32))
-                .map_err(|e| format!("file signing key: {e}"))?;
+                .map_err(|e| BuildError::Keys(format!("file signing key: {e}")))?;
         let mut verifier = FileKeys::with_algorithm(Algorithm::Blake3Keyed);
         verifier
             .insert_signing_key(
                 "k1",
-                SecretKey::from_bytes(&seed).map_err(|e| e.to_string())?,
+                SecretKey::from_bytes(&seed).map_err(|e| BuildError::Keys(e.to_string()))?,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BuildError::Keys(e.to_string()))?;
 
         let (der, _) = crate::keys::load_or_create(&keys_dir, "token-signing.pk8", || {
             SigningKey::generate(TokenAlgorithm::EdDSA)
                 .and_then(|k| k.to_pkcs8_der())
                 .unwrap_or_default()
         })
-        .map_err(|e| format!("token signing key: {e}"))?;
+        .map_err(|e| BuildError::Keys(format!("token signing key: {e}")))?;
         let signing = SigningKey::from_pkcs8_der(TokenAlgorithm::EdDSA, &der)
-            .map_err(|e| format!("token signing key: {e}"))?;
+            .map_err(|e| BuildError::Keys(format!("token signing key: {e}")))?;
         let token_policy = TokenPolicy::new(config.public_url(), "strongroom")
             .ttl(Duration::from_secs(config.auth.access_ttl_secs));
         let session_store: Arc<strongroom_session_store::DynSessionStore> = match &db {
             Db::Sqlite { pool, .. } => Arc::new(
                 SqliteSessionStore::from_pool(pool.clone())
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| BuildError::Sessions(e.to_string()))?,
             ),
             Db::Postgres { pool, .. } => Arc::new(
                 PostgresSessionStore::from_pool(pool.clone())
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| BuildError::Sessions(e.to_string()))?,
             ),
         };
         let sessions =
@@ -165,44 +197,44 @@ impl App {
                     10_000,
                 )
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| BuildError::Sessions(e.to_string()))?;
 
         let (audit_seed, _) =
             crate::keys::load_or_create(&keys_dir, "audit-checkpoint.seed", || random_key(32))
-                .map_err(|e| format!("audit checkpoint key: {e}"))?;
+                .map_err(|e| BuildError::Keys(format!("audit checkpoint key: {e}")))?;
         let seed: [u8; 32] = audit_seed
             .as_slice()
             .try_into()
-            .map_err(|_| "audit checkpoint key must be 32 bytes".to_owned())?;
+            .map_err(|_| BuildError::Keys("audit checkpoint key must be 32 bytes".to_owned()))?;
         let audit_store: Arc<strongroom_audit::DynAuditStore> = match &db {
             Db::Sqlite { pool, .. } => Arc::new(
                 SqliteAuditStore::new(pool.clone())
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| BuildError::Audit(e.to_string()))?,
             ),
             Db::Postgres { pool, .. } => Arc::new(
                 PostgresAuditStore::new(pool.clone())
                     .await
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| BuildError::Audit(e.to_string()))?,
             ),
         };
         let audit = Arc::new(
             AuditLog::builder(
                 audit_store,
-                ChainId::new("strongroom").map_err(|e| e.to_string())?,
+                ChainId::new("strongroom").map_err(|e| BuildError::Audit(e.to_string()))?,
                 CheckpointSigner::from_seed(&seed),
             )
             .checkpoint_every(1000)
             .build(),
         );
-        let bus = InProcessBus::new(1024).map_err(|e| e.to_string())?;
+        let bus = InProcessBus::new(1024).map_err(|e| BuildError::Events(e.to_string()))?;
 
         let mut publishers: Vec<Arc<DynEventPublisher>> =
             vec![audit.clone(), Arc::new(bus.clone())];
         let kafka = !config.events.kafka_brokers.is_empty();
         if kafka {
-            ensure_topic(&config).await?;
-            publishers.push(kafka_publisher(&config)?);
+            ensure_topic(&config).await.map_err(BuildError::Events)?;
+            publishers.push(kafka_publisher(&config).map_err(BuildError::Events)?);
         }
         let relay = if config.events.relay {
             let outbox: Arc<strongroom_audit::DynOutbox> = match &db {
@@ -223,15 +255,17 @@ impl App {
                 rdkafka::ClientConfig::new()
                     .set("bootstrap.servers", &config.events.kafka_brokers)
                     .create::<rdkafka::producer::BaseProducer>()
-                    .map_err(|e| format!("kafka: {e}"))?,
+                    .map_err(|e| BuildError::Events(format!("kafka: {e}")))?,
             )))
         } else {
             None
         };
-        let authz =
-            Authorizer::with_policies(config.auth.open_registration, &operator_policies(&config)?)
-                .map_err(|e| format!("policy: {e}"))?
-                .with_clock(clock.clone());
+        let authz = Authorizer::with_policies(
+            config.auth.open_registration,
+            &operator_policies(&config).map_err(BuildError::Policy)?,
+        )
+        .map_err(|e| BuildError::Policy(e.to_string()))?
+        .with_clock(clock.clone());
         let limiter = RateLimiter::new(
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
@@ -256,74 +290,6 @@ impl App {
             #[cfg(feature = "kafka")]
             kafka_probe,
         })
-    }
-
-    /// Starts the background tasks; they stop when `shutdown` flips to true.
-    pub fn spawn_background(
-        self: &Arc<Self>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks = Vec::new();
-        if let Some(relay) = self.relay.clone() {
-            let mut stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                relay
-                    .run(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-            }));
-        }
-        let interval = self.config.files.sweep_interval_secs;
-        if interval > 0 {
-            let app = self.clone();
-            let mut stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                let grace = Duration::from_secs(app.config.files.orphan_grace_secs);
-                loop {
-                    tokio::select! {
-                        _ = stop.wait_for(|s| *s) => break,
-                        _ = tokio::time::sleep(Duration::from_secs(interval)) => {}
-                    }
-                    match crate::domain::files::sweep_orphans(&app, grace).await {
-                        Ok(n) => {
-                            app.metrics.orphans_swept.inc_by(n);
-                        }
-                        Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
-                    }
-                }
-            }));
-        }
-        let app = self.clone();
-        let mut stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let every = Duration::from_secs(app.config.http.anonymous_denial_window_secs.max(1));
-            loop {
-                let last = tokio::select! {
-                    _ = stop.wait_for(|s| *s) => true,
-                    _ = tokio::time::sleep(every) => false,
-                };
-                if let Err(e) = crate::domain::flush_denials(&app, last).await {
-                    tracing::warn!(error = %e, "writing denial summaries failed");
-                }
-                if last {
-                    break;
-                }
-            }
-        }));
-        let app = self.clone();
-        let mut stop = shutdown;
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => break,
-                    _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-                }
-                let _ = app.sessions.purge_expired().await;
-                app.limiter.forget_idle();
-            }
-        }));
-        tasks
     }
 
     /// Whether the event path works: always in process; with Kafka, the brokers answer a

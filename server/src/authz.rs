@@ -213,7 +213,9 @@ impl Authorizer {
     }
 
     /// Allows or refuses `action` by `who` on `target`. A refusal is a 403 whose explanation is
-    /// included only for the owner of the resource or an admin.
+    /// included only for the owner of the resource or an admin, or a 404 when the caller may not
+    /// even read the file or folder (so its id reveals nothing) and is no administrator. Both
+    /// questions are answered over the one entity set built for the decision.
     pub fn check(
         &self,
         who: &Principal,
@@ -292,9 +294,9 @@ impl Authorizer {
         let entities = entities_from_json(Value::Array(all), Some(&self.engine.schema()))?;
         let request = match self.engine.request(
             Request::builder()
-                .principal_uid(principal_uid)
+                .principal_uid(principal_uid.clone())
                 .action(action)
-                .resource_uid(resource_uid)
+                .resource_uid(resource_uid.clone())
                 .context_json(ctx.to_json()),
         ) {
             Ok(r) => r,
@@ -312,6 +314,24 @@ impl Authorizer {
         let decision = self.engine.authorize(&request, &entities);
         if decision.allowed {
             return Ok(());
+        }
+        if let Target::Resource(_) = target
+            && !matches!(who, Principal::User { admin: true, .. })
+        {
+            let may_read = action != "read"
+                && self
+                    .engine
+                    .request(
+                        Request::builder()
+                            .principal_uid(principal_uid)
+                            .action("read")
+                            .resource_uid(resource_uid)
+                            .context_json(ctx.to_json()),
+                    )
+                    .is_ok_and(|read| self.engine.authorize(&read, &entities).allowed);
+            if !may_read {
+                return Err(AppError::NotFound("no such file or folder".into()));
+            }
         }
         let may_see_why = match (who, target) {
             (Principal::User { admin: true, .. }, _) => true,
@@ -503,7 +523,18 @@ mod tests {
         let a = Authorizer::new(true).unwrap();
         let f = Target::Resource(vec![file("f1", "ann", false, "")]);
         a.check(&user("ann"), "delete", &f, &facts()).unwrap();
+        // bob may not even read it: it does not exist for him.
         let err = a.check(&user("bob"), "read", &f, &facts()).unwrap_err();
+        assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+        let err = a.check(&user("bob"), "delete", &f, &facts()).unwrap_err();
+        assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+        // Someone who may read but not delete gets the 403, without the explanation.
+        let mut shared = file("f1", "ann", false, "");
+        shared.grants = vec![grant("bob", Role::Viewer, "ann")];
+        let shared = Target::Resource(vec![shared]);
+        let err = a
+            .check(&user("bob"), "delete", &shared, &facts())
+            .unwrap_err();
         assert!(
             matches!(
                 err,

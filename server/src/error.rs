@@ -174,15 +174,30 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => AppError::NotFound("not found".into()),
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                AppError::Conflict("a file or folder with that name already exists here".into())
-            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => unique_conflict(db.as_ref()),
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 AppError::Unavailable("the database is unavailable; retry later".into())
             }
             _ => AppError::Internal(format!("database: {e}")),
         }
     }
+}
+
+/// A conflict that names the uniqueness rule it broke, so no caller re-maps it. PostgreSQL names
+/// the constraint (`users_email_key`, `files_unique_name` …); SQLite names the columns in its
+/// message (`UNIQUE constraint failed: users.email`).
+fn unique_conflict(db: &dyn sqlx::error::DatabaseError) -> AppError {
+    let which = db.constraint().unwrap_or(db.message());
+    AppError::Conflict(
+        if which.contains("email") {
+            "that email is already registered"
+        } else if which.contains("files") || which.contains("folders") {
+            "a file or folder with that name already exists here"
+        } else {
+            "that already exists"
+        }
+        .into(),
+    )
 }
 
 impl From<strongroom_audit::Error> for AppError {

@@ -20,4 +20,5 @@ pub mod keys;
 pub mod metrics;
 pub mod ratelimit;
 pub mod serve;
+pub mod tasks;
 pub mod token;

@@ -315,7 +315,9 @@ fn main() -> ExitCode {
             Command::Fsck { config, repair } => {
                 let config =
                     Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
-                let app = strongroom::app::App::build(config).await?;
+                let app = strongroom::app::App::build(config)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let report = strongroom::domain::fsck::fsck(&app, *repair)
                     .await
                     .map_err(|e| e.to_string())?;

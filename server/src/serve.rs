@@ -32,7 +32,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     private_files();
     init_logging(&config);
     let listen = config.listen;
-    let app = Arc::new(App::build(config).await?);
+    let app = Arc::new(App::build(config).await.map_err(|e| e.to_string())?);
     if let Some((email, password)) = crate::domain::accounts::bootstrap_admin(&app)
         .await
         .map_err(|e| e.to_string())?
@@ -43,7 +43,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         );
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let tasks = app.spawn_background(stop_rx);
+    let tasks = crate::tasks::spawn(&app, stop_rx);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -201,14 +201,7 @@ pub async fn create_user(
         Ok::<_, AppError>(())
     }
     .await;
-    match inserted {
-        Err(AppError::Conflict(_)) => {
-            return Err(AppError::Conflict(
-                "that email is already registered".into(),
-            ));
-        }
-        other => other?,
-    }
+    inserted?;
     get_user(app, &id).await
 }
 
@@ -420,12 +413,7 @@ pub async fn update_profile(
         Ok::<_, AppError>(())
     }
     .await;
-    match done {
-        Err(AppError::Conflict(_)) => Err(AppError::Conflict(
-            "that email is already registered".into(),
-        )),
-        other => other,
-    }?;
+    done?;
     get_user(app, &user).await
 }
 

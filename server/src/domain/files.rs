@@ -118,9 +118,7 @@ pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppRe
     let target = target(app, &file).await?;
     match authorize(app, ctx, action, &target, "file", &id).await {
         Ok(()) => Ok(file),
-        Err(AppError::Forbidden { .. }) if super::hidden_from(app, ctx, &target) => {
-            Err(AppError::NotFound("no such file".into()))
-        }
+        Err(AppError::NotFound(_)) => Err(AppError::NotFound("no such file".into())),
         Err(e) => Err(e),
     }
 }
@@ -403,15 +401,55 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// What a download asked for.
+/// What a download asked for (the HTTP layer parses the headers into this).
 #[derive(Debug, Clone, Default)]
 pub struct Want {
-    /// `Range` header value.
-    pub range: Option<String>,
-    /// `If-None-Match` header value.
-    pub if_none_match: Option<String>,
+    /// The byte range asked for, if any.
+    pub range: Option<ByteRange>,
+    /// The entity tags the client holds, if it sent `If-None-Match`.
+    pub if_none_match: Option<IfNoneMatch>,
     /// A `HEAD` request: headers only, no body read, nothing counted or recorded.
     pub head: bool,
+}
+
+/// One byte range as asked for, before the file's size is known (RFC 9110 §14.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `start-`: from `start` to the end.
+    From(u64),
+    /// `start-end`, both inclusive.
+    Span(u64, u64),
+    /// `-n`: the last `n` bytes.
+    Last(u64),
+    /// A range that can never be served (several ranges, nonsense numbers), and why.
+    Unsatisfiable(String),
+}
+
+impl ByteRange {
+    /// The bytes to send of a file of `size` bytes, or 416.
+    pub fn resolve(&self, size: u64) -> AppResult<Range<u64>> {
+        let refuse = |why: String| AppError::RangeNotSatisfiable(why, size);
+        let range = match *self {
+            ByteRange::From(start) => start..size,
+            ByteRange::Span(start, end) => start..end.saturating_add(1).min(size),
+            ByteRange::Last(0) => return Err(refuse("a suffix range of 0 bytes".into())),
+            ByteRange::Last(n) => size.saturating_sub(n)..size,
+            ByteRange::Unsatisfiable(ref why) => return Err(refuse(why.clone())),
+        };
+        if range.start >= size || range.start >= range.end {
+            return Err(refuse(format!("cannot serve {self:?} of {size} bytes")));
+        }
+        Ok(range)
+    }
+}
+
+/// What `If-None-Match` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfNoneMatch {
+    /// `*`: any current representation.
+    Any,
+    /// These entity tags, quoted, weak ones without their `W/` (weak comparison, RFC 9110 §8.8.3.2).
+    Tags(Vec<String>),
 }
 
 /// A download about to be sent.
@@ -442,61 +480,14 @@ impl std::fmt::Debug for Delivery {
     }
 }
 
-/// Parses one `bytes=` range against `size` (RFC 9110 §14.1.2). Multiple ranges are refused.
-pub fn parse_range(header: &str, size: u64) -> AppResult<Range<u64>> {
-    let unsatisfiable = || {
-        AppError::RangeNotSatisfiable(
-            format!("cannot serve range {header:?} of {size} bytes"),
-            size,
-        )
-    };
-    let spec = header
-        .trim()
-        .strip_prefix("bytes=")
-        .ok_or_else(|| AppError::BadRequest("only byte ranges are supported".into()))?;
-    if spec.contains(',') {
-        return Err(AppError::RangeNotSatisfiable(
-            "multiple ranges are not supported".into(),
-            size,
-        ));
-    }
-    let (a, b) = spec.split_once('-').ok_or_else(unsatisfiable)?;
-    let (a, b) = (a.trim(), b.trim());
-    let num = |s: &str| s.parse::<u64>().map_err(|_| unsatisfiable());
-    let range = if a.is_empty() {
-        let n = num(b)?;
-        if n == 0 {
-            return Err(unsatisfiable());
-        }
-        size.saturating_sub(n)..size
-    } else {
-        let start = num(a)?;
-        let end = if b.is_empty() {
-            size
-        } else {
-            num(b)?.saturating_add(1).min(size)
-        };
-        start..end
-    };
-    if range.start >= size || range.start >= range.end {
-        return Err(unsatisfiable());
-    }
-    Ok(range)
-}
-
 /// Whether a download is answered 304: its `If-None-Match` names the file's current ETag
 /// exactly (or is `*`).
 pub fn not_modified(want: &Want, file: &FileMeta) -> bool {
-    want.if_none_match
-        .as_deref()
-        .is_some_and(|inm| etag_matches(inm, &file.etag()))
-}
-
-fn etag_matches(header: &str, etag: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+    match &want.if_none_match {
+        None => false,
+        Some(IfNoneMatch::Any) => true,
+        Some(IfNoneMatch::Tags(tags)) => tags.contains(&file.etag()),
+    }
 }
 
 /// Opens a file for download after authorizing `download`.
@@ -512,8 +503,8 @@ pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResul
     }
     let range = want
         .range
-        .as_deref()
-        .map(|r| parse_range(r, file.size))
+        .as_ref()
+        .map(|r| r.resolve(file.size))
         .transpose()?;
     if want.head {
         return Ok(Delivery::Content {
@@ -623,39 +614,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100).unwrap(), 0..10);
-        assert_eq!(parse_range("bytes=90-", 100).unwrap(), 90..100);
-        assert_eq!(parse_range("bytes=-5", 100).unwrap(), 95..100);
-        assert_eq!(parse_range("bytes=50-1000", 100).unwrap(), 50..100);
-        assert_eq!(parse_range("bytes=-500", 100).unwrap(), 0..100);
+    fn ranges_resolve_against_the_size() {
+        assert_eq!(ByteRange::Span(0, 9).resolve(100).unwrap(), 0..10);
+        assert_eq!(ByteRange::From(90).resolve(100).unwrap(), 90..100);
+        assert_eq!(ByteRange::Last(5).resolve(100).unwrap(), 95..100);
+        assert_eq!(ByteRange::Span(50, 1000).resolve(100).unwrap(), 50..100);
+        assert_eq!(ByteRange::Last(500).resolve(100).unwrap(), 0..100);
         for bad in [
-            "bytes=100-",
-            "bytes=5-2",
-            "bytes=-0",
-            "bytes=a-b",
-            "bytes=0-1,3-4",
+            ByteRange::From(100),
+            ByteRange::Span(5, 2),
+            ByteRange::Last(0),
+            ByteRange::Unsatisfiable("two ranges".into()),
         ] {
             assert!(
-                matches!(
-                    parse_range(bad, 100),
-                    Err(AppError::RangeNotSatisfiable(..))
-                ),
-                "{bad}"
+                matches!(bad.resolve(100), Err(AppError::RangeNotSatisfiable(..))),
+                "{bad:?}"
             );
         }
-        assert!(matches!(
-            parse_range("items=0-1", 100),
-            Err(AppError::BadRequest(_))
-        ));
     }
 
     #[test]
-    fn etags_and_content_types() {
-        assert!(etag_matches("\"abc\"", "\"abc\""));
-        assert!(etag_matches("W/\"x\", \"abc\"", "\"abc\""));
-        assert!(etag_matches("*", "\"abc\""));
-        assert!(!etag_matches("\"abd\"", "\"abc\""));
+    fn content_types() {
         assert!(content_type("text/plain; charset=utf-8").is_ok());
         assert!(content_type("application/octet-stream").is_ok());
         assert!(content_type("nonsense").is_err());

@@ -148,9 +148,7 @@ pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppRe
     let target = Target::Resource(nodes.clone());
     match authorize(app, ctx, action, &target, "folder", &id).await {
         Ok(()) => Ok(nodes),
-        Err(AppError::Forbidden { .. }) if super::hidden_from(app, ctx, &target) => {
-            Err(AppError::NotFound("no such folder".into()))
-        }
+        Err(AppError::NotFound(_)) => Err(AppError::NotFound("no such folder".into())),
         Err(e) => Err(e),
     }
 }

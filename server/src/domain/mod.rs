@@ -188,16 +188,6 @@ pub async fn authorize_own_account(app: &App, ctx: &Ctx) -> AppResult<String> {
     Ok(user)
 }
 
-/// Whether a refusal on `target` should look like "not found": the caller may not even read it,
-/// and is not an administrator (administrators get the 403 and its explanation instead).
-pub fn hidden_from(app: &App, ctx: &Ctx, target: &Target) -> bool {
-    !matches!(ctx.principal, Principal::User { admin: true, .. })
-        && app
-            .authz
-            .check(&ctx.principal, "read", target, &ctx.facts())
-            .is_err()
-}
-
 /// Microseconds to RFC 3339.
 pub fn rfc3339(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)

@@ -12,9 +12,10 @@ use super::Caller;
 use crate::app::AppState;
 use crate::conn::MinRate;
 use crate::domain::files::{
-    self, Delivery, FileMeta, FileUpdate, Listing, NewFile, Page, Verification, Want,
+    self, ByteRange, Delivery, FileMeta, FileUpdate, IfNoneMatch, Listing, NewFile, Page,
+    Verification, Want,
 };
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 
 /// Where and under which name to store an upload.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -91,7 +92,7 @@ pub async fn list(
         None | Some("asc") => false,
         Some("desc") => true,
         Some(o) => {
-            return Err(crate::error::AppError::BadRequest(format!(
+            return Err(AppError::BadRequest(format!(
                 "order is asc or desc, not {o:?}"
             )));
         }
@@ -173,7 +174,7 @@ pub async fn download(
     method: http::Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let delivery = files::download(&app, &caller.0, &id, &want(&method, &headers)).await?;
+    let delivery = files::download(&app, &caller.0, &id, &want(&method, &headers)?).await?;
     Ok(deliver(&app, delivery))
 }
 
@@ -190,18 +191,56 @@ pub async fn verify(
 }
 
 /// The conditional and range headers of a download request.
-pub fn want(method: &http::Method, headers: &HeaderMap) -> Want {
-    let get = |h| {
-        headers
-            .get(h)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    Want {
-        range: get(header::RANGE),
-        if_none_match: get(header::IF_NONE_MATCH),
+pub fn want(method: &http::Method, headers: &HeaderMap) -> AppResult<Want> {
+    let get = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
+    Ok(Want {
+        range: get(header::RANGE).map(parse_range).transpose()?,
+        if_none_match: get(header::IF_NONE_MATCH).map(parse_if_none_match),
         head: method == http::Method::HEAD,
+    })
+}
+
+/// Parses a `Range` header (RFC 9110 §14.2): one `bytes=` range. Another unit is a 400; several
+/// ranges or nonsense numbers parse to a range that answers 416.
+pub fn parse_range(header: &str) -> AppResult<ByteRange> {
+    let spec = header
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or_else(|| AppError::BadRequest("only byte ranges are supported".into()))?;
+    if spec.contains(',') {
+        return Ok(ByteRange::Unsatisfiable(
+            "multiple ranges are not supported".into(),
+        ));
     }
+    let bad = || ByteRange::Unsatisfiable(format!("cannot parse the range {header:?}"));
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(bad());
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| s.parse::<u64>().ok();
+    Ok(match (a.is_empty(), b.is_empty()) {
+        (true, _) => num(b).map_or_else(bad, ByteRange::Last),
+        (false, true) => num(a).map_or_else(bad, ByteRange::From),
+        (false, false) => match (num(a), num(b)) {
+            (Some(a), Some(b)) => ByteRange::Span(a, b),
+            _ => bad(),
+        },
+    })
+}
+
+/// Parses `If-None-Match` (RFC 9110 §13.1.2): `*`, or entity tags compared weakly. A value that
+/// is not a quoted tag matches nothing.
+pub fn parse_if_none_match(header: &str) -> IfNoneMatch {
+    if header.trim() == "*" {
+        return IfNoneMatch::Any;
+    }
+    IfNoneMatch::Tags(
+        header
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/").to_owned())
+            .filter(|t| t.len() >= 2 && t.starts_with('"') && t.ends_with('"'))
+            .collect(),
+    )
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 8187). No
@@ -284,6 +323,30 @@ pub fn deliver(app: &AppState, d: Delivery) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_and_if_none_match_headers() {
+        assert_eq!(parse_range("bytes=0-9").unwrap(), ByteRange::Span(0, 9));
+        assert_eq!(parse_range(" bytes=90-").unwrap(), ByteRange::From(90));
+        assert_eq!(parse_range("bytes=-5").unwrap(), ByteRange::Last(5));
+        for bad in ["bytes=a-b", "bytes=0-1,3-4", "bytes=5", "bytes=-x"] {
+            assert!(
+                matches!(parse_range(bad).unwrap(), ByteRange::Unsatisfiable(_)),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_range("items=0-1"),
+            Err(AppError::BadRequest(_))
+        ));
+        assert_eq!(parse_if_none_match("*"), IfNoneMatch::Any);
+        assert_eq!(
+            parse_if_none_match("W/\"x\", \"abc\""),
+            IfNoneMatch::Tags(vec!["\"x\"".into(), "\"abc\"".into()])
+        );
+        // The bare digest (what /s/{token} shows) is no entity tag.
+        assert_eq!(parse_if_none_match("abc"), IfNoneMatch::Tags(vec![]));
+    }
 
     #[test]
     fn content_disposition_cannot_inject_headers() {

@@ -123,7 +123,7 @@ pub async fn download(
         &caller.anonymous(),
         &token,
         password(&headers).as_deref(),
-        &want(&method, &headers),
+        &want(&method, &headers)?,
     )
     .await?;
     Ok(deliver(&app, d))

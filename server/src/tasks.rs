@@ -1,0 +1,76 @@
+//! The background loops, in one place: the outbox relay, the orphan sweeper, the summaries of
+//! anonymous denials, and the hourly housekeeping (expired sessions, idle rate-limit windows).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+
+/// Starts the background tasks; they stop when `shutdown` flips to true.
+pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let owner = app;
+    let mut tasks = Vec::new();
+    if let Some(relay) = app.relay.clone() {
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            relay
+                .run(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        }));
+    }
+    let interval = app.config.files.sweep_interval_secs;
+    if interval > 0 {
+        let app = owner.clone();
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let grace = Duration::from_secs(app.config.files.orphan_grace_secs);
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(Duration::from_secs(interval)) => {}
+                }
+                match crate::domain::files::sweep_orphans(&app, grace).await {
+                    Ok(n) => {
+                        app.metrics.orphans_swept.inc_by(n);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+                }
+            }
+        }));
+    }
+    let app = owner.clone();
+    let mut stop = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        let every = Duration::from_secs(app.config.http.anonymous_denial_window_secs.max(1));
+        loop {
+            let last = tokio::select! {
+                _ = stop.wait_for(|s| *s) => true,
+                _ = tokio::time::sleep(every) => false,
+            };
+            if let Err(e) = crate::domain::flush_denials(&app, last).await {
+                tracing::warn!(error = %e, "writing denial summaries failed");
+            }
+            if last {
+                break;
+            }
+        }
+    }));
+    let app = owner.clone();
+    let mut stop = shutdown;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+            let _ = app.sessions.purge_expired().await;
+            app.limiter.forget_idle();
+        }
+    }));
+    tasks
+}
