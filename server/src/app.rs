@@ -61,6 +61,8 @@ pub struct App {
     pub config: Config,
     /// Metadata and outbox.
     pub db: Db,
+    /// Public links (the `links` table).
+    pub links: Arc<crate::store::DynLinkStore>,
     /// Blobs.
     pub blobs: Blobs,
     /// Policy decisions.
@@ -274,6 +276,7 @@ impl App {
             crate::denials::DenialAggregator::new(config.http.anonymous_denial_window_secs, 10_000);
         Ok(App {
             config,
+            links: Arc::new(crate::store::SqlStore::new(db.clone())),
             db,
             blobs,
             authz,

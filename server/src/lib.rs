@@ -20,5 +20,6 @@ pub mod keys;
 pub mod metrics;
 pub mod ratelimit;
 pub mod serve;
+pub mod store;
 pub mod tasks;
 pub mod token;

@@ -4,7 +4,6 @@
 //! engine as users (principal `ShareLink`, the pack's `expired-link` rule enforces the TTL).
 
 use serde::Serialize;
-use sqlx::Row;
 use strongroom_access_policy::Timestamp;
 use strongroom_audit::Outcome;
 use utoipa::ToSchema;
@@ -15,8 +14,8 @@ use super::{Ctx, authorize, names, rfc3339};
 use crate::app::App;
 use crate::authz::Principal;
 use crate::error::{AppError, AppResult};
+use crate::store::{LinkKey, LinkRecord, Listed, Reservation};
 use crate::token::{random_token, token_hash};
-use crate::{in_tx_with_event, on_db};
 
 /// Longest allowed link lifetime: one year.
 pub const MAX_TTL_SECS: u64 = 365 * 86_400;
@@ -84,43 +83,27 @@ impl LinkRow {
     }
 }
 
-const COLUMNS: &str = "id, file_id, created_by, expires_at, password_hash, max_downloads, downloads, failed_attempts, locked_until, revoked_at, created_at";
-
-macro_rules! link_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let expires_us: i64 = row.try_get("expires_at")?;
-        let max: Option<i64> = row.try_get("max_downloads")?;
-        let downloads: i64 = row.try_get("downloads")?;
-        let revoked: Option<i64> = row.try_get("revoked_at")?;
-        let password_hash: Option<String> = row.try_get("password_hash")?;
-        LinkRow {
-            link: Link {
-                id: row.try_get("id")?,
-                file_id: row.try_get("file_id")?,
-                expires_at: rfc3339(expires_us),
-                has_password: password_hash.is_some(),
-                max_downloads: max.map(|m| m.max(0) as u64),
-                downloads: downloads.max(0) as u64,
-                revoked_at: revoked.map(rfc3339),
-                created_at: rfc3339(row.try_get("created_at")?),
-            },
-            created_by: row.try_get("created_by")?,
-            password_hash,
-            expires_us,
-            revoked: revoked.is_some(),
-        }
-    }};
+fn view(r: LinkRecord) -> LinkRow {
+    LinkRow {
+        link: Link {
+            id: r.id,
+            file_id: r.file_id,
+            expires_at: rfc3339(r.expires_at),
+            has_password: r.password_hash.is_some(),
+            max_downloads: r.max_downloads.map(|m| m.max(0) as u64),
+            downloads: r.downloads.max(0) as u64,
+            revoked_at: r.revoked_at.map(rfc3339),
+            created_at: rfc3339(r.created_at),
+        },
+        created_by: r.created_by,
+        password_hash: r.password_hash,
+        expires_us: r.expires_at,
+        revoked: r.revoked_at.is_some(),
+    }
 }
 
-async fn load_by(app: &App, column: &str, value: &str) -> AppResult<Option<LinkRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE {column} = $1");
-    on_db!(&app.db, pool => {
-        match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await? {
-            Some(row) => Ok(Some(link_from_row!(&row))),
-            None => Ok(None),
-        }
-    })
+async fn load_by(app: &App, key: LinkKey<'_>) -> AppResult<Option<LinkRow>> {
+    Ok(app.links.get(key).await?.map(view))
 }
 
 /// Creates a link to a file the caller may share.
@@ -162,23 +145,22 @@ pub async fn create(
         .attr("password", password_hash.is_some())
         .build()?;
     let creator = ctx.user_id()?.to_owned();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query(
-            "INSERT INTO links (id, token_hash, file_id, created_by, expires_at, password_hash, max_downloads, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&id)
-        .bind(token_hash(&token))
-        .bind(&file.id)
-        .bind(&creator)
-        .bind(expires)
-        .bind(&password_hash)
-        .bind(opts.max_downloads.map(|m| m as i64))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-    });
-    let row = load_by(app, "id", &id)
+    let record = LinkRecord {
+        id: id.clone(),
+        token_hash: token_hash(&token),
+        file_id: file.id.clone(),
+        created_by: creator,
+        expires_at: expires,
+        password_hash,
+        max_downloads: opts.max_downloads.map(|m| m as i64),
+        downloads: 0,
+        failed_attempts: 0,
+        locked_until: 0,
+        revoked_at: None,
+        created_at: now,
+    };
+    app.links.insert(&record, &event).await?;
+    let row = load_by(app, LinkKey::Id(&id))
         .await?
         .ok_or_else(|| AppError::Internal("link vanished".into()))?;
     Ok(CreatedLink {
@@ -191,39 +173,21 @@ pub async fn create(
 /// Links of one file (for those who may share it).
 pub async fn for_file(app: &App, ctx: &Ctx, file_id: &str) -> AppResult<Vec<Link>> {
     let file = files::authorize_on(app, ctx, "share", file_id).await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM links WHERE file_id = $1 ORDER BY created_at DESC LIMIT 1000"
-    );
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&file.id).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(link_from_row!(row).link);
-        }
-        Ok(out)
-    })
+    let links = app.links.list(Listed::OfFile(&file.id)).await?;
+    Ok(links.into_iter().map(|l| view(l).link).collect())
 }
 
 /// Links the caller created.
 pub async fn mine(app: &App, ctx: &Ctx) -> AppResult<Vec<Link>> {
     let user = super::authorize_own_account(app, ctx).await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM links WHERE created_by = $1 ORDER BY created_at DESC LIMIT 1000"
-    );
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&user).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(link_from_row!(row).link);
-        }
-        Ok(out)
-    })
+    let links = app.links.list(Listed::MadeBy(&user)).await?;
+    Ok(links.into_iter().map(|l| view(l).link).collect())
 }
 
 /// Revokes a link (allowed to whoever may share its file).
 pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
     let link_id = names::id(link_id)?;
-    let row = load_by(app, "id", &link_id)
+    let row = load_by(app, LinkKey::Id(&link_id))
         .await?
         .ok_or_else(|| AppError::NotFound("no such link".into()))?;
     let file = files::authorize_on(app, ctx, "share", &row.link.file_id).await?;
@@ -234,14 +198,7 @@ pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
         .event("link.revoked", "file", &file.id)
         .attr("link", link_id.as_str())
         .build()?;
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query("UPDATE links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(&link_id)
-            .execute(&mut *tx)
-            .await?
-    });
+    app.links.revoke(&link_id, app.now(), &event).await?;
     Ok(())
 }
 
@@ -260,7 +217,7 @@ async fn open_link(
     if !token.starts_with("srl_") || token.len() > 128 {
         return Err(AppError::NotFound("no such link".into()));
     }
-    let row = load_by(app, "token_hash", &token_hash(token))
+    let row = load_by(app, LinkKey::TokenHash(&token_hash(token)))
         .await?
         .ok_or_else(|| AppError::NotFound("no such link".into()))?;
     if row.revoked {
@@ -324,39 +281,16 @@ async fn check_password(
 ) -> AppResult<()> {
     let now = app.now();
     let max = i64::from(app.config.files.link_max_attempts.max(1));
-    // An expired lock starts a fresh window of attempts.
-    let reserved = on_db!(&app.db, pool => sqlx::query(
-        "UPDATE links SET \
-           failed_attempts = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 1 ELSE failed_attempts + 1 END, \
-           locked_until = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 0 ELSE locked_until END \
-         WHERE id = $1 AND locked_until <= $2 AND (locked_until <> 0 OR failed_attempts < $3)",
-    )
-    .bind(&row.link.id)
-    .bind(now)
-    .bind(max)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    if reserved == 0 {
-        let locked_until: i64 = on_db!(&app.db, pool => sqlx::query("SELECT locked_until FROM links WHERE id = $1")
-            .bind(&row.link.id)
-            .fetch_one(pool)
-            .await?
-            .try_get("locked_until")?);
-        let secs = ((locked_until - now) / 1_000_000).max(1) as u64;
+    if let Reservation::Locked { until } = app.links.reserve_attempt(&row.link.id, now, max).await?
+    {
+        let secs = ((until - now) / 1_000_000).max(1) as u64;
         return Err(AppError::TooManyRequests(
             "too many wrong passwords; the link is locked for now".into(),
             secs,
         ));
     }
     if verify_password(given.to_owned(), hash.to_owned()).await? {
-        on_db!(&app.db, pool => sqlx::query(
-            "UPDATE links SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0",
-        )
-        .bind(&row.link.id)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        app.links.release_attempt(&row.link.id).await?;
         return Ok(());
     }
     app.metrics.auth_failures.inc();
@@ -366,17 +300,9 @@ async fn check_password(
         .attr("link", row.link.id.as_str())
         .outcome(Outcome::Failure)
         .build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query(
-            "UPDATE links SET locked_until = CASE WHEN failed_attempts >= $1 AND locked_until = 0 THEN $2 ELSE locked_until END \
-             WHERE id = $3",
-        )
-        .bind(max)
-        .bind(lock_until)
-        .bind(&row.link.id)
-        .execute(&mut *tx)
-        .await?
-    });
+    app.links
+        .fail_attempt(&row.link.id, max, lock_until, &event)
+        .await?;
     Err(AppError::Unauthorized("wrong link password".into()))
 }
 
@@ -431,20 +357,10 @@ pub async fn download(
     // bytes=0-` could step around is no limit). HEAD and a 304 send no content and count
     // nothing, but a used-up link refuses them too (checked in `open_link`).
     let counts = !want.head && !files::not_modified(want, &file);
-    if counts {
-        let updated = on_db!(&app.db, pool => sqlx::query(
-            "UPDATE links SET downloads = downloads + 1 \
-             WHERE id = $1 AND revoked_at IS NULL AND (max_downloads IS NULL OR downloads < max_downloads)",
-        )
-        .bind(&row.link.id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        if updated == 0 {
-            return Err(AppError::Gone(
-                "this link has reached its download limit".into(),
-            ));
-        }
+    if counts && !app.links.count_download(&row.link.id).await? {
+        return Err(AppError::Gone(
+            "this link has reached its download limit".into(),
+        ));
     }
     files::open(app, &link_ctx, file, want).await
 }

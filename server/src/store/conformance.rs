@@ -1,0 +1,336 @@
+//! The contract every metadata backend keeps, as plain async functions (like object_store's
+//! integration module): each takes a store, does its own fixtures, and asserts error *variants*.
+//! Memory, SQLite and PostgreSQL run all of them (the tests at the bottom). Not a stable API:
+//! the functions write to the store they are given.
+
+use std::sync::Arc;
+
+use strongroom_audit::{Actor, AuditEvent, Resource};
+
+use super::Error;
+use super::links::{DynLinkStore, LinkKey, LinkRecord, Listed, Reservation};
+
+fn event(action: &str) -> AuditEvent {
+    AuditEvent::builder(
+        Actor::User("conformance".into()),
+        action,
+        Resource::new("file", "f").unwrap(),
+    )
+    .build()
+    .unwrap()
+}
+
+fn link(id: &str, file: &str, user: &str, max: Option<i64>, created_at: i64) -> LinkRecord {
+    LinkRecord {
+        id: id.into(),
+        token_hash: format!("hash-{id}"),
+        file_id: file.into(),
+        created_by: user.into(),
+        expires_at: i64::MAX,
+        password_hash: None,
+        max_downloads: max,
+        downloads: 0,
+        failed_attempts: 0,
+        locked_until: 0,
+        revoked_at: None,
+        created_at,
+    }
+}
+
+fn fresh(tag: &str) -> String {
+    format!("{tag}-{}", uuid::Uuid::now_v7())
+}
+
+/// Insert, look up by id and token, list both ways (newest first), revoke once; each write
+/// leaves exactly one event (`events` counts them).
+pub async fn links_crud(
+    store: &DynLinkStore,
+    file: &str,
+    user: &str,
+    events: impl AsyncFn() -> u64,
+) {
+    let before = events().await;
+    let (a, b) = (fresh("a"), fresh("b"));
+    store
+        .insert(&link(&a, file, user, None, 10), &event("link.created"))
+        .await
+        .unwrap();
+    store
+        .insert(&link(&b, file, user, Some(2), 20), &event("link.created"))
+        .await
+        .unwrap();
+    assert_eq!(events().await - before, 2);
+    let dup = store
+        .insert(
+            &link(&fresh("c"), file, user, None, 30).with_hash(&format!("hash-{a}")),
+            &event("link.created"),
+        )
+        .await;
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    assert_eq!(
+        events().await - before,
+        2,
+        "a refused insert leaves no event"
+    );
+
+    let got = store.get(LinkKey::Id(&a)).await.unwrap().unwrap();
+    assert_eq!(got, link(&a, file, user, None, 10));
+    let by_token = store
+        .get(LinkKey::TokenHash(&format!("hash-{b}")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_token.id, b);
+    assert!(store.get(LinkKey::Id("missing")).await.unwrap().is_none());
+
+    let of_file: Vec<String> = store
+        .list(Listed::OfFile(file))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let pos = |id: &str| of_file.iter().position(|x| x == id).unwrap();
+    assert!(pos(&b) < pos(&a), "newest first: {of_file:?}");
+    assert!(
+        store
+            .list(Listed::MadeBy(user))
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.id == a)
+    );
+    assert!(
+        store
+            .list(Listed::MadeBy("nobody"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(store.revoke(&a, 99, &event("link.revoked")).await.unwrap());
+    assert!(
+        !store.revoke(&a, 100, &event("link.revoked")).await.unwrap(),
+        "once"
+    );
+    assert!(
+        !store
+            .revoke("missing", 100, &event("link.revoked"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        events().await - before,
+        3,
+        "only the revoke that changed something is recorded"
+    );
+    assert_eq!(
+        store
+            .get(LinkKey::Id(&a))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(99)
+    );
+    assert!(
+        !store.count_download(&a).await.unwrap(),
+        "revoked links count nothing"
+    );
+}
+
+/// Attempts are reserved atomically: of many concurrent ones, exactly `max` pass; wrong ones
+/// lock the link; a right one gives its attempt back; an expired lock starts a new window.
+pub async fn links_attempts(store: Arc<DynLinkStore>, file: &str, user: &str) {
+    let id = fresh("p");
+    store
+        .insert(&link(&id, file, user, None, 1), &event("link.created"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (store, id) = (store.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            store.reserve_attempt(&id, 1_000, 5).await.unwrap()
+        }));
+    }
+    let mut reserved = 0;
+    for t in tasks {
+        if t.await.unwrap() == Reservation::Reserved {
+            reserved += 1;
+        }
+    }
+    assert_eq!(reserved, 5);
+    // A right password gives one back: one more attempt is possible, not five.
+    store.release_attempt(&id).await.unwrap();
+    assert_eq!(
+        store.reserve_attempt(&id, 1_000, 5).await.unwrap(),
+        Reservation::Reserved
+    );
+    assert!(matches!(
+        store.reserve_attempt(&id, 1_000, 5).await.unwrap(),
+        Reservation::Locked { .. }
+    ));
+    // A wrong one with all attempts used locks the link until the given time.
+    store
+        .fail_attempt(&id, 5, 5_000, &event("link.password.failed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reserve_attempt(&id, 4_999, 5).await.unwrap(),
+        Reservation::Locked { until: 5_000 }
+    );
+    // Past the lock: a fresh window.
+    assert_eq!(
+        store.reserve_attempt(&id, 5_000, 5).await.unwrap(),
+        Reservation::Reserved
+    );
+    let l = store.get(LinkKey::Id(&id)).await.unwrap().unwrap();
+    assert_eq!((l.failed_attempts, l.locked_until), (1, 0));
+    // Releasing never goes below zero.
+    for _ in 0..3 {
+        store.release_attempt(&id).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .get(LinkKey::Id(&id))
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        0
+    );
+    let missing = store.reserve_attempt("missing", 0, 5).await;
+    assert!(matches!(missing, Err(Error::NotFound)), "{missing:?}");
+}
+
+/// Concurrent downloads never count past the limit.
+pub async fn links_download_limit(store: Arc<DynLinkStore>, file: &str, user: &str) {
+    let id = fresh("d");
+    store
+        .insert(&link(&id, file, user, Some(3), 1), &event("link.created"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let (store, id) = (store.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            store.count_download(&id).await.unwrap()
+        }));
+    }
+    let mut counted = 0;
+    for t in tasks {
+        counted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(counted, 3);
+    assert_eq!(
+        store
+            .get(LinkKey::Id(&id))
+            .await
+            .unwrap()
+            .unwrap()
+            .downloads,
+        3
+    );
+    let unlimited = fresh("u");
+    store
+        .insert(
+            &link(&unlimited, file, user, None, 1),
+            &event("link.created"),
+        )
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        assert!(store.count_download(&unlimited).await.unwrap());
+    }
+}
+
+impl LinkRecord {
+    fn with_hash(mut self, hash: &str) -> LinkRecord {
+        self.token_hash = hash.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::store::{MemoryStore, SqlStore};
+
+    async fn run_all(
+        store: Arc<DynLinkStore>,
+        file: &str,
+        user: &str,
+        events: impl AsyncFn() -> u64,
+    ) {
+        links_crud(store.as_ref(), file, user, events).await;
+        links_attempts(store.clone(), file, user).await;
+        links_download_limit(store, file, user).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        let mem = Arc::new(MemoryStore::new());
+        let events = {
+            let mem = mem.clone();
+            async move || mem.events().len() as u64
+        };
+        run_all(mem.clone(), "f1", "u1", events).await;
+        // Through `Arc<dyn>` too.
+        let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
+        links_download_limit(dynamic, "f1", "u1").await;
+    }
+
+    /// A user and a file for the foreign keys of `links`.
+    async fn fixtures(db: &Db) -> (String, String) {
+        let (user, file) = (fresh("user"), fresh("file"));
+        crate::on_db!(db, pool => {
+            sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ($1, $2, 'C', 'x', FALSE, 0, 0)")
+                .bind(&user).bind(format!("{user}@example.com")).execute(pool).await.unwrap();
+            sqlx::query("INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) VALUES ($1, $2, '', $1, 0, 'text/plain', '', '', $1, FALSE, 0, 0)")
+                .bind(&file).bind(&user).execute(pool).await.unwrap();
+        });
+        (user, file)
+    }
+
+    async fn sql(db: Db) {
+        let (user, file) = fixtures(&db).await;
+        let store: Arc<DynLinkStore> = Arc::new(SqlStore::new(db.clone()));
+        let events = async move || db.outbox_pending().await;
+        run_all(store, &file, &user, events).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+        sql(Db::connect(&url, 4).await.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Ok(url) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") else {
+            assert_ne!(
+                std::env::var("STRONGROOM_TEST_REQUIRE_SERVICES").as_deref(),
+                Ok("1"),
+                "STRONGROOM_TEST_POSTGRES_URL is not set but scripts/test.sh requires PostgreSQL"
+            );
+            eprintln!(
+                "note: skipped: STRONGROOM_TEST_POSTGRES_URL is unset (run scripts/services.sh up)"
+            );
+            return;
+        };
+        // A schema of its own: the tables of other runs stay out of the way.
+        let schema = format!("conf_{}", uuid::Uuid::now_v7().simple());
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{sep}options=-csearch_path%3D{schema}");
+        sql(Db::connect(&url, 4).await.unwrap()).await;
+    }
+}

@@ -1,0 +1,154 @@
+//! Everything in memory: for tests of the domain services and as the reference the SQL
+//! backends are held to. Each write and its event happen under one lock, which is this
+//! backend's transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use strongroom_audit::AuditEvent;
+
+use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
+use super::{Error, Result};
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    links: BTreeMap<String, LinkRecord>,
+    /// The outbox: events in commit order.
+    events: Vec<AuditEvent>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// The events written so far, in commit order.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.lock().events.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl LinkStore for MemoryStore {
+    async fn insert(&self, link: &NewLink, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        if s.links.contains_key(&link.id)
+            || s.links.values().any(|l| l.token_hash == link.token_hash)
+        {
+            return Err(Error::Conflict("that link already exists".into()));
+        }
+        let mut l = link.clone();
+        l.downloads = 0;
+        l.failed_attempts = 0;
+        l.locked_until = 0;
+        l.revoked_at = None;
+        s.links.insert(l.id.clone(), l);
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn get(&self, key: LinkKey<'_>) -> Result<Option<LinkRecord>> {
+        let s = self.lock();
+        Ok(match key {
+            LinkKey::Id(id) => s.links.get(id).cloned(),
+            LinkKey::TokenHash(h) => s.links.values().find(|l| l.token_hash == h).cloned(),
+        })
+    }
+
+    async fn list(&self, which: Listed<'_>) -> Result<Vec<LinkRecord>> {
+        let s = self.lock();
+        let mut out: Vec<LinkRecord> = s
+            .links
+            .values()
+            .filter(|l| match which {
+                Listed::OfFile(f) => l.file_id == f,
+                Listed::MadeBy(u) => l.created_by == u,
+            })
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        out.truncate(1000);
+        Ok(out)
+    }
+
+    async fn revoke(&self, id: &str, at: i64, event: &AuditEvent) -> Result<bool> {
+        let mut s = self.lock();
+        match s.links.get_mut(id) {
+            Some(l) if l.revoked_at.is_none() => {
+                l.revoked_at = Some(at);
+                s.events.push(event.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn reserve_attempt(&self, id: &str, now: i64, max: i64) -> Result<Reservation> {
+        let mut s = self.lock();
+        let l = s.links.get_mut(id).ok_or(Error::NotFound)?;
+        if l.locked_until != 0 && l.locked_until <= now {
+            l.locked_until = 0;
+            l.failed_attempts = 1;
+            return Ok(Reservation::Reserved);
+        }
+        if l.locked_until > now || l.failed_attempts >= max {
+            return Ok(Reservation::Locked {
+                until: l.locked_until,
+            });
+        }
+        l.failed_attempts += 1;
+        Ok(Reservation::Reserved)
+    }
+
+    async fn release_attempt(&self, id: &str) -> Result<()> {
+        if let Some(l) = self.lock().links.get_mut(id)
+            && l.failed_attempts > 0
+        {
+            l.failed_attempts -= 1;
+        }
+        Ok(())
+    }
+
+    async fn fail_attempt(
+        &self,
+        id: &str,
+        max: i64,
+        lock_until: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        if let Some(l) = s.links.get_mut(id)
+            && l.failed_attempts >= max
+            && l.locked_until == 0
+        {
+            l.locked_until = lock_until;
+        }
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn count_download(&self, id: &str) -> Result<bool> {
+        let mut s = self.lock();
+        match s.links.get_mut(id) {
+            Some(l)
+                if l.revoked_at.is_none() && l.max_downloads.is_none_or(|m| l.downloads < m) =>
+            {
+                l.downloads += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

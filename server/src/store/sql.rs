@@ -1,0 +1,203 @@
+//! SQLite and PostgreSQL: one implementation over [`Db`], the statements written once (both
+//! drivers take `$n` placeholders); the dialects differ only where [`crate::db`] says so
+//! (`BEGIN IMMEDIATE`, row locks).
+
+use async_trait::async_trait;
+use sqlx::Row;
+use strongroom_audit::AuditEvent;
+
+use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
+use super::{Error, Result};
+use crate::db::Db;
+use crate::{in_tx_with_event, on_db};
+
+/// The metadata in a SQL database (the one the server opened).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    /// Over `db`.
+    pub fn new(db: Db) -> SqlStore {
+        SqlStore { db }
+    }
+}
+
+const LINK_COLUMNS: &str = "id, token_hash, file_id, created_by, expires_at, password_hash, max_downloads, downloads, failed_attempts, locked_until, revoked_at, created_at";
+
+macro_rules! link_from_row {
+    ($row:expr) => {{
+        let r = $row;
+        LinkRecord {
+            id: r.try_get("id")?,
+            token_hash: r.try_get("token_hash")?,
+            file_id: r.try_get("file_id")?,
+            created_by: r.try_get("created_by")?,
+            expires_at: r.try_get("expires_at")?,
+            password_hash: r.try_get("password_hash")?,
+            max_downloads: r.try_get("max_downloads")?,
+            downloads: r.try_get("downloads")?,
+            failed_attempts: r.try_get("failed_attempts")?,
+            locked_until: r.try_get("locked_until")?,
+            revoked_at: r.try_get("revoked_at")?,
+            created_at: r.try_get("created_at")?,
+        }
+    }};
+}
+
+#[async_trait]
+impl LinkStore for SqlStore {
+    async fn insert(&self, l: &NewLink, event: &AuditEvent) -> Result<()> {
+        let run = async {
+            in_tx_with_event!(&self.db, event, |tx| {
+                sqlx::query(
+                    "INSERT INTO links (id, token_hash, file_id, created_by, expires_at, password_hash, max_downloads, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&l.id)
+                .bind(&l.token_hash)
+                .bind(&l.file_id)
+                .bind(&l.created_by)
+                .bind(l.expires_at)
+                .bind(&l.password_hash)
+                .bind(l.max_downloads)
+                .bind(l.created_at)
+                .execute(&mut *tx)
+                .await?
+            });
+            Ok::<_, crate::error::AppError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn get(&self, key: LinkKey<'_>) -> Result<Option<LinkRecord>> {
+        let (column, value) = match key {
+            LinkKey::Id(v) => ("id", v),
+            LinkKey::TokenHash(v) => ("token_hash", v),
+        };
+        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE {column} = $1");
+        on_db!(&self.db, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(link_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn list(&self, which: Listed<'_>) -> Result<Vec<LinkRecord>> {
+        let (column, value) = match which {
+            Listed::OfFile(v) => ("file_id", v),
+            Listed::MadeBy(v) => ("created_by", v),
+        };
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM links WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT 1000"
+        );
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(link_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn revoke(&self, id: &str, at: i64, event: &AuditEvent) -> Result<bool> {
+        let run = async {
+            let changed: u64;
+            in_tx_with_event!(&self.db, event, |tx| {
+                changed = sqlx::query(
+                    "UPDATE links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    // Nothing changed: leave no event behind either.
+                    return Ok(false);
+                }
+            });
+            Ok::<_, crate::error::AppError>(changed > 0)
+        };
+        Ok(run.await?)
+    }
+
+    async fn reserve_attempt(&self, id: &str, now: i64, max: i64) -> Result<Reservation> {
+        let reserved = on_db!(&self.db, pool => sqlx::query(
+            "UPDATE links SET \
+               failed_attempts = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 1 ELSE failed_attempts + 1 END, \
+               locked_until = CASE WHEN locked_until <> 0 AND locked_until <= $2 THEN 0 ELSE locked_until END \
+             WHERE id = $1 AND locked_until <= $2 AND (locked_until <> 0 OR failed_attempts < $3)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(max)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if reserved > 0 {
+            return Ok(Reservation::Reserved);
+        }
+        let until: Option<i64> = on_db!(&self.db, pool => match sqlx::query("SELECT locked_until FROM links WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await? {
+            Some(r) => Some(r.try_get("locked_until")?),
+            None => None,
+        });
+        match until {
+            Some(until) => Ok(Reservation::Locked { until }),
+            None => Err(Error::NotFound),
+        }
+    }
+
+    async fn release_attempt(&self, id: &str) -> Result<()> {
+        on_db!(&self.db, pool => sqlx::query(
+            "UPDATE links SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn fail_attempt(
+        &self,
+        id: &str,
+        max: i64,
+        lock_until: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let run = async {
+            in_tx_with_event!(&self.db, event, |tx| {
+                sqlx::query(
+                    "UPDATE links SET locked_until = CASE WHEN failed_attempts >= $1 AND locked_until = 0 THEN $2 ELSE locked_until END \
+                     WHERE id = $3",
+                )
+                .bind(max)
+                .bind(lock_until)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+            });
+            Ok::<_, crate::error::AppError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn count_download(&self, id: &str) -> Result<bool> {
+        let n = on_db!(&self.db, pool => sqlx::query(
+            "UPDATE links SET downloads = downloads + 1 \
+             WHERE id = $1 AND revoked_at IS NULL AND (max_downloads IS NULL OR downloads < max_downloads)",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n > 0)
+    }
+}
