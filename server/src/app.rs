@@ -63,6 +63,8 @@ pub struct App {
     pub db: Db,
     /// Public links (the `links` table).
     pub links: Arc<crate::store::DynLinkStore>,
+    /// Shares with named users (the `grants` table).
+    pub grants: Arc<crate::store::DynGrantStore>,
     /// Blobs.
     pub blobs: Blobs,
     /// Policy decisions.
@@ -277,6 +279,7 @@ impl App {
         Ok(App {
             config,
             links: Arc::new(crate::store::SqlStore::new(db.clone())),
+            grants: Arc::new(crate::store::SqlStore::new(db.clone())),
             db,
             blobs,
             authz,

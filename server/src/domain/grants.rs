@@ -10,7 +10,8 @@ use super::{Ctx, files, folders, names, rfc3339};
 use crate::app::App;
 use crate::authz::{NodeGrant, Principal};
 use crate::error::{AppError, AppResult};
-use crate::{in_tx_with_event, on_db};
+use crate::on_db;
+use crate::store::{GrantRecord, NewGrant, Shares};
 
 /// A user's role on a file or folder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -49,48 +50,17 @@ pub async fn roles_on(
     ids: &[&str],
 ) -> AppResult<std::collections::HashMap<String, Vec<NodeGrant>>> {
     let mut out: std::collections::HashMap<String, Vec<NodeGrant>> = Default::default();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT g.resource_id, g.user_id, g.role, g.granted_by, u.is_admin AS granter_admin, u.disabled_at AS granter_disabled \
-         FROM grants g LEFT JOIN users u ON u.id = g.granted_by WHERE g.resource_id IN ({})",
-        placeholders.join(", ")
-    );
-    type GrantRow = (String, String, String, String, Option<bool>, Option<i64>);
-    let rows: Vec<GrantRow> = on_db!(&app.db, pool => {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-        for id in ids {
-            q = q.bind(*id);
-        }
-        let rows = q.fetch_all(pool).await?;
-        rows.iter()
-            .map(|r| Ok::<_, sqlx::Error>((
-                r.try_get("resource_id")?,
-                r.try_get("user_id")?,
-                r.try_get("role")?,
-                r.try_get("granted_by")?,
-                r.try_get("granter_admin")?,
-                r.try_get("granter_disabled")?,
-            )))
-            .collect::<Result<_, _>>()?
-    });
-    for (node, user, role, granted_by, granter_admin, granter_disabled) in rows {
-        let role =
-            parse_role(&role).map_err(|_| AppError::Internal(format!("stored role {role:?}")))?;
-        let granter = match (granter_admin, granter_disabled) {
-            (Some(admin), None) => Some(Principal::User {
-                id: granted_by.clone(),
+    for held in app.grants.roles_on(ids).await? {
+        let role = parse_role(&held.role)
+            .map_err(|_| AppError::Internal(format!("stored role {:?}", held.role)))?;
+        out.entry(held.node_id).or_default().push(NodeGrant {
+            user: held.user_id,
+            role,
+            granter: held.granter_admin.map(|admin| Principal::User {
+                id: held.granted_by.clone(),
                 admin,
             }),
-            _ => None,
-        };
-        out.entry(node).or_default().push(NodeGrant {
-            user,
-            role,
-            granted_by,
-            granter,
+            granted_by: held.granted_by,
         });
     }
     Ok(out)
@@ -107,22 +77,16 @@ async fn shareable(app: &App, ctx: &Ctx, kind: &str, id: &str) -> AppResult<Stri
     }
 }
 
-const SELECT: &str = "SELECT g.resource_kind, g.resource_id, g.user_id, u.email, g.role, g.granted_by, g.created_at \
-                      FROM grants g JOIN users u ON u.id = g.user_id";
-
-macro_rules! grant_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        Grant {
-            resource_kind: row.try_get("resource_kind")?,
-            resource_id: row.try_get("resource_id")?,
-            user_id: row.try_get("user_id")?,
-            email: row.try_get("email")?,
-            role: row.try_get("role")?,
-            granted_by: row.try_get("granted_by")?,
-            created_at: rfc3339(row.try_get("created_at")?),
-        }
-    }};
+fn view(g: GrantRecord) -> Grant {
+    Grant {
+        resource_kind: g.resource_kind,
+        resource_id: g.resource_id,
+        user_id: g.user_id,
+        email: g.email,
+        role: g.role,
+        granted_by: g.granted_by,
+        created_at: rfc3339(g.created_at),
+    }
 }
 
 /// The answer to a share request: the same whether or not the address has an account, so
@@ -186,37 +150,23 @@ pub async fn grant(
         .attr("user", user_id.as_str())
         .attr("role", role_parsed.name())
         .build()?;
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query(
-            "INSERT INTO grants (resource_kind, resource_id, user_id, role, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (resource_kind, resource_id, user_id) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by",
-        )
-        .bind(kind)
-        .bind(&id)
-        .bind(&user_id)
-        .bind(role_parsed.name())
-        .bind(&granted_by)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-    });
+    let grant = NewGrant {
+        resource_kind: kind,
+        resource_id: &id,
+        user_id: &user_id,
+        role: role_parsed.name(),
+        granted_by: &granted_by,
+        at: app.now(),
+    };
+    app.grants.put(&grant, &event).await?;
     Ok(answer)
 }
 
 /// Who a file or folder is shared with.
 pub async fn list(app: &App, ctx: &Ctx, kind: &str, id: &str) -> AppResult<Vec<Grant>> {
     let id = shareable(app, ctx, kind, id).await?;
-    let sql =
-        format!("{SELECT} WHERE g.resource_kind = $1 AND g.resource_id = $2 ORDER BY u.email");
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(kind).bind(&id).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(grant_from_row!(row));
-        }
-        Ok(out)
-    })
+    let shares = app.grants.list(Shares::On(kind, &id)).await?;
+    Ok(shares.into_iter().map(view).collect())
 }
 
 /// Takes a user's role on a file or folder away.
@@ -227,33 +177,15 @@ pub async fn revoke(app: &App, ctx: &Ctx, kind: &str, id: &str, user_id: &str) -
         .event("share.revoked", kind, &id)
         .attr("user", user_id.as_str())
         .build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        let removed = sqlx::query(
-            "DELETE FROM grants WHERE resource_kind = $1 AND resource_id = $2 AND user_id = $3",
-        )
-        .bind(kind)
-        .bind(&id)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if removed == 0 {
-            return Err(AppError::NotFound("that user has no role here".into()));
-        }
-    });
+    if !app.grants.remove(kind, &id, &user_id, &event).await? {
+        return Err(AppError::NotFound("that user has no role here".into()));
+    }
     Ok(())
 }
 
 /// What others shared with the caller.
 pub async fn shared_with_me(app: &App, ctx: &Ctx) -> AppResult<Vec<Grant>> {
     let user = super::authorize_own_account(app, ctx).await?;
-    let sql = format!("{SELECT} WHERE g.user_id = $1 ORDER BY g.created_at DESC LIMIT 1000");
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&user).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(grant_from_row!(row));
-        }
-        Ok(out)
-    })
+    let shares = app.grants.list(Shares::HeldBy(&user)).await?;
+    Ok(shares.into_iter().map(view).collect())
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use strongroom_audit::{Actor, AuditEvent, Resource};
 
 use super::Error;
+use super::grants::{DynGrantStore, NewGrant, Shares};
 use super::links::{DynLinkStore, LinkKey, LinkRecord, Listed, Reservation};
 
 fn event(action: &str) -> AuditEvent {
@@ -245,6 +246,108 @@ pub async fn links_download_limit(store: Arc<DynLinkStore>, file: &str, user: &s
     }
 }
 
+/// Users the grants refer to: `(id, email)`; the first is an administrator, the others not.
+pub struct People<'a> {
+    /// An administrator.
+    pub admin: (&'a str, &'a str),
+    /// A user.
+    pub ann: (&'a str, &'a str),
+    /// Another user.
+    pub bob: (&'a str, &'a str),
+}
+
+/// Put replaces (keeping the first time), list joins e-mails in the documented orders,
+/// `roles_on` reports the sharer's standing (gone once disabled), remove says whether it did
+/// anything; each change records one event.
+pub async fn grants_contract(
+    store: &DynGrantStore,
+    p: People<'_>,
+    disable: impl AsyncFn(&str),
+    events: impl AsyncFn() -> u64,
+) {
+    let before = events().await;
+    let (file, folder) = (fresh("file"), fresh("folder"));
+    let put = |kind: &'static str, id: &str, user: &str, role: &'static str, by: &str, at: i64| {
+        (
+            kind,
+            id.to_owned(),
+            user.to_owned(),
+            role,
+            by.to_owned(),
+            at,
+        )
+    };
+    for (kind, id, user, role, by, at) in [
+        put("file", &file, p.ann.0, "viewer", p.admin.0, 10),
+        put("file", &file, p.ann.0, "editor", p.bob.0, 20),
+        put("folder", &folder, p.ann.0, "viewer", p.admin.0, 30),
+        put("file", &file, p.bob.0, "viewer", p.admin.0, 40),
+    ] {
+        let g = NewGrant {
+            resource_kind: kind,
+            resource_id: &id,
+            user_id: &user,
+            role,
+            granted_by: &by,
+            at,
+        };
+        store.put(&g, &event("share.granted")).await.unwrap();
+    }
+    assert_eq!(events().await - before, 4);
+    let on_file = store.list(Shares::On("file", &file)).await.unwrap();
+    let emails: Vec<&str> = on_file.iter().map(|g| g.email.as_str()).collect();
+    let mut sorted = emails.clone();
+    sorted.sort();
+    assert_eq!(emails, sorted, "by e-mail");
+    let ann = on_file.iter().find(|g| g.user_id == p.ann.0).unwrap();
+    assert_eq!(
+        (ann.role.as_str(), ann.granted_by.as_str(), ann.created_at),
+        ("editor", p.bob.0, 10)
+    );
+    assert_eq!(ann.email, p.ann.1);
+    assert!(
+        store
+            .list(Shares::On("folder", &file))
+            .await
+            .unwrap()
+            .is_empty(),
+        "kinds apart"
+    );
+    let held = store.list(Shares::HeldBy(p.ann.0)).await.unwrap();
+    let held: Vec<&str> = held.iter().map(|g| g.resource_id.as_str()).collect();
+    assert_eq!(held, [folder.as_str(), file.as_str()], "newest first");
+
+    let mut roles = store.roles_on(&[&file, &folder, "nothing"]).await.unwrap();
+    roles.sort_by(|a, b| (&a.node_id, &a.user_id).cmp(&(&b.node_id, &b.user_id)));
+    assert_eq!(roles.len(), 3, "{roles:?}");
+    let by_bob = roles.iter().find(|r| r.granted_by == p.bob.0).unwrap();
+    assert_eq!(by_bob.granter_admin, Some(false));
+    let by_admin = roles.iter().find(|r| r.node_id == folder).unwrap();
+    assert_eq!(by_admin.granter_admin, Some(true));
+    assert!(store.roles_on(&[]).await.unwrap().is_empty());
+    disable(p.bob.0).await;
+    let roles = store.roles_on(&[&file]).await.unwrap();
+    let by_bob = roles.iter().find(|r| r.granted_by == p.bob.0).unwrap();
+    assert_eq!(
+        by_bob.granter_admin, None,
+        "a disabled sharer stands for nothing"
+    );
+
+    assert!(
+        store
+            .remove("file", &file, p.ann.0, &event("share.revoked"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove("file", &file, p.ann.0, &event("share.revoked"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events().await - before, 5);
+}
+
 impl LinkRecord {
     fn with_hash(mut self, hash: &str) -> LinkRecord {
         self.token_hash = hash.into();
@@ -276,7 +379,23 @@ mod tests {
             let mem = mem.clone();
             async move || mem.events().len() as u64
         };
-        run_all(mem.clone(), "f1", "u1", events).await;
+        run_all(mem.clone(), "f1", "u1", &events).await;
+        for (id, admin) in [("admin", true), ("ann", false), ("bob", false)] {
+            mem.add_user(id, &format!("{id}@example.com"), admin);
+        }
+        let people = People {
+            admin: ("admin", "admin@example.com"),
+            ann: ("ann", "ann@example.com"),
+            bob: ("bob", "bob@example.com"),
+        };
+        let m = mem.clone();
+        grants_contract(
+            mem.as_ref(),
+            people,
+            async move |u: &str| m.set_disabled(u, true),
+            &events,
+        )
+        .await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -296,9 +415,30 @@ mod tests {
 
     async fn sql(db: Db) {
         let (user, file) = fixtures(&db).await;
-        let store: Arc<DynLinkStore> = Arc::new(SqlStore::new(db.clone()));
-        let events = async move || db.outbox_pending().await;
-        run_all(store, &file, &user, events).await;
+        let store = Arc::new(SqlStore::new(db.clone()));
+        let d = db.clone();
+        let events = async move || d.outbox_pending().await;
+        run_all(store.clone(), &file, &user, &events).await;
+        let ids: Vec<String> = (0..3).map(|i| fresh(&format!("p{i}"))).collect();
+        let emails: Vec<String> = ids.iter().map(|i| format!("{i}@example.com")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            crate::on_db!(&db, pool => {
+                sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ($1, $2, 'P', 'x', $3, 0, 0)")
+                    .bind(id).bind(&emails[i]).bind(i == 0).execute(pool).await.unwrap();
+            });
+        }
+        let people = People {
+            admin: (&ids[0], &emails[0]),
+            ann: (&ids[1], &emails[1]),
+            bob: (&ids[2], &emails[2]),
+        };
+        let d = db.clone();
+        let disable = async move |u: &str| {
+            crate::on_db!(&d, pool => {
+                sqlx::query("UPDATE users SET disabled_at = 1 WHERE id = $1").bind(u).execute(pool).await.unwrap();
+            });
+        };
+        grants_contract(store.as_ref(), people, disable, &events).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

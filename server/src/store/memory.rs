@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use strongroom_audit::AuditEvent;
 
+use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 use super::{Error, Result};
 
@@ -19,7 +20,11 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
+    /// User id -> (e-mail, administrator, disabled).
+    users: BTreeMap<String, (String, bool, bool)>,
     links: BTreeMap<String, LinkRecord>,
+    /// (kind, id, user) -> (role, granted_by, created_at).
+    grants: BTreeMap<(String, String, String), (String, String, i64)>,
     /// The outbox: events in commit order.
     events: Vec<AuditEvent>,
 }
@@ -33,6 +38,27 @@ impl MemoryStore {
     /// The events written so far, in commit order.
     pub fn events(&self) -> Vec<AuditEvent> {
         self.lock().events.clone()
+    }
+
+    /// Adds a user the other tables can refer to (until users move behind a trait of their own).
+    pub fn add_user(&self, id: &str, email: &str, admin: bool) {
+        self.lock()
+            .users
+            .insert(id.into(), (email.into(), admin, false));
+    }
+
+    /// Disables or enables a user.
+    pub fn set_disabled(&self, id: &str, disabled: bool) {
+        if let Some(u) = self.lock().users.get_mut(id) {
+            u.2 = disabled;
+        }
+    }
+
+    /// Deletes a user, and the shares they hold (what the SQL foreign keys cascade).
+    pub fn delete_user(&self, id: &str) {
+        let mut s = self.lock();
+        s.users.remove(id);
+        s.grants.retain(|(_, _, user), _| user != id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -150,5 +176,90 @@ impl LinkStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+#[async_trait]
+impl GrantStore for MemoryStore {
+    async fn put(&self, g: &NewGrant<'_>, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        if !s.users.contains_key(g.user_id) {
+            return Err(Error::NotFound);
+        }
+        let key = (
+            g.resource_kind.to_owned(),
+            g.resource_id.to_owned(),
+            g.user_id.to_owned(),
+        );
+        let created = s.grants.get(&key).map_or(g.at, |e| e.2);
+        s.grants
+            .insert(key, (g.role.to_owned(), g.granted_by.to_owned(), created));
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn list(&self, which: Shares<'_>) -> Result<Vec<GrantRecord>> {
+        let s = self.lock();
+        let mut out: Vec<GrantRecord> = s
+            .grants
+            .iter()
+            .filter(|((kind, id, user), _)| match which {
+                Shares::On(k, i) => kind == k && id == i,
+                Shares::HeldBy(u) => user == u,
+            })
+            .filter_map(|((kind, id, user), (role, by, at))| {
+                let email = s.users.get(user)?.0.clone();
+                Some(GrantRecord {
+                    resource_kind: kind.clone(),
+                    resource_id: id.clone(),
+                    user_id: user.clone(),
+                    email,
+                    role: role.clone(),
+                    granted_by: by.clone(),
+                    created_at: *at,
+                })
+            })
+            .collect();
+        match which {
+            Shares::On(..) => out.sort_by(|a, b| a.email.cmp(&b.email)),
+            Shares::HeldBy(_) => {
+                out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                out.truncate(1000);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn roles_on(&self, node_ids: &[&str]) -> Result<Vec<HeldRole>> {
+        let s = self.lock();
+        Ok(s.grants
+            .iter()
+            .filter(|((_, id, _), _)| node_ids.contains(&id.as_str()))
+            .map(|((_, id, user), (role, by, _))| HeldRole {
+                node_id: id.clone(),
+                user_id: user.clone(),
+                role: role.clone(),
+                granted_by: by.clone(),
+                granter_admin: s.users.get(by).filter(|u| !u.2).map(|u| u.1),
+            })
+            .collect())
+    }
+
+    async fn remove(
+        &self,
+        kind: &str,
+        id: &str,
+        user_id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let removed = s
+            .grants
+            .remove(&(kind.to_owned(), id.to_owned(), user_id.to_owned()))
+            .is_some();
+        if removed {
+            s.events.push(event.clone());
+        }
+        Ok(removed)
     }
 }

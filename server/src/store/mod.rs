@@ -5,9 +5,10 @@
 //! A write takes its audit event: the change and the outbox row commit in one transaction, or
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
-//! Concerns moved so far: links ([`LinkStore`]). Users, files, folders and grants still live in
-//! `domain/` as SQL and move here next, one trait each.
+//! Concerns moved so far: links ([`LinkStore`]) and shares ([`GrantStore`]). Users, files and
+//! folders still live in `domain/` as SQL and move here next, one trait each.
 
+mod grants;
 mod links;
 mod memory;
 mod sql;
@@ -15,6 +16,7 @@ mod sql;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 
+pub use grants::{DynGrantStore, GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use strongroom_audit::AuditEvent;
 
+use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 use super::{Error, Result};
 use crate::db::Db;
@@ -199,5 +200,131 @@ impl LinkStore for SqlStore {
         .await?
         .rows_affected());
         Ok(n > 0)
+    }
+}
+
+const GRANT_SELECT: &str = "SELECT g.resource_kind, g.resource_id, g.user_id, u.email, g.role, g.granted_by, g.created_at \
+                            FROM grants g JOIN users u ON u.id = g.user_id";
+
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn put(&self, g: &NewGrant<'_>, event: &AuditEvent) -> Result<()> {
+        let run = async {
+            in_tx_with_event!(&self.db, event, |tx| {
+                sqlx::query(
+                    "INSERT INTO grants (resource_kind, resource_id, user_id, role, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (resource_kind, resource_id, user_id) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by",
+                )
+                .bind(g.resource_kind)
+                .bind(g.resource_id)
+                .bind(g.user_id)
+                .bind(g.role)
+                .bind(g.granted_by)
+                .bind(g.at)
+                .execute(&mut *tx)
+                .await?
+            });
+            Ok::<_, crate::error::AppError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn list(&self, which: Shares<'_>) -> Result<Vec<GrantRecord>> {
+        let (sql, a, b) = match which {
+            Shares::On(kind, id) => (
+                format!(
+                    "{GRANT_SELECT} WHERE g.resource_kind = $1 AND g.resource_id = $2 ORDER BY u.email"
+                ),
+                kind,
+                Some(id),
+            ),
+            Shares::HeldBy(user) => (
+                format!(
+                    "{GRANT_SELECT} WHERE g.user_id = $1 ORDER BY g.created_at DESC LIMIT 1000"
+                ),
+                user,
+                None,
+            ),
+        };
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(a);
+            if let Some(b) = b {
+                q = q.bind(b);
+            }
+            let rows = q.fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push(GrantRecord {
+                    resource_kind: r.try_get("resource_kind")?,
+                    resource_id: r.try_get("resource_id")?,
+                    user_id: r.try_get("user_id")?,
+                    email: r.try_get("email")?,
+                    role: r.try_get("role")?,
+                    granted_by: r.try_get("granted_by")?,
+                    created_at: r.try_get("created_at")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn roles_on(&self, node_ids: &[&str]) -> Result<Vec<HeldRole>> {
+        if node_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=node_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT g.resource_id, g.user_id, g.role, g.granted_by, u.is_admin AS granter_admin, u.disabled_at AS granter_disabled \
+             FROM grants g LEFT JOIN users u ON u.id = g.granted_by WHERE g.resource_id IN ({})",
+            placeholders.join(", ")
+        );
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in node_ids {
+                q = q.bind(*id);
+            }
+            let rows = q.fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let admin: Option<bool> = r.try_get("granter_admin")?;
+                let disabled: Option<i64> = r.try_get("granter_disabled")?;
+                out.push(HeldRole {
+                    node_id: r.try_get("resource_id")?,
+                    user_id: r.try_get("user_id")?,
+                    role: r.try_get("role")?,
+                    granted_by: r.try_get("granted_by")?,
+                    granter_admin: admin.filter(|_| disabled.is_none()),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn remove(
+        &self,
+        kind: &str,
+        id: &str,
+        user_id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool> {
+        let run = async {
+            let removed: u64;
+            in_tx_with_event!(&self.db, event, |tx| {
+                removed = sqlx::query(
+                    "DELETE FROM grants WHERE resource_kind = $1 AND resource_id = $2 AND user_id = $3",
+                )
+                .bind(kind)
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    return Ok(false);
+                }
+            });
+            Ok::<_, crate::error::AppError>(removed > 0)
+        };
+        Ok(run.await?)
     }
 }
