@@ -247,6 +247,7 @@ pub async fn links_download_limit(store: Arc<DynLinkStore>, file: &str, user: &s
 }
 
 /// Users the grants refer to: `(id, email)`; the first is an administrator, the others not.
+#[derive(Debug, Clone, Copy)]
 pub struct People<'a> {
     /// An administrator.
     pub admin: (&'a str, &'a str),

@@ -223,7 +223,7 @@ impl GrantStore for MemoryStore {
         match which {
             Shares::On(..) => out.sort_by(|a, b| a.email.cmp(&b.email)),
             Shares::HeldBy(_) => {
-                out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                out.sort_by_key(|g| std::cmp::Reverse(g.created_at));
                 out.truncate(1000);
             }
         }
