@@ -61,6 +61,8 @@ pub struct App {
     pub config: Config,
     /// Metadata and outbox.
     pub db: Db,
+    /// Accounts (the `users` table).
+    pub users: Arc<crate::store::DynUserStore>,
     /// Public links (the `links` table).
     pub links: Arc<crate::store::DynLinkStore>,
     /// Shares with named users (the `grants` table).
@@ -278,6 +280,7 @@ impl App {
             crate::denials::DenialAggregator::new(config.http.anonymous_denial_window_secs, 10_000);
         Ok(App {
             config,
+            users: Arc::new(crate::store::SqlStore::new(db.clone())),
             links: Arc::new(crate::store::SqlStore::new(db.clone())),
             grants: Arc::new(crate::store::SqlStore::new(db.clone())),
             db,

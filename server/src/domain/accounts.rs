@@ -6,7 +6,6 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use serde::Serialize;
-use sqlx::Row;
 use strongroom_audit::Outcome;
 use strongroom_session_store::{ClientInfo, Login, SessionId, TokenPair};
 use utoipa::ToSchema;
@@ -14,7 +13,7 @@ use utoipa::ToSchema;
 use super::{Ctx, names, rfc3339};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::{in_tx_with_event, on_db};
+use crate::store::{UserChange, UserKey, UserRecord};
 
 /// An account as its owner sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -91,53 +90,42 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-fn user_from_row<R: Row>(row: &R) -> AppResult<User>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let disabled: Option<i64> = row.try_get("disabled_at")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        is_admin: row.try_get("is_admin")?,
-        disabled_at: disabled.map(rfc3339),
-        created_at: rfc3339(row.try_get("created_at")?),
-        updated_at: rfc3339(row.try_get("updated_at")?),
-    })
+fn view(u: UserRecord) -> User {
+    User {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        is_admin: u.is_admin,
+        disabled_at: u.disabled_at.map(rfc3339),
+        created_at: rfc3339(u.created_at),
+        updated_at: rfc3339(u.updated_at),
+    }
 }
 
-const USER_COLUMNS: &str = "id, email, name, is_admin, disabled_at, created_at, updated_at";
+async fn record(app: &App, id: &str) -> AppResult<UserRecord> {
+    app.users
+        .get(UserKey::Id(id))
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such user".into()))
+}
 
 /// Loads a user by id.
 pub async fn get_user(app: &App, id: &str) -> AppResult<User> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-    on_db!(&app.db, pool => {
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?;
-        row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| AppError::NotFound("no such user".into()))
-    })
+    Ok(view(record(app, id).await?))
 }
 
 /// The user `id` as a policy principal, if the account exists and is not disabled (links and
 /// shares a user made grant only while this holds).
 pub async fn active_principal(app: &App, id: &str) -> AppResult<Option<crate::authz::Principal>> {
-    let row: Option<(bool, Option<i64>)> = on_db!(&app.db, pool => {
-        match sqlx::query("SELECT is_admin, disabled_at FROM users WHERE id = $1").bind(id).fetch_optional(pool).await? {
-            Some(r) => Some((r.try_get("is_admin")?, r.try_get("disabled_at")?)),
-            None => None,
-        }
-    });
-    Ok(match row {
-        Some((admin, None)) => Some(crate::authz::Principal::User {
-            id: id.to_owned(),
-            admin,
-        }),
-        _ => None,
-    })
+    Ok(app
+        .users
+        .get(UserKey::Id(id))
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .map(|u| crate::authz::Principal::User {
+            id: u.id,
+            admin: u.is_admin,
+        }))
 }
 
 /// Registers an account. The answer is the same whether or not the address already has an
@@ -183,32 +171,23 @@ pub async fn create_user(
         .event("account.registered", "user", &id)
         .attr("admin", is_admin)
         .build()?;
-    let inserted = async {
-        in_tx_with_event!(&app.db, &event, |tx| {
-            sqlx::query(
-                "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(&id)
-            .bind(email)
-            .bind(name)
-            .bind(&hash)
-            .bind(is_admin)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-        });
-        Ok::<_, AppError>(())
-    }
-    .await;
-    inserted?;
+    let user = UserRecord {
+        id: id.clone(),
+        email: email.to_owned(),
+        name: name.to_owned(),
+        password_hash: hash,
+        is_admin,
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    app.users.create(&user, &event).await?;
     get_user(app, &id).await
 }
 
 /// Creates the first administrator if there are no users yet; returns the password to print.
 pub async fn bootstrap_admin(app: &App) -> AppResult<Option<(String, String)>> {
-    let count: i64 = on_db!(&app.db, pool => sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(pool).await?.try_get("n")?);
-    if count > 0 {
+    if app.users.count().await? > 0 {
         return Ok(None);
     }
     let password = crate::token::random_token("", 18);
@@ -231,25 +210,16 @@ pub async fn login(
 ) -> AppResult<(User, TokenPair)> {
     super::authorize_platform(app, ctx, "login").await?;
     let email_norm = names::email(email).unwrap_or_default();
-    let row: Option<(String, String, bool, Option<i64>)> = on_db!(&app.db, pool => {
-        let r = sqlx::query("SELECT id, password_hash, is_admin, disabled_at FROM users WHERE email = $1")
-            .bind(&email_norm)
-            .fetch_optional(pool)
-            .await?;
-        match r {
-            Some(r) => Some((r.try_get("id")?, r.try_get("password_hash")?, r.try_get("is_admin")?, r.try_get("disabled_at")?)),
-            None => None,
-        }
-    });
+    let row = app.users.get(UserKey::Email(&email_norm)).await?;
     let (hash, found) = match &row {
-        Some((_, h, _, _)) => (h.clone(), true),
+        Some(u) => (u.password_hash.clone(), true),
         None => (decoy_hash().to_owned(), false),
     };
     // A disabled account answers like a wrong password (after the same hash work).
     let ok = verify_password(password.to_owned(), hash).await?
         && found
-        && row.as_ref().is_some_and(|r| r.3.is_none());
-    let Some((id, _, is_admin, _)) = row.filter(|_| ok) else {
+        && row.as_ref().is_some_and(|u| u.disabled_at.is_none());
+    let Some(UserRecord { id, is_admin, .. }) = row.filter(|_| ok) else {
         app.metrics.auth_failures.inc();
         let event = ctx
             .event("auth.login.failed", "user", "-")
@@ -397,23 +367,12 @@ pub async fn update_profile(
         event = event.attr("email", true);
     }
     let event = event.build()?;
-    let now = app.now();
-    let done = async {
-        in_tx_with_event!(&app.db, &event, |tx| {
-            sqlx::query(
-                "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), updated_at = $3 WHERE id = $4",
-            )
-            .bind(&name)
-            .bind(&email)
-            .bind(now)
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?
-        });
-        Ok::<_, AppError>(())
-    }
-    .await;
-    done?;
+    let change = UserChange {
+        name,
+        email,
+        ..Default::default()
+    };
+    app.users.update(&user, &change, app.now(), &event).await?;
     get_user(app, &user).await
 }
 
@@ -421,7 +380,7 @@ pub async fn update_profile(
 /// it (their blobs are swept), and every session is revoked.
 pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<()> {
     let user = super::authorize_own_account(app, ctx).await?;
-    let hash: String = on_db!(&app.db, pool => sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(&user).fetch_one(pool).await?.try_get("password_hash")?);
+    let hash = record(app, &user).await?.password_hash;
     if !verify_password(password.to_owned(), hash).await? {
         app.metrics.auth_failures.inc();
         return Err(AppError::Forbidden {
@@ -429,38 +388,8 @@ pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<(
             explanation: None,
         });
     }
-    let blob_ids: Vec<String> = on_db!(&app.db, pool => {
-        let rows = sqlx::query("SELECT id FROM files WHERE owner_id = $1").bind(&user).fetch_all(pool).await?;
-        rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?
-    });
-    let event = ctx
-        .event("account.deleted", "user", &user)
-        .attr("files", blob_ids.len() as u64)
-        .build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        // Shares of what the account owned go with it (the rows cascade from users otherwise).
-        sqlx::query(
-            "DELETE FROM grants WHERE (resource_kind = 'file' AND resource_id IN (SELECT id FROM files WHERE owner_id = $1)) \
-             OR (resource_kind = 'folder' AND resource_id IN (SELECT id FROM folders WHERE owner_id = $1))",
-        )
-        .bind(&user)
-        .execute(&mut *tx)
-        .await?;
-        // What the account handed out on other people's files goes too (it would stop granting
-        // anyway: links and shares hold only while their creator may share).
-        sqlx::query("DELETE FROM links WHERE created_by = $1")
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM grants WHERE granted_by = $1")
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?
-    });
+    let event = ctx.event("account.deleted", "user", &user).build()?;
+    let blob_ids = app.users.delete(&user, &event).await?;
     app.sessions.revoke_all(&user).await?;
     for id in blob_ids {
         // Best effort: the sweeper removes what a crash here leaves behind.
@@ -474,7 +403,7 @@ pub async fn delete_account(app: &App, ctx: &Ctx, password: &str) -> AppResult<(
 pub async fn change_password(app: &App, ctx: &Ctx, current: &str, new: &str) -> AppResult<()> {
     let user = super::authorize_own_account(app, ctx).await?;
     names::password(new)?;
-    let hash: String = on_db!(&app.db, pool => sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(&user).fetch_one(pool).await?.try_get("password_hash")?);
+    let hash = record(app, &user).await?.password_hash;
     if !verify_password(current.to_owned(), hash).await? {
         app.metrics.auth_failures.inc();
         let event = ctx
@@ -497,32 +426,25 @@ pub async fn change_password(app: &App, ctx: &Ctx, current: &str, new: &str) -> 
 }
 
 async fn set_password(app: &App, ctx: &Ctx, user: &str, new: &str, action: &str) -> AppResult<()> {
-    let hash = hash_password(new.to_owned()).await?;
+    let change = UserChange {
+        password_hash: Some(hash_password(new.to_owned()).await?),
+        ..Default::default()
+    };
     let event = ctx.event(action, "user", user).build()?;
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(&hash)
-            .bind(now)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(AppError::NotFound("no such user".into()));
-        }
-    });
+    app.users.update(user, &change, app.now(), &event).await?;
     Ok(())
 }
 
 /// Every account, by email (administrators).
 pub async fn list_users(app: &App, ctx: &Ctx) -> AppResult<Vec<User>> {
     super::authorize_platform(app, ctx, "administer").await?;
-    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email LIMIT 10000");
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?;
-        rows.iter().map(user_from_row).collect()
-    })
+    Ok(app
+        .users
+        .list(10_000)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect())
 }
 
 /// Disables or enables an account (administrators). Disabling signs it out everywhere, refuses
@@ -548,19 +470,11 @@ pub async fn set_disabled(app: &App, ctx: &Ctx, id: &str, disabled: bool) -> App
         )
         .build()?;
     let now = app.now();
-    let at = disabled.then_some(now);
-    in_tx_with_event!(&app.db, &event, |tx| {
-        let n = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
-            .bind(at)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(AppError::NotFound("no such user".into()));
-        }
-    });
+    let change = UserChange {
+        disabled_at: Some(disabled.then_some(now)),
+        ..Default::default()
+    };
+    app.users.update(&id, &change, now, &event).await?;
     if disabled {
         app.sessions.revoke_all(&id).await?;
     }

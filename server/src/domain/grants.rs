@@ -2,7 +2,6 @@
 //! folder reaches everything inside it; the policy pack's role entities do the inheritance.
 
 use serde::Serialize;
-use sqlx::Row;
 use strongroom_access_policy::pack::Role;
 use utoipa::ToSchema;
 
@@ -10,7 +9,6 @@ use super::{Ctx, files, folders, names, rfc3339};
 use crate::app::App;
 use crate::authz::{NodeGrant, Principal};
 use crate::error::{AppError, AppResult};
-use crate::on_db;
 use crate::store::{GrantRecord, NewGrant, Shares};
 
 /// A user's role on a file or folder.
@@ -126,12 +124,11 @@ pub async fn grant(
         role: role_parsed.name().to_owned(),
         status: "accepted",
     };
-    let user_id: Option<String> = on_db!(&app.db, pool => {
-        match sqlx::query("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(pool).await? {
-            Some(r) => Some(r.try_get("id")?),
-            None => None,
-        }
-    });
+    let user_id = app
+        .users
+        .get(crate::store::UserKey::Email(&email))
+        .await?
+        .map(|u| u.id);
     let Some(user_id) = user_id else {
         let event = ctx
             .event("share.unknown_address", kind, &id)

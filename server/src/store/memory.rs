@@ -10,6 +10,7 @@ use strongroom_audit::AuditEvent;
 
 use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
+use super::users::{UserChange, UserKey, UserRecord, UserStore};
 use super::{Error, Result};
 
 /// See the module docs.
@@ -20,8 +21,7 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    /// User id -> (e-mail, administrator, disabled).
-    users: BTreeMap<String, (String, bool, bool)>,
+    users: BTreeMap<String, UserRecord>,
     links: BTreeMap<String, LinkRecord>,
     /// (kind, id, user) -> (role, granted_by, created_at).
     grants: BTreeMap<(String, String, String), (String, String, i64)>,
@@ -38,27 +38,6 @@ impl MemoryStore {
     /// The events written so far, in commit order.
     pub fn events(&self) -> Vec<AuditEvent> {
         self.lock().events.clone()
-    }
-
-    /// Adds a user the other tables can refer to (until users move behind a trait of their own).
-    pub fn add_user(&self, id: &str, email: &str, admin: bool) {
-        self.lock()
-            .users
-            .insert(id.into(), (email.into(), admin, false));
-    }
-
-    /// Disables or enables a user.
-    pub fn set_disabled(&self, id: &str, disabled: bool) {
-        if let Some(u) = self.lock().users.get_mut(id) {
-            u.2 = disabled;
-        }
-    }
-
-    /// Deletes a user, and the shares they hold (what the SQL foreign keys cascade).
-    pub fn delete_user(&self, id: &str) {
-        let mut s = self.lock();
-        s.users.remove(id);
-        s.grants.retain(|(_, _, user), _| user != id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -208,7 +187,7 @@ impl GrantStore for MemoryStore {
                 Shares::HeldBy(u) => user == u,
             })
             .filter_map(|((kind, id, user), (role, by, at))| {
-                let email = s.users.get(user)?.0.clone();
+                let email = s.users.get(user)?.email.clone();
                 Some(GrantRecord {
                     resource_kind: kind.clone(),
                     resource_id: id.clone(),
@@ -240,7 +219,11 @@ impl GrantStore for MemoryStore {
                 user_id: user.clone(),
                 role: role.clone(),
                 granted_by: by.clone(),
-                granter_admin: s.users.get(by).filter(|u| !u.2).map(|u| u.1),
+                granter_admin: s
+                    .users
+                    .get(by)
+                    .filter(|u| u.disabled_at.is_none())
+                    .map(|u| u.is_admin),
             })
             .collect())
     }
@@ -261,5 +244,78 @@ impl GrantStore for MemoryStore {
             s.events.push(event.clone());
         }
         Ok(removed)
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create(&self, user: &UserRecord, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        if s.users.values().any(|u| u.email == user.email) {
+            return Err(Error::Conflict("that email is already registered".into()));
+        }
+        if s.users.contains_key(&user.id) {
+            return Err(Error::Conflict("that already exists".into()));
+        }
+        s.users.insert(user.id.clone(), user.clone());
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn get(&self, key: UserKey<'_>) -> Result<Option<UserRecord>> {
+        let s = self.lock();
+        Ok(match key {
+            UserKey::Id(id) => s.users.get(id).cloned(),
+            UserKey::Email(e) => s.users.values().find(|u| u.email == e).cloned(),
+        })
+    }
+
+    async fn count(&self) -> Result<u64> {
+        Ok(self.lock().users.len() as u64)
+    }
+
+    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>> {
+        let mut out: Vec<UserRecord> = self.lock().users.values().cloned().collect();
+        out.sort_by(|a, b| a.email.cmp(&b.email));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn update(&self, id: &str, c: &UserChange, at: i64, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        if let Some(email) = &c.email
+            && s.users.values().any(|u| &u.email == email && u.id != id)
+        {
+            return Err(Error::Conflict("that email is already registered".into()));
+        }
+        let u = s.users.get_mut(id).ok_or(Error::NotFound)?;
+        if let Some(n) = &c.name {
+            u.name = n.clone();
+        }
+        if let Some(e) = &c.email {
+            u.email = e.clone();
+        }
+        if let Some(h) = &c.password_hash {
+            u.password_hash = h.clone();
+        }
+        if let Some(d) = c.disabled_at {
+            u.disabled_at = d;
+        }
+        u.updated_at = at;
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Vec<String>> {
+        let mut s = self.lock();
+        if s.users.remove(id).is_none() {
+            return Err(Error::NotFound);
+        }
+        // Files live in SQL only for now: the shares it held or gave and the links it made go.
+        s.grants
+            .retain(|(_, _, user), (_, by, _)| user != id && by != id);
+        s.links.retain(|_, l| l.created_by != id);
+        s.events.push(event.clone());
+        Ok(Vec::new())
     }
 }

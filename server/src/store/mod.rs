@@ -5,13 +5,15 @@
 //! A write takes its audit event: the change and the outbox row commit in one transaction, or
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
-//! Concerns moved so far: links ([`LinkStore`]) and shares ([`GrantStore`]). Users, files and
-//! folders still live in `domain/` as SQL and move here next, one trait each.
+//! Concerns moved so far: accounts ([`UserStore`]), links ([`LinkStore`]) and shares
+//! ([`GrantStore`]). Files and folders still live in `domain/` as SQL and move here next, one
+//! trait each.
 
 mod grants;
 mod links;
 mod memory;
 mod sql;
+mod users;
 
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
@@ -20,6 +22,7 @@ pub use grants::{DynGrantStore, GrantRecord, GrantStore, HeldRole, NewGrant, Sha
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;
+pub use users::{DynUserStore, UserChange, UserKey, UserRecord, UserStore};
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use strongroom_audit::AuditEvent;
 
 use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
+use super::users::{UserChange, UserKey, UserRecord, UserStore};
 use super::{Error, Result};
 use crate::db::Db;
 use crate::{in_tx_with_event, on_db};
@@ -324,6 +325,153 @@ impl GrantStore for SqlStore {
                 }
             });
             Ok::<_, crate::error::AppError>(removed > 0)
+        };
+        Ok(run.await?)
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at";
+
+macro_rules! user_from_row {
+    ($row:expr) => {{
+        let r = $row;
+        UserRecord {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            password_hash: r.try_get("password_hash")?,
+            is_admin: r.try_get("is_admin")?,
+            disabled_at: r.try_get("disabled_at")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        }
+    }};
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create(&self, u: &UserRecord, event: &AuditEvent) -> Result<()> {
+        let run = async {
+            in_tx_with_event!(&self.db, event, |tx| {
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&u.id)
+                .bind(&u.email)
+                .bind(&u.name)
+                .bind(&u.password_hash)
+                .bind(u.is_admin)
+                .bind(u.disabled_at)
+                .bind(u.created_at)
+                .bind(u.updated_at)
+                .execute(&mut *tx)
+                .await?
+            });
+            Ok::<_, crate::error::AppError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn get(&self, key: UserKey<'_>) -> Result<Option<UserRecord>> {
+        let (column, value) = match key {
+            UserKey::Id(v) => ("id", v),
+            UserKey::Email(v) => ("email", v),
+        };
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1");
+        on_db!(&self.db, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(user_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn count(&self) -> Result<u64> {
+        let n: i64 = on_db!(&self.db, pool => sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(pool).await?.try_get("n")?);
+        Ok(n.max(0) as u64)
+    }
+
+    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email LIMIT $1");
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(limit.min(i64::MAX as usize) as i64).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(user_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn update(&self, id: &str, c: &UserChange, at: i64, event: &AuditEvent) -> Result<()> {
+        // `disabled_at`: $5 says whether to set it, $6 is the value (NULL enables).
+        let run = async {
+            in_tx_with_event!(&self.db, event, |tx| {
+                let n = sqlx::query(
+                    "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
+                     password_hash = COALESCE($3, password_hash), \
+                     disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, updated_at = $4 WHERE id = $7",
+                )
+                .bind(&c.name)
+                .bind(&c.email)
+                .bind(&c.password_hash)
+                .bind(at)
+                .bind(c.disabled_at.is_some())
+                .bind(c.disabled_at.flatten())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(crate::error::AppError::NotFound("no such user".into()));
+                }
+            });
+            Ok::<_, crate::error::AppError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Vec<String>> {
+        let run = async {
+            let files: Vec<String>;
+            in_tx_with_event!(&self.db, event, |tx| {
+                files = sqlx::query("SELECT id FROM files WHERE owner_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("id"))
+                    .collect::<Result<_, _>>()?;
+                // Shares of what the account owned, the links it made on other people's files
+                // and the shares it gave; the rest (its files, folders, their links, the shares
+                // it held) cascades from the user row.
+                sqlx::query(
+                    "DELETE FROM grants WHERE (resource_kind = 'file' AND resource_id IN (SELECT id FROM files WHERE owner_id = $1)) \
+                     OR (resource_kind = 'folder' AND resource_id IN (SELECT id FROM folders WHERE owner_id = $1))",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM links WHERE created_by = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM grants WHERE granted_by = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let n = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(crate::error::AppError::NotFound("no such user".into()));
+                }
+            });
+            Ok::<_, crate::error::AppError>(files)
         };
         Ok(run.await?)
     }
