@@ -10,6 +10,8 @@
 //! the edits an attacker with write access to the database (but not to the signing key) makes.
 //! The built-in stores implement it (SQL `UPDATE`s and `DELETE`s for SQLite and PostgreSQL).
 
+pub mod outbox;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -47,6 +47,7 @@ pub use crate::log::{
     AuditLog, AuditLogBuilder, DEFAULT_CHECKPOINT_INTERVAL, MAX_BATCH_EVENTS, Retention,
     VerifyReport,
 };
+pub use crate::outbox::memory::MemoryOutbox;
 #[cfg(feature = "postgres")]
 pub use crate::outbox::postgres::PostgresOutbox;
 #[cfg(feature = "sqlite")]
