@@ -330,10 +330,15 @@ pub async fn concurrent_relays_publish_each_event_once(
     }
     let publisher = Arc::new(RecordingPublisher::default());
     let mut tasks = Vec::new();
+    // All relays start at once: a fast outbox (memory) is otherwise drained by the first one
+    // spawned before the others run.
+    let start = Arc::new(tokio::sync::Barrier::new(outboxes.len() * 2));
     for outbox in &outboxes {
         for _ in 0..2 {
             let relay = relay(outbox.clone(), publisher.clone(), &clock, 7);
+            let start = start.clone();
             tasks.push(tokio::spawn(async move {
+                start.wait().await;
                 loop {
                     let batch = relay.run_once().await.unwrap();
                     if batch.claimed == 0 {
