@@ -73,6 +73,14 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The chain position this vouches for.
+    pub fn as_head(&self) -> crate::ChainHead {
+        crate::ChainHead {
+            seq: self.seq,
+            hash: self.head,
+        }
+    }
+
     fn message(
         chain: &ChainId,
         kind: CheckpointKind,

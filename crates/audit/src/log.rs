@@ -464,18 +464,34 @@ impl AuditLog {
                 problem: TamperKind::BadSignature,
             });
         }
-        let head = store.head(chain).await?;
-        // The checkpoint outside the database first: it is the one thing the attacker cannot
-        // have rewritten.
+        // Checkpoints are read before the head: a concurrent writer only moves the head further,
+        // so a checkpoint read first never lies beyond the head read after it.
         let anchored = match &self.inner.anchor {
             Some(external) => external.load(chain).await?,
             None => None,
         };
+        let latest = store.latest_checkpoint(chain).await?;
+        // The head and its signature come from one read, so they cannot be from two appends.
+        let mut signed = store.signed_head(chain).await?;
+        let mut head = match &signed {
+            Some(s) => s.as_head(),
+            None => store.head(chain).await?,
+        };
+        if signed.is_none() && head.seq > 0 {
+            // Unsigned, or a first append committed between the two reads: read once more.
+            signed = store.signed_head(chain).await?;
+            if let Some(s) = &signed {
+                head = s.as_head();
+            }
+        }
+        // The checkpoint outside the database first: it is the one thing the attacker cannot
+        // have rewritten.
         if let Some(anchored) = &anchored {
             self.check_checkpoint(anchored, head, anchor.as_ref(), true)
                 .await?;
         }
-        self.check_head(head, anchor.as_ref()).await?;
+        self.check_head(head, signed.as_ref(), anchor.as_ref())
+            .await?;
         let chain_start = anchor.as_ref().map_or(1, |a| a.seq + 1);
         let first = match range.start_bound() {
             Bound::Included(&s) => s,
@@ -490,7 +506,6 @@ impl AuditLog {
         }
         .min(head.seq);
 
-        let latest = store.latest_checkpoint(chain).await?;
         if let Some(latest) = &latest {
             self.check_checkpoint(latest, head, anchor.as_ref(), false)
                 .await?;
@@ -612,7 +627,12 @@ impl AuditLog {
     }
 
     /// The head must carry a valid signature of itself and be the newest stored record.
-    async fn check_head(&self, head: ChainHead, anchor: Option<&Checkpoint>) -> Result<()> {
+    async fn check_head(
+        &self,
+        head: ChainHead,
+        signed: Option<&Checkpoint>,
+        anchor: Option<&Checkpoint>,
+    ) -> Result<()> {
         let store = &self.inner.store;
         let chain = &self.inner.chain;
         let mismatch = |seq| Error::Tampered {
@@ -620,19 +640,18 @@ impl AuditLog {
             problem: TamperKind::HeadMismatch { head: head.seq },
         };
         if head.seq == 0 {
-            // Never written: nothing may be stored.
+            // Never written: nothing may be stored, unless a first append committed since.
             return match store.read(chain, 0, 1).await?.first() {
-                Some(record) => Err(mismatch(record.seq)),
-                None => Ok(()),
+                Some(record) if store.head(chain).await?.seq == 0 => Err(mismatch(record.seq)),
+                _ => Ok(()),
             };
         }
-        let signed = store.signed_head(chain).await?;
         let valid = signed.is_some_and(|s| {
             s.kind == CheckpointKind::Head
                 && &s.chain == chain
                 && s.seq == head.seq
                 && s.head == head.hash
-                && self.inner.verifier.verify(&s)
+                && self.inner.verifier.verify(s)
         });
         if !valid {
             return Err(Error::Tampered {
@@ -646,6 +665,14 @@ impl AuditLog {
         match newest.as_slice() {
             [record] if record.seq == head.seq && record.hash == head.hash => Ok(()),
             [] if pruned_to_head => Ok(()),
+            // A record beyond the head is fine if a concurrent append has moved the head since.
+            [record, _]
+                if record.seq == head.seq
+                    && record.hash == head.hash
+                    && store.head(chain).await?.seq > head.seq =>
+            {
+                Ok(())
+            }
             _ => Err(mismatch(head.seq)),
         }
     }

@@ -261,7 +261,14 @@ impl crate::conformance::Tamper for MemoryAuditStore {
     }
 
     async fn set_head(&self, chain: &ChainId, seq: u64, hash: crate::Digest) {
-        self.with_chain(chain, |c| c.head = ChainHead { seq, hash });
+        // As in the SQL head row: seq and hash change, the signature columns stay.
+        self.with_chain(chain, |c| {
+            c.head = ChainHead { seq, hash };
+            if let Some(signed) = &mut c.signed_head {
+                signed.seq = seq;
+                signed.head = hash;
+            }
+        });
     }
 
     async fn restore_head(&self, head: &Checkpoint) {
