@@ -18,6 +18,9 @@ pub enum CheckpointKind {
     /// "Records up to `seq` were deleted by retention; the next record links to `head`": the new
     /// start of the chain after [`AuditLog::delete_before`](crate::AuditLog::delete_before).
     Anchor,
+    /// "The chain's newest record is `seq` with hash `head`": the signature kept with the chain's
+    /// head, renewed by every append. Kind-separated so a head cannot pass for a checkpoint.
+    Head,
 }
 
 impl CheckpointKind {
@@ -25,6 +28,7 @@ impl CheckpointKind {
         match self {
             CheckpointKind::Checkpoint => b"strongroom-audit/checkpoint/v1\0",
             CheckpointKind::Anchor => b"strongroom-audit/anchor/v1\0",
+            CheckpointKind::Head => b"strongroom-audit/head/v1\0",
         }
     }
 
@@ -33,6 +37,7 @@ impl CheckpointKind {
         match self {
             CheckpointKind::Checkpoint => "checkpoint",
             CheckpointKind::Anchor => "anchor",
+            CheckpointKind::Head => "head",
         }
     }
 
@@ -41,6 +46,7 @@ impl CheckpointKind {
         match s {
             "checkpoint" => Ok(CheckpointKind::Checkpoint),
             "anchor" => Ok(CheckpointKind::Anchor),
+            "head" => Ok(CheckpointKind::Head),
             _ => Err(Error::malformed("checkpoint kind", s)),
         }
     }
@@ -67,6 +73,14 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The chain position this vouches for.
+    pub fn as_head(&self) -> crate::ChainHead {
+        crate::ChainHead {
+            seq: self.seq,
+            hash: self.head,
+        }
+    }
+
     fn message(
         chain: &ChainId,
         kind: CheckpointKind,

@@ -5,17 +5,25 @@
 //! works in fresh, randomly named chains, so the suite can share a store with other data, but it
 //! **writes test data**: point it at a throwaway database. This module is for backend authors and
 //! is not a stable API.
+//!
+//! [`tampering_is_detected`] also needs a [`Tamper`]: raw access to the backend's rows, to make
+//! the edits an attacker with write access to the database (but not to the signing key) makes.
+//! The built-in stores implement it (SQL `UPDATE`s and `DELETE`s for SQLite and PostgreSQL).
+
+pub mod outbox;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::{
-    Actor, AuditEvent, AuditLog, AuditQuery, AuditRecord, ChainId, CheckpointKind,
-    CheckpointSigner, DynAuditStore, Error, ManualClock, Order, Outcome, Resource, TamperKind,
+    Actor, AuditEvent, AuditLog, AuditQuery, AuditRecord, ChainId, Checkpoint, CheckpointAnchor,
+    CheckpointKind, CheckpointSigner, Digest, DynAuditStore, Error, ManualClock,
+    MemoryCheckpointAnchor, Order, Outcome, Resource, TamperKind,
 };
 
 /// Runs every test in this module.
@@ -30,6 +38,7 @@ pub async fn run_all(store: Arc<DynAuditStore>) {
     checkpoints_catch_tampering(store.clone()).await;
     retention_leaves_a_verifiable_anchor(store.clone()).await;
     chains_are_independent(store.clone()).await;
+    verify_during_appends_never_raises_a_false_alarm(store.clone()).await;
 }
 
 fn fresh_chain(name: &str) -> ChainId {
@@ -55,7 +64,19 @@ fn event(actor: &str, action: &str, resource: &str, second: i64) -> AuditEvent {
 fn log(store: Arc<DynAuditStore>, chain: &ChainId) -> AuditLog {
     AuditLog::builder(store, chain.clone(), CheckpointSigner::from_seed(&[42; 32]))
         .checkpoint_every(0)
+        .checkpoint_interval(Duration::ZERO)
         .build()
+}
+
+/// The signed head an append of `records` (ending in `last`) carries, signed by `seed`'s key.
+fn signed_head(chain: &ChainId, last: &AuditRecord, seed: u8) -> Checkpoint {
+    CheckpointSigner::from_seed(&[seed; 32]).sign(
+        chain,
+        CheckpointKind::Head,
+        last.seq,
+        last.hash,
+        t(0),
+    )
 }
 
 /// A chain never written has seq 0, the genesis hash, no records, checkpoints or anchor.
@@ -74,6 +95,7 @@ pub async fn empty_chain(store: &DynAuditStore) {
     );
     assert!(store.latest_checkpoint(&chain).await.unwrap().is_none());
     assert!(store.anchor(&chain).await.unwrap().is_none());
+    assert!(store.signed_head(&chain).await.unwrap().is_none());
     assert!(
         store
             .existing_ids(&chain, &[Uuid::now_v7()])
@@ -90,36 +112,60 @@ pub async fn compare_and_append(store: &DynAuditStore) {
     let genesis = store.head(&chain).await.unwrap();
     let r1 = AuditRecord::link(genesis, event("a", "file.read", "f", 1));
     let r2 = AuditRecord::link(r1.as_head(), event("a", "file.read", "f", 2));
+    let h1 = signed_head(&chain, &r1, 42);
     store
-        .append(&chain, std::slice::from_ref(&r1))
+        .append(&chain, std::slice::from_ref(&r1), &h1)
         .await
         .unwrap();
+    assert_eq!(store.signed_head(&chain).await.unwrap(), Some(h1.clone()));
 
     // A second writer that still believes the chain is empty.
     let stale = AuditRecord::link(genesis, event("b", "file.read", "f", 3));
-    let err = store.append(&chain, &[stale]).await.unwrap_err();
+    let h = signed_head(&chain, &stale, 42);
+    let err = store.append(&chain, &[stale], &h).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
 
     let r3 = AuditRecord::link(r1.as_head(), event("a", "file.read", "f", 4));
-    let err = store.append(&chain, &[r2.clone(), r3]).await.unwrap_err();
+    let h = signed_head(&chain, &r3, 42);
+    let err = store
+        .append(&chain, &[r2.clone(), r3], &h)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Invalid { .. }), "{err}");
 
     let reused = AuditRecord::link(r1.as_head(), r1.event.clone());
-    let err = store.append(&chain, &[reused]).await.unwrap_err();
+    let h = signed_head(&chain, &reused, 42);
+    let err = store.append(&chain, &[reused], &h).await.unwrap_err();
     assert!(
         matches!(err, Error::DuplicateEvent { id } if id == r1.event.id()),
         "{err}"
     );
 
-    let err = store.append(&chain, &[]).await.unwrap_err();
+    let err = store.append(&chain, &[], &h1).await.unwrap_err();
     assert!(matches!(err, Error::Invalid { .. }), "{err}");
 
+    // The signed head must name the batch's last record, and be a head.
+    for bad in [h1.clone(), {
+        let mut cp = signed_head(&chain, &r2, 42);
+        cp.kind = CheckpointKind::Checkpoint;
+        cp
+    }] {
+        let err = store
+            .append(&chain, std::slice::from_ref(&r2), &bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    }
+
     assert_eq!(store.head(&chain).await.unwrap(), r1.as_head());
+    assert_eq!(store.signed_head(&chain).await.unwrap(), Some(h1));
+    let h2 = signed_head(&chain, &r2, 42);
     store
-        .append(&chain, std::slice::from_ref(&r2))
+        .append(&chain, std::slice::from_ref(&r2), &h2)
         .await
         .unwrap();
     assert_eq!(store.read(&chain, 1, 10).await.unwrap(), vec![r1, r2]);
+    assert_eq!(store.signed_head(&chain).await.unwrap(), Some(h2));
 }
 
 /// Records come back exactly as appended, and the chain verifies.
@@ -157,8 +203,29 @@ pub async fn append_read_verify(store: Arc<DynAuditStore>) {
         written[2..4].to_vec()
     );
     assert_eq!(log.head().await.unwrap(), written[11].as_head());
+    let signed = store.signed_head(&chain).await.unwrap().unwrap();
+    assert_eq!(
+        (signed.kind, signed.seq, signed.head),
+        (CheckpointKind::Head, 12, written[11].hash)
+    );
+    assert!(
+        CheckpointSigner::from_seed(&[42; 32])
+            .verifier()
+            .verify(&signed)
+    );
     let report = log.verify(..).await.unwrap();
     assert_eq!((report.first, report.last, report.records), (1, 12, 12));
+    assert_eq!(report.head, 12);
+    assert!(!report.anchor_configured);
+    assert_eq!(report.anchored_checkpoint, None);
+    assert_eq!(report.latest_checkpoint, None);
+    assert_eq!(
+        (
+            report.after_latest_checkpoint,
+            report.after_anchored_checkpoint
+        ),
+        (12, 12)
+    );
     let report = log.verify(4..=6).await.unwrap();
     assert_eq!((report.first, report.last, report.records), (4, 6, 3));
     assert!(log.append_batch(Vec::new()).await.unwrap().is_empty());
@@ -414,54 +481,6 @@ pub async fn concurrent_writers_across_stores(a: Arc<DynAuditStore>, b: Arc<DynA
     assert_eq!(report.records, total);
 }
 
-/// A future returned by the `edit` callback of [`tampering_in_place`].
-pub type EditFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// Rewrites a stored event behind the log's back with `edit(chain, seq, new_event_json)` (a
-/// backend-specific UPDATE) and expects `verify` to name exactly that record.
-pub async fn tampering_in_place(
-    store: Arc<DynAuditStore>,
-    edit: impl Fn(String, u64, String) -> EditFuture,
-) {
-    let chain = fresh_chain("edit");
-    let log = log(store.clone(), &chain);
-    let records = log
-        .append_batch(
-            (0..5)
-                .map(|i| event("alice", "file.read", "f", i))
-                .collect(),
-        )
-        .await
-        .unwrap();
-    log.verify(..).await.unwrap();
-    let original = &records[2].event;
-    let forged = AuditEvent::builder(
-        Actor::User("mallory".into()),
-        original.action(),
-        original.resource().clone(),
-    )
-    .id(original.id())
-    .time(original.time())
-    .build()
-    .unwrap();
-    edit(chain.to_string(), 3, forged.to_json()).await;
-    assert_eq!(store.read(&chain, 3, 1).await.unwrap()[0].event, forged);
-    let err = log.verify(..).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Tampered {
-                seq: 3,
-                problem: TamperKind::HashMismatch
-            }
-        ),
-        "{err}"
-    );
-    log.verify(..=2).await.unwrap();
-    let err = log.verify(3..).await.unwrap_err();
-    assert!(matches!(err, Error::Tampered { seq: 3, .. }), "{err}");
-}
-
 /// Signed checkpoints are taken every N records; forged records, forged checkpoints and a
 /// truncated tail are each reported at the right sequence number.
 pub async fn checkpoints_catch_tampering(store: Arc<DynAuditStore>) {
@@ -473,6 +492,7 @@ pub async fn checkpoints_catch_tampering(store: Arc<DynAuditStore>) {
         CheckpointSigner::from_seed(&[1; 32]),
     )
     .checkpoint_every(10)
+    .checkpoint_interval(Duration::ZERO)
     .build();
     for i in 0..25 {
         log.append(event("a", "file.read", "f", i)).await.unwrap();
@@ -494,7 +514,9 @@ pub async fn checkpoints_catch_tampering(store: Arc<DynAuditStore>) {
     let head = store.head(&chain).await.unwrap();
     let mut forged = AuditRecord::link(head, event("a", "file.read", "f", 100));
     forged.event = event("mallory", "file.read", "f", 100);
-    store.append(&chain, &[forged]).await.unwrap();
+    // Signed with the log's own key: a buggy writer, not an attacker (see tampering_is_detected).
+    let h = signed_head(&chain, &forged, 1);
+    store.append(&chain, &[forged], &h).await.unwrap();
     let err = log.verify(..).await.unwrap_err();
     assert!(
         matches!(
@@ -591,6 +613,7 @@ pub async fn checkpoints_catch_tampering(store: Arc<DynAuditStore>) {
 fn log_with(store: Arc<DynAuditStore>, chain: &ChainId, every: u64) -> AuditLog {
     AuditLog::builder(store, chain.clone(), CheckpointSigner::from_seed(&[1; 32]))
         .checkpoint_every(every)
+        .checkpoint_interval(Duration::ZERO)
         .build()
 }
 
@@ -606,6 +629,7 @@ pub async fn retention_leaves_a_verifiable_anchor(store: Arc<DynAuditStore>) {
     )
     .clock(Arc::new(clock.clone()))
     .checkpoint_every(4)
+    .checkpoint_interval(Duration::ZERO)
     .build();
     for i in 0..10 {
         log.append(event("a", "file.read", "f", i * 10))
@@ -722,4 +746,429 @@ pub async fn chains_are_independent(store: Arc<DynAuditStore>) {
     let ra = store.read(&a, 1, 1).await.unwrap().remove(0);
     let rb = store.read(&b, 1, 1).await.unwrap().remove(0);
     assert_ne!(ra.hash, rb.hash);
+}
+
+/// A value written into a column by [`Tamper::set_column`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnValue {
+    /// For TEXT columns.
+    Text(String),
+    /// For INTEGER / BIGINT columns.
+    Int(i64),
+    /// For BLOB / BYTEA columns.
+    Bytes(Vec<u8>),
+}
+
+/// Raw access to a backend's rows, behind the log's back: what an attacker with write access to
+/// the database can do. Methods panic if the edit cannot be made.
+#[async_trait]
+pub trait Tamper: Send + Sync {
+    /// `UPDATE audit_records SET <column> = <value>` for one record. Columns: `event_id`,
+    /// `time_us`, `actor_kind`, `actor_id`, `action`, `resource_type`, `resource_id`, `outcome`,
+    /// `event`, `prev_hash`, `hash`.
+    async fn set_column(&self, chain: &ChainId, seq: u64, column: &'static str, value: ColumnValue);
+
+    /// Deletes the records and the checkpoints with `seq >= from_seq`.
+    async fn delete_from(&self, chain: &ChainId, from_seq: u64);
+
+    /// Rewrites the head row's `seq` and `hash`, leaving its signature as it was.
+    async fn set_head(&self, chain: &ChainId, seq: u64, hash: Digest);
+
+    /// Writes a signed head read earlier back into the head row (a replay).
+    async fn restore_head(&self, head: &Checkpoint);
+
+    /// Deletes the chain's records, head and checkpoints.
+    async fn empty(&self, chain: &ChainId);
+}
+
+/// Every attack of an attacker with write access to the database (not to the signing key) that
+/// the log can detect, each in a fresh chain: edited columns, a cut-off tail with a rewritten or
+/// replayed head, an emptied chain, and a small log that must still be checkpointed.
+pub async fn tampering_is_detected(store: Arc<DynAuditStore>, tamper: Arc<dyn Tamper>) {
+    edited_columns_are_detected(store.clone(), &*tamper).await;
+    cut_off_tail_is_detected(store.clone(), &*tamper).await;
+    emptied_chain_is_detected(store.clone(), &*tamper).await;
+    small_quiet_logs_are_checkpointed(store).await;
+}
+
+fn assert_tampered(result: crate::Result<crate::VerifyReport>, seq: u64, problem: &TamperKind) {
+    match result {
+        Err(Error::Tampered { seq: s, problem: p }) if s == seq && &p == problem => {}
+        other => panic!("expected tampering {problem:?} at {seq}, got {other:?}"),
+    }
+}
+
+/// An edit of any stored column of a record is reported at that record, naming the column when
+/// it is one of those queries filter on; queries that return the edited row fail too.
+pub async fn edited_columns_are_detected(store: Arc<DynAuditStore>, tamper: &dyn Tamper) {
+    use ColumnValue::{Bytes, Int, Text};
+    let mismatch = |column| TamperKind::ColumnMismatch { column };
+    let cases = [
+        ("actor_id", Text("x".into()), mismatch("actor_id")),
+        ("actor_kind", Text("service".into()), mismatch("actor_kind")),
+        (
+            "event_id",
+            Text(Uuid::now_v7().to_string()),
+            mismatch("event_id"),
+        ),
+        ("time_us", Int(0), mismatch("time_us")),
+        ("action", Text("file.deleted".into()), mismatch("action")),
+        (
+            "resource_type",
+            Text("folder".into()),
+            mismatch("resource_type"),
+        ),
+        ("resource_id", Text("other".into()), mismatch("resource_id")),
+        ("outcome", Text("denied".into()), mismatch("outcome")),
+        ("event", Text(String::new()), TamperKind::HashMismatch),
+        ("prev_hash", Bytes(vec![9; 32]), TamperKind::BrokenLink),
+        ("hash", Bytes(vec![9; 32]), TamperKind::HashMismatch),
+    ];
+    for (column, value, problem) in cases {
+        let chain = fresh_chain("column");
+        let log = log(store.clone(), &chain);
+        let records = log
+            .append_batch(
+                (0..5)
+                    .map(|i| event("alice", "file.read", "f", i))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        log.verify(..).await.unwrap();
+        let value = match value {
+            // The same event with one attribute changed: its columns still agree with it.
+            Text(v) if column == "event" && v.is_empty() => {
+                let original = &records[2].event;
+                let forged = AuditEvent::builder(
+                    original.actor().clone(),
+                    original.action(),
+                    original.resource().clone(),
+                )
+                .id(original.id())
+                .time(original.time())
+                .attribute("n", 999)
+                .build()
+                .unwrap();
+                Text(forged.to_json())
+            }
+            other => other,
+        };
+        tamper.set_column(&chain, 3, column, value).await;
+        assert_tampered(log.verify(..).await, 3, &problem);
+        log.verify(..=2).await.unwrap();
+        assert!(
+            matches!(log.verify(3..).await, Err(Error::Tampered { seq: 3, .. })),
+            "{column}"
+        );
+        if let TamperKind::ColumnMismatch { .. } = problem {
+            // Any query that returns the row fails instead of trusting the column.
+            let err = log.query(&AuditQuery::new()).await.unwrap_err();
+            assert!(
+                matches!(&err, Error::Tampered { seq: 3, problem: p } if p == &problem),
+                "{column}: {err}"
+            );
+            let err = store.read(&chain, 1, 10).await.unwrap_err();
+            assert!(matches!(err, Error::Tampered { seq: 3, .. }), "{err}");
+        }
+        if column == "actor_id" {
+            // The victim's query no longer finds the row (the filter runs on the column), but a
+            // query for the forged value does, and is refused.
+            let victim = log
+                .query(&AuditQuery::new().actor(Actor::User("alice".into())))
+                .await
+                .unwrap();
+            assert_eq!(
+                victim.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+                vec![1, 2, 4, 5]
+            );
+            let forged = log
+                .query(&AuditQuery::new().actor(Actor::User("x".into())))
+                .await;
+            assert!(
+                matches!(forged, Err(Error::Tampered { seq: 3, .. })),
+                "{forged:?}"
+            );
+        }
+    }
+}
+
+/// Deleting the newest records is detected: with the head rewritten to match (its signature no
+/// longer fits), and with an older signed head put back (the checkpoint in the anchor outside the
+/// database still names a deleted record). Without an anchor the replay goes unnoticed, and the
+/// report says how many records were exposed.
+pub async fn cut_off_tail_is_detected(store: Arc<DynAuditStore>, tamper: &dyn Tamper) {
+    // The head rewritten to the new last record: its signature is for another head.
+    let chain = fresh_chain("cut");
+    let log = log(store.clone(), &chain);
+    let records = log
+        .append_batch((0..5).map(|i| event("a", "file.read", "f", i)).collect())
+        .await
+        .unwrap();
+    tamper.delete_from(&chain, 4).await;
+    tamper.set_head(&chain, 3, records[2].hash).await;
+    assert_tampered(log.verify(..).await, 3, &TamperKind::BadHeadSignature);
+    // ... and one left pointing past the remaining records.
+    let chain = fresh_chain("cut-head-kept");
+    let log = crate::conformance::log(store.clone(), &chain);
+    log.append_batch((0..5).map(|i| event("a", "file.read", "f", i)).collect())
+        .await
+        .unwrap();
+    tamper.delete_from(&chain, 4).await;
+    assert_tampered(
+        log.verify(..).await,
+        5,
+        &TamperKind::HeadMismatch { head: 5 },
+    );
+
+    // An older signed head, kept by the attacker, put back: only the anchor can tell.
+    let chain = fresh_chain("replay");
+    let anchor = Arc::new(MemoryCheckpointAnchor::new());
+    let clock = ManualClock::new(t(0));
+    let anchored = AuditLog::builder(
+        store.clone(),
+        chain.clone(),
+        CheckpointSigner::from_seed(&[42; 32]),
+    )
+    .clock(Arc::new(clock.clone()))
+    .checkpoint_every(4)
+    .checkpoint_interval(Duration::ZERO)
+    .anchor(anchor.clone())
+    .build();
+    for i in 0..3 {
+        anchored
+            .append(event("a", "file.read", "f", i))
+            .await
+            .unwrap();
+    }
+    let old_head = store.signed_head(&chain).await.unwrap().unwrap();
+    assert_eq!(old_head.seq, 3);
+    for i in 3..5 {
+        clock.advance(Duration::from_secs(1));
+        anchored
+            .append(event("a", "file.read", "f", i))
+            .await
+            .unwrap();
+    }
+    let report = anchored.verify(..).await.unwrap();
+    assert!(report.anchor_configured);
+    assert_eq!(report.head, 5);
+    assert_eq!(
+        report.anchored_checkpoint.as_ref().map(|c| (c.seq, c.time)),
+        Some((4, t(1)))
+    );
+    assert_eq!(
+        report.latest_checkpoint.as_ref().map(|c| (c.seq, c.time)),
+        Some((4, t(1)))
+    );
+    assert_eq!(
+        (
+            report.after_latest_checkpoint,
+            report.after_anchored_checkpoint
+        ),
+        (1, 1)
+    );
+
+    tamper.delete_from(&chain, 4).await;
+    tamper.restore_head(&old_head).await;
+    assert_tampered(
+        anchored.verify(..).await,
+        4,
+        &TamperKind::Truncated {
+            checkpointed: 4,
+            stored: 3,
+        },
+    );
+    // The same chain seen by a log without the anchor: the replay passes, and the report says
+    // that nothing is anchored.
+    let unanchored = crate::conformance::log(store.clone(), &chain);
+    let report = unanchored.verify(..).await.unwrap();
+    assert!(!report.anchor_configured);
+    assert_eq!(report.anchored_checkpoint, None);
+    assert_eq!((report.head, report.after_anchored_checkpoint), (3, 3));
+
+    // A rewritten chain (same length, records re-hashed): the anchored hash differs.
+    let chain = fresh_chain("rewrite");
+    let anchor = Arc::new(MemoryCheckpointAnchor::new());
+    let rewritten = AuditLog::builder(
+        store.clone(),
+        chain.clone(),
+        CheckpointSigner::from_seed(&[42; 32]),
+    )
+    .checkpoint_every(2)
+    .checkpoint_interval(Duration::ZERO)
+    .anchor(anchor.clone())
+    .build();
+    rewritten
+        .append_batch((0..2).map(|i| event("a", "file.read", "f", i)).collect())
+        .await
+        .unwrap();
+    let cp = anchor.load(&chain).await.unwrap().unwrap();
+    assert_eq!(cp.seq, 2);
+    tamper
+        .set_column(&chain, 2, "hash", ColumnValue::Bytes(vec![7; 32]))
+        .await;
+    assert_tampered(rewritten.verify(..).await, 2, &TamperKind::AnchorMismatch);
+}
+
+/// Emptying the chain (records, head and checkpoints) is detected through the anchor; without
+/// one, the emptied chain looks never written, and the report says nothing is anchored.
+pub async fn emptied_chain_is_detected(store: Arc<DynAuditStore>, tamper: &dyn Tamper) {
+    let chain = fresh_chain("emptied");
+    let anchor = Arc::new(MemoryCheckpointAnchor::new());
+    let clock = ManualClock::new(t(0));
+    // Default cadence: 1000 records or one minute; the first append is checkpointed.
+    let log = AuditLog::builder(
+        store.clone(),
+        chain.clone(),
+        CheckpointSigner::from_seed(&[42; 32]),
+    )
+    .clock(Arc::new(clock.clone()))
+    .anchor(anchor.clone())
+    .build();
+    for i in 0..3 {
+        log.append(event("a", "file.read", "f", i)).await.unwrap();
+    }
+    assert_eq!(anchor.load(&chain).await.unwrap().map(|c| c.seq), Some(1));
+    tamper.empty(&chain).await;
+    assert_eq!(store.head(&chain).await.unwrap().seq, 0);
+    assert_tampered(
+        log.verify(..).await,
+        1,
+        &TamperKind::Truncated {
+            checkpointed: 1,
+            stored: 0,
+        },
+    );
+    let report = crate::conformance::log(store.clone(), &chain)
+        .verify(..)
+        .await
+        .unwrap();
+    assert_eq!((report.records, report.head), (0, 0));
+    assert!(!report.anchor_configured);
+}
+
+/// Checkpoints come on a time cadence as well as a count: the first append of a chain is
+/// checkpointed, then the first append once the interval has passed (by the injected clock);
+/// another process over the same store picks up the time of the newest checkpoint. Every append
+/// signs the head.
+pub async fn small_quiet_logs_are_checkpointed(store: Arc<DynAuditStore>) {
+    let chain = fresh_chain("cadence");
+    let clock = ManualClock::new(t(0));
+    let anchor = Arc::new(MemoryCheckpointAnchor::new());
+    let build = || {
+        AuditLog::builder(
+            store.clone(),
+            chain.clone(),
+            CheckpointSigner::from_seed(&[42; 32]),
+        )
+        .clock(Arc::new(clock.clone()))
+        .checkpoint_every(1000)
+        .checkpoint_interval(Duration::from_secs(60))
+        .anchor(anchor.clone())
+        .build()
+    };
+    let log = build();
+    let seqs = || async {
+        store
+            .checkpoints(&chain, 0, u64::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.seq)
+            .collect::<Vec<_>>()
+    };
+    log.append(event("a", "file.read", "f", 0)).await.unwrap();
+    assert_eq!(seqs().await, vec![1]);
+    clock.advance(Duration::from_secs(30));
+    log.append(event("a", "file.read", "f", 1)).await.unwrap();
+    assert_eq!(seqs().await, vec![1]);
+    clock.advance(Duration::from_secs(30));
+    log.append(event("a", "file.read", "f", 2)).await.unwrap();
+    assert_eq!(seqs().await, vec![1, 3]);
+    log.append(event("a", "file.read", "f", 3)).await.unwrap();
+    assert_eq!(seqs().await, vec![1, 3]);
+    let anchored = anchor.load(&chain).await.unwrap().unwrap();
+    assert_eq!((anchored.seq, anchored.time), (3, t(60)));
+
+    // Another process: it learns the newest checkpoint's time from the store.
+    let other = build();
+    clock.advance(Duration::from_secs(10));
+    other.append(event("a", "file.read", "f", 4)).await.unwrap();
+    assert_eq!(seqs().await, vec![1, 3]);
+    clock.advance(Duration::from_secs(50));
+    other.append(event("a", "file.read", "f", 5)).await.unwrap();
+    assert_eq!(seqs().await, vec![1, 3, 6]);
+
+    let head = store.signed_head(&chain).await.unwrap().unwrap();
+    assert_eq!((head.seq, head.time), (6, t(120)));
+    assert!(
+        CheckpointSigner::from_seed(&[42; 32])
+            .verifier()
+            .verify(&head)
+    );
+    let report = log.verify(..).await.unwrap();
+    assert_eq!(report.latest_checkpoint.map(|c| c.seq), Some(6));
+    assert_eq!(report.after_latest_checkpoint, 0);
+
+    // A head signed by anyone else is refused.
+    let records = store.read(&chain, 6, 1).await.unwrap();
+    let forged = AuditRecord::link(records[0].as_head(), event("m", "file.read", "f", 9));
+    let h = signed_head(&chain, &forged, 66);
+    store.append(&chain, &[forged], &h).await.unwrap();
+    assert_tampered(log.verify(..).await, 7, &TamperKind::BadHeadSignature);
+
+    // Both cadences off: no checkpoints at all (only the signed head).
+    let chain = fresh_chain("no-cadence");
+    let off = crate::conformance::log(store.clone(), &chain);
+    off.append(event("a", "file.read", "f", 0)).await.unwrap();
+    assert!(store.latest_checkpoint(&chain).await.unwrap().is_none());
+    assert!(store.signed_head(&chain).await.unwrap().is_some());
+}
+
+/// `verify` running while two logs (two processes) append and checkpoint to an anchor never
+/// reports tampering: checkpoints and the head are read so that concurrent appends only add
+/// records beyond what is checked.
+pub async fn verify_during_appends_never_raises_a_false_alarm(store: Arc<DynAuditStore>) {
+    let chain = fresh_chain("live");
+    let anchor = Arc::new(MemoryCheckpointAnchor::new());
+    let build = || {
+        AuditLog::builder(
+            store.clone(),
+            chain.clone(),
+            CheckpointSigner::from_seed(&[42; 32]),
+        )
+        .checkpoint_every(3)
+        .checkpoint_interval(Duration::ZERO)
+        .anchor(anchor.clone())
+        .build()
+    };
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let log = build();
+            tokio::spawn(async move {
+                for i in 0..30 {
+                    log.append(event(&format!("w{w}"), "file.read", "f", i))
+                        .await
+                        .unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let verifier = build();
+    let mut verified = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        let report = verifier.verify(..).await.unwrap();
+        assert!(report.records <= 60);
+        verified += 1;
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let report = verifier.verify(..).await.unwrap();
+    assert_eq!((report.records, report.head), (60, 60));
+    assert_eq!(report.after_anchored_checkpoint, 0);
+    assert!(verified > 0);
 }

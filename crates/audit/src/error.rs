@@ -197,13 +197,33 @@ pub enum TamperKind {
     CheckpointMismatch,
     /// A checkpoint or retention anchor carries a signature that does not verify.
     BadSignature,
-    /// A checkpoint vouches for more records than the store holds (the tail was cut off).
+    /// A checkpoint (stored, or saved to the [`CheckpointAnchor`](crate::CheckpointAnchor) outside
+    /// the database) vouches for more records than the store holds: the tail was cut off, or the
+    /// chain was emptied.
     Truncated {
-        /// How many records the newest checkpoint vouches for.
+        /// How many records the checkpoint vouches for.
         checkpointed: u64,
-        /// How many the store holds.
+        /// How many the store holds (the head's sequence number).
         stored: u64,
     },
+    /// A stored column that queries filter on (`actor_id`, `action`, `time_us` ...) disagrees
+    /// with the hashed event it was derived from: the column was edited.
+    ColumnMismatch {
+        /// The column.
+        column: &'static str,
+    },
+    /// The chain's head (its newest `seq` and hash, kept in the database) carries no signature,
+    /// or one that does not verify.
+    BadHeadSignature,
+    /// The signed chain head does not match the newest stored record (records were removed or
+    /// added behind the log's back, or the head was rewritten).
+    HeadMismatch {
+        /// The head's sequence number.
+        head: u64,
+    },
+    /// The checkpoint saved outside the database names a hash that the stored record at its
+    /// sequence number does not have: the chain was rewritten.
+    AnchorMismatch,
 }
 
 impl fmt::Display for TamperKind {
@@ -225,6 +245,19 @@ impl fmt::Display for TamperKind {
                     "a checkpoint vouches for {checkpointed} records but only {stored} are stored"
                 )
             }
+            TamperKind::ColumnMismatch { column } => {
+                write!(f, "stored column {column} does not match the hashed event")
+            }
+            TamperKind::BadHeadSignature => {
+                f.write_str("the chain head is unsigned or its signature does not verify")
+            }
+            TamperKind::HeadMismatch { head } => write!(
+                f,
+                "the signed chain head (seq {head}) does not match the newest stored record"
+            ),
+            TamperKind::AnchorMismatch => f.write_str(
+                "the checkpoint anchored outside the database does not match the record",
+            ),
         }
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod anchor;
 mod bus;
 mod canonical;
 mod chain;
@@ -23,6 +24,9 @@ mod webhooks;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 
+pub use crate::anchor::{
+    CheckpointAnchor, DynCheckpointAnchor, FileCheckpointAnchor, MemoryCheckpointAnchor,
+};
 pub use crate::bus::{
     DynEventPublisher, EventPublisher, InProcessBus, MAX_BUS_CAPACITY, Subscription,
 };
@@ -39,7 +43,11 @@ pub use crate::kafka::{
     HEADER_EVENT_ID, HEADER_EVENT_TYPE, IngestBatch, IngestConfig, IngestMetrics, KafkaIngester,
     KafkaPublisher,
 };
-pub use crate::log::{AuditLog, AuditLogBuilder, MAX_BATCH_EVENTS, Retention, VerifyReport};
+pub use crate::log::{
+    AuditLog, AuditLogBuilder, DEFAULT_CHECKPOINT_INTERVAL, MAX_BATCH_EVENTS, Retention,
+    VerifyReport,
+};
+pub use crate::outbox::memory::MemoryOutbox;
 #[cfg(feature = "postgres")]
 pub use crate::outbox::postgres::PostgresOutbox;
 #[cfg(feature = "sqlite")]

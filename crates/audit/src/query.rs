@@ -3,6 +3,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
+use crate::store::Columns;
 use crate::{Actor, AuditRecord, Error, Outcome, Resource, Result};
 
 /// The most records one query returns.
@@ -178,25 +179,61 @@ impl AuditQuery {
         Ok(())
     }
 
-    /// Whether `record` passes the filters and lies after the cursor (used by the memory store).
-    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
-        let e = &record.event;
+    /// Whether a row with these stored columns passes the filters and lies after the cursor
+    /// (the memory store filters on its stored columns, as the SQL stores do).
+    pub(crate) fn matches_columns(&self, seq: u64, columns: &Columns) -> bool {
+        self.failing_filter(seq, columns).is_none()
+    }
+
+    /// The column of the first filter that a row with `seq` and `columns` fails, if any.
+    pub(crate) fn failing_filter(&self, seq: u64, c: &Columns) -> Option<&'static str> {
         let after_cursor = match (self.after, self.order) {
             (None, _) => true,
-            (Some(c), Order::OldestFirst) => record.seq > c.seq,
-            (Some(c), Order::NewestFirst) => record.seq < c.seq,
+            (Some(cursor), Order::OldestFirst) => seq > cursor.seq,
+            (Some(cursor), Order::NewestFirst) => seq < cursor.seq,
         };
-        after_cursor
-            && self.actor.as_ref().is_none_or(|a| a == e.actor())
-            && self.resource.as_ref().is_none_or(|r| r == e.resource())
-            && self.action_prefix.as_ref().is_none_or(|p| {
-                e.action() == p
-                    || (e.action().starts_with(p.as_str())
-                        && e.action().as_bytes()[p.len()] == b'.')
-            })
-            && self.outcome.is_none_or(|o| o == e.outcome())
-            && self.since.is_none_or(|t| e.time() >= t)
-            && self.until.is_none_or(|t| e.time() < t)
+        let action = c.action.as_str();
+        let checks = [
+            ("seq", after_cursor),
+            (
+                "actor_kind",
+                self.actor.as_ref().is_none_or(|a| a.kind() == c.actor_kind),
+            ),
+            (
+                "actor_id",
+                self.actor.as_ref().is_none_or(|a| a.id() == c.actor_id),
+            ),
+            (
+                "resource_type",
+                self.resource
+                    .as_ref()
+                    .is_none_or(|r| r.kind == c.resource_type),
+            ),
+            (
+                "resource_id",
+                self.resource.as_ref().is_none_or(|r| r.id == c.resource_id),
+            ),
+            (
+                "action",
+                self.action_prefix.as_ref().is_none_or(|p| {
+                    action == p
+                        || (action.starts_with(p.as_str())
+                            && action.as_bytes().get(p.len()) == Some(&b'.'))
+                }),
+            ),
+            (
+                "outcome",
+                self.outcome.is_none_or(|o| o.as_str() == c.outcome),
+            ),
+            (
+                "time_us",
+                self.since.is_none_or(|t| c.time_us >= t.as_microsecond())
+                    && self.until.is_none_or(|t| c.time_us < t.as_microsecond()),
+            ),
+        ];
+        checks
+            .into_iter()
+            .find_map(|(column, ok)| (!ok).then_some(column))
     }
 }
 

@@ -197,8 +197,16 @@ impl AuditStore for AckLostStore {
     async fn head(&self, chain: &ChainId) -> Result<ChainHead> {
         self.inner.head(chain).await
     }
-    async fn append(&self, chain: &ChainId, records: &[AuditRecord]) -> Result<()> {
-        self.inner.append(chain, records).await?;
+    async fn signed_head(&self, chain: &ChainId) -> Result<Option<Checkpoint>> {
+        self.inner.signed_head(chain).await
+    }
+    async fn append(
+        &self,
+        chain: &ChainId,
+        records: &[AuditRecord],
+        head: &Checkpoint,
+    ) -> Result<()> {
+        self.inner.append(chain, records, head).await?;
         if self.lose_next_ack.swap(false, Ordering::SeqCst) {
             return Err(Error::Publish {
                 reason: "connection reset after commit".into(),
@@ -354,7 +362,7 @@ async fn bad_configuration_is_refused() {
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_outage_events_wait_in_the_outbox_then_flow() {
-    use strongroom_audit::{Clock, ManualClock, Outbox, OutboxRelay, SqliteOutbox, Timestamp};
+    use strongroom_audit::{ManualClock, Outbox, OutboxRelay, SqliteOutbox, Timestamp};
 
     let Some(brokers) = brokers() else { return };
     let topic = create_topic(&brokers, 2).await;
@@ -383,15 +391,23 @@ async fn broker_outage_events_wait_in_the_outbox_then_flow() {
         OutboxRelay::new(outbox.clone(), Arc::new(dead)).with_clock(Arc::new(clock.clone()));
     let batch = relay.run_once().await.unwrap();
     assert_eq!((batch.claimed, batch.failed), (30, 30));
+    // The events wait: backed off (not retried at once) and still in the outbox.
+    assert_eq!(relay.run_once().await.unwrap().claimed, 0);
     assert_eq!(outbox.pending().await.unwrap(), 30);
 
     clock.advance(Duration::from_secs(10));
+    // They have waited as long as the outage lasted (by the injected clock), none lost.
+    let lag = outbox.lag().await.unwrap();
+    assert!(
+        (Duration::from_secs(10)..Duration::from_secs(11)).contains(&lag),
+        "{lag:?}"
+    );
     let live = KafkaPublisher::new(&brokers, &topic).unwrap();
     let relay =
         OutboxRelay::new(outbox.clone(), Arc::new(live)).with_clock(Arc::new(clock.clone()));
     assert_eq!(relay.run_once().await.unwrap().published, 30);
     assert_eq!(outbox.backlog().await.unwrap().pending, 0);
-    assert!(clock.now() > Timestamp::UNIX_EPOCH);
+    assert_eq!(outbox.lag().await.unwrap(), Duration::ZERO);
 
     let store = Arc::new(MemoryAuditStore::new());
     let log = log(store.clone());

@@ -10,8 +10,11 @@ use jiff::Timestamp;
 use crate::clock::{Clock, Sleeper, SystemClock, TokioSleeper, add};
 use crate::{AuditEvent, DynEventPublisher, Error, Result};
 
+pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -30,7 +33,9 @@ pub struct OutboxEntry {
 }
 
 /// A table of events waiting to be published, written inside the application's own transactions
-/// (see `SqliteOutbox::enqueue` / `PostgresOutbox::enqueue`) and drained by an [`OutboxRelay`].
+/// (see `SqliteOutbox::enqueue` / `PostgresOutbox::enqueue`; [`MemoryOutbox`](crate::MemoryOutbox)
+/// for tests) and drained by an [`OutboxRelay`]. Every backend runs the suite in
+/// `conformance::outbox`.
 ///
 /// Rows are *claimed* with a lease rather than locked for the length of a publish: a relay that
 /// dies mid-batch leaves rows that another relay picks up once the lease runs out (at-least-once).
@@ -322,7 +327,6 @@ impl OutboxRelay {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn check_claim(relay: &str, limit: usize, lease: Duration) -> Result<()> {
     if relay.is_empty() || relay.len() > 200 {
         return Err(Error::invalid("relay id", "must be 1 to 200 bytes"));
@@ -337,10 +341,6 @@ pub(crate) fn check_claim(relay: &str, limit: usize, lease: Duration) -> Result<
 }
 
 /// Shortens a publish error for the `last_error` column.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn error_excerpt(error: &str) -> String {
     error.chars().take(1000).collect()
 }
-
-#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
-pub(crate) mod tests;

@@ -1,15 +1,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use jiff::Timestamp;
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{Backlog, Outbox, OutboxEntry, check_claim, error_excerpt};
-use crate::clock::{Clock, SystemClock, add, from_micros, micros};
-use crate::store::sql::{db_error, is_unique_violation};
-use crate::{AuditEvent, Error, Result};
+use super::sql::{EntryRow, sql_outbox};
+use crate::Result;
+use crate::clock::{Clock, SystemClock, add, micros};
+use crate::store::sql::db_error;
 
 /// A transactional outbox in SQLite (feature `sqlite`): enqueue events in the same transaction as
 /// the change they describe, and let an [`OutboxRelay`](crate::OutboxRelay) publish them.
@@ -17,13 +16,6 @@ use crate::{AuditEvent, Error, Result};
 pub struct SqliteOutbox {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
-}
-
-#[derive(sqlx::FromRow)]
-struct EntryRow {
-    id: i64,
-    payload: String,
-    attempts: i64,
 }
 
 impl SqliteOutbox {
@@ -36,140 +28,32 @@ impl SqliteOutbox {
             clock: Arc::new(SystemClock),
         })
     }
-
-    /// Replaces the clock stamped on enqueued rows.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SqliteOutbox {
-        self.clock = clock;
-        self
-    }
-
-    /// Adds `event` to the outbox on `conn`, typically `&mut tx` of the caller's open transaction:
-    /// it is published if and only if that transaction commits. An event id already waiting gives
-    /// [`Error::DuplicateEvent`].
-    pub async fn enqueue(&self, conn: &mut SqliteConnection, event: &AuditEvent) -> Result<()> {
-        let now = micros(self.clock.now());
-        sqlx::query("INSERT INTO audit_outbox (event_id, payload, created_us, next_attempt_us) VALUES (?, ?, ?, ?)")
-            .bind(event.id().to_string())
-            .bind(event.to_json())
-            .bind(now)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::DuplicateEvent { id: event.id() }
-                } else {
-                    db_error("enqueueing an event", e)
-                }
-            })?;
-        Ok(())
-    }
-
-    /// Events waiting to be published.
-    pub async fn pending(&self) -> Result<u64> {
-        Ok(self.backlog().await?.pending)
-    }
-
-    /// How long the oldest waiting event has waited.
-    pub async fn lag(&self) -> Result<Duration> {
-        Ok(self.backlog().await?.lag(self.clock.now()))
-    }
 }
 
-fn push_ids(qb: &mut QueryBuilder<Sqlite>, ids: &[i64]) {
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    qb.push(")");
-}
+sql_outbox!(SqliteOutbox, sqlx::Sqlite, SqliteConnection);
 
-#[async_trait]
-impl Outbox for SqliteOutbox {
-    async fn claim(
-        &self,
-        relay: &str,
-        now: Timestamp,
-        lease: Duration,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        check_claim(relay, limit, lease)?;
-        // One UPDATE statement is atomic in SQLite (a single writer), so claims never overlap.
-        let mut rows: Vec<EntryRow> = sqlx::query_as(
-            "UPDATE audit_outbox SET claimed_by = ?, claimed_until_us = ?, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM audit_outbox WHERE next_attempt_us <= ? \
-             AND (claimed_until_us IS NULL OR claimed_until_us <= ?) ORDER BY id LIMIT ?) \
-             RETURNING id, payload, attempts",
-        )
-        .bind(relay)
-        .bind(micros(add(now, lease)))
-        .bind(micros(now))
-        .bind(micros(now))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("claiming outbox rows", e))?;
-        rows.sort_by_key(|r| r.id);
-        rows.into_iter()
-            .map(|r| {
-                Ok(OutboxEntry {
-                    id: r.id,
-                    event: AuditEvent::from_json(&r.payload)?,
-                    attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
-                })
-            })
-            .collect()
-    }
-
-    async fn complete(&self, relay: &str, ids: &[i64]) -> Result<u64> {
-        let mut done = 0;
-        for ids in ids.chunks(500) {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("DELETE FROM audit_outbox WHERE claimed_by = ");
-            qb.push_bind(relay.to_owned()).push(" AND id IN (");
-            push_ids(&mut qb, ids);
-            done += qb
-                .build()
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error("completing outbox rows", e))?
-                .rows_affected();
-        }
-        Ok(done)
-    }
-
-    async fn retry_at(&self, relay: &str, ids: &[i64], at: Timestamp, error: &str) -> Result<()> {
-        for ids in ids.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "UPDATE audit_outbox SET claimed_by = NULL, claimed_until_us = NULL, next_attempt_us = ",
-            );
-            qb.push_bind(micros(at))
-                .push(", last_error = ")
-                .push_bind(error_excerpt(error));
-            qb.push(" WHERE claimed_by = ")
-                .push_bind(relay.to_owned())
-                .push(" AND id IN (");
-            push_ids(&mut qb, ids);
-            qb.build()
-                .execute(&self.pool)
-                .await
-                .map_err(|e| db_error("rescheduling outbox rows", e))?;
-        }
-        Ok(())
-    }
-
-    async fn backlog(&self) -> Result<Backlog> {
-        let (pending, oldest): (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), MIN(created_us) FROM audit_outbox")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| db_error("reading the outbox backlog", e))?;
-        Ok(Backlog {
-            pending: u64::try_from(pending).unwrap_or(0),
-            oldest: oldest.map(from_micros).transpose()?,
-        })
-    }
+/// One UPDATE statement is atomic in SQLite (a single writer), so claims never overlap.
+async fn claim_rows(
+    pool: &SqlitePool,
+    relay: &str,
+    now: Timestamp,
+    lease: Duration,
+    limit: usize,
+) -> Result<Vec<EntryRow>> {
+    sqlx::query_as(
+        "UPDATE audit_outbox SET claimed_by = ?, claimed_until_us = ?, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM audit_outbox WHERE next_attempt_us <= ? \
+         AND (claimed_until_us IS NULL OR claimed_until_us <= ?) ORDER BY id LIMIT ?) \
+         RETURNING id, payload, attempts",
+    )
+    .bind(relay)
+    .bind(micros(add(now, lease)))
+    .bind(micros(now))
+    .bind(micros(now))
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| db_error("claiming outbox rows", e))
 }
 
 #[cfg(test)]
@@ -177,7 +61,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::SqliteOutbox;
-    use crate::outbox::tests::{self as suite, EnqueueFn};
+    use crate::conformance::outbox::{self as suite, EnqueueFn};
     use crate::{Clock, DynOutbox, ManualClock};
 
     async fn outbox(dir: &tempfile::TempDir, clock: &ManualClock) -> (SqliteOutbox, EnqueueFn) {

@@ -1,18 +1,11 @@
-use async_trait::async_trait;
 use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
-use super::sql::{
-    CheckpointRow, HeadRow, INSERT_CHUNK, MIGRATIONS_TABLE, RecordRow, checkpoint_binds, clamp_i64,
-    db_error, is_unique_violation, migrate_error, parse_ids, push_insert, push_query, to_i64,
-};
-use super::{AuditStore, check_anchor, check_batch};
-use crate::{
-    AuditQuery, AuditRecord, ChainHead, ChainId, Checkpoint, CheckpointKind, Error, Result,
-};
+use super::sql::{HeadRow, MIGRATIONS_TABLE, db_error, migrate_error, parse_ids};
+use crate::{ChainHead, ChainId, Result};
 
-/// An [`AuditStore`] in PostgreSQL (feature `postgres`).
+/// An [`AuditStore`](crate::AuditStore) in PostgreSQL (feature `postgres`).
 ///
 /// Appends lock the chain's head row (`SELECT ... FOR UPDATE`), so writers on any number of
 /// servers are serialized per chain, and chains never block each other.
@@ -50,19 +43,20 @@ impl PostgresAuditStore {
     }
 }
 
-const HEAD: &str = "SELECT seq, hash FROM audit_chains WHERE chain = $1";
-const SELECT_CHECKPOINT: &str =
-    "SELECT chain, kind, seq, head, time_us, key_id, signature FROM audit_checkpoints";
+super::sql::sql_audit_store!(PostgresAuditStore, Postgres, "BEGIN");
 
-/// Creates the chain's head row if needed and locks it until the transaction ends.
+/// Creates the chain's head row if needed and locks it until the transaction ends, so writers on
+/// any number of servers are serialized per chain.
 async fn lock_head(conn: &mut PgConnection, chain: &ChainId) -> Result<ChainHead> {
     let err = |e| db_error("locking the chain head", e);
-    sqlx::query("INSERT INTO audit_chains (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
-        .bind(chain.as_str())
-        .bind(chain.genesis().0.to_vec())
-        .execute(&mut *conn)
-        .await
-        .map_err(err)?;
+    sqlx::query(
+        "INSERT INTO audit_chains (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING",
+    )
+    .bind(chain.as_str())
+    .bind(chain.genesis().0.to_vec())
+    .execute(&mut *conn)
+    .await
+    .map_err(err)?;
     let row: HeadRow =
         sqlx::query_as("SELECT seq, hash FROM audit_chains WHERE chain = $1 FOR UPDATE")
             .bind(chain.as_str())
@@ -90,216 +84,6 @@ async fn existing_ids(conn: &mut PgConnection, chain: &ChainId, ids: &[Uuid]) ->
     .await
     .map_err(|e| db_error("looking up event ids", e))?;
     parse_ids(rows.into_iter().map(|(id,)| id).collect())
-}
-
-#[async_trait]
-impl AuditStore for PostgresAuditStore {
-    async fn head(&self, chain: &ChainId) -> Result<ChainHead> {
-        let row: Option<HeadRow> = sqlx::query_as(HEAD)
-            .bind(chain.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("reading the chain head", e))?;
-        match row {
-            Some(row) => row.into_head(),
-            None => Ok(ChainHead {
-                seq: 0,
-                hash: chain.genesis(),
-            }),
-        }
-    }
-
-    async fn append(&self, chain: &ChainId, records: &[AuditRecord]) -> Result<()> {
-        let err = |e| db_error("appending audit records", e);
-        // Check the batch's own shape before taking any lock.
-        if let Some(first) = records.first() {
-            check_batch(
-                chain,
-                ChainHead {
-                    seq: first.seq - 1,
-                    hash: first.prev_hash,
-                },
-                records,
-            )?;
-        }
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let head = lock_head(&mut tx, chain).await?;
-        check_batch(chain, head, records)?;
-        let ids: Vec<Uuid> = records.iter().map(|r| r.event.id()).collect();
-        if let Some(id) = existing_ids(&mut tx, chain, &ids).await?.into_iter().next() {
-            return Err(Error::DuplicateEvent { id });
-        }
-        for chunk in records.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Postgres>::new("");
-            push_insert(&mut qb, chain, chunk)?;
-            qb.build().execute(&mut *tx).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::Conflict {
-                        chain: chain.to_string(),
-                    }
-                } else {
-                    err(e)
-                }
-            })?;
-        }
-        let last = records[records.len() - 1].as_head();
-        sqlx::query("UPDATE audit_chains SET seq = $2, hash = $3 WHERE chain = $1")
-            .bind(chain.as_str())
-            .bind(to_i64(last.seq)?)
-            .bind(last.hash.0.to_vec())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        tx.commit().await.map_err(err)
-    }
-
-    async fn read(&self, chain: &ChainId, from_seq: u64, limit: usize) -> Result<Vec<AuditRecord>> {
-        let rows: Vec<RecordRow> = sqlx::query_as(
-            "SELECT seq, event, prev_hash, hash FROM audit_records WHERE chain = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(chain.as_str())
-        .bind(clamp_i64(from_seq))
-        .bind(clamp_i64(limit as u64))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("reading audit records", e))?;
-        rows.into_iter().map(RecordRow::into_record).collect()
-    }
-
-    async fn query(&self, chain: &ChainId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        query.validate()?;
-        let mut qb = QueryBuilder::<Postgres>::new("");
-        push_query(&mut qb, chain, query);
-        let rows: Vec<RecordRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("querying audit records", e))?;
-        rows.into_iter().map(RecordRow::into_record).collect()
-    }
-
-    async fn existing_ids(&self, chain: &ChainId, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("looking up event ids", e))?;
-        existing_ids(&mut conn, chain, ids).await
-    }
-
-    async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-        if checkpoint.kind != CheckpointKind::Checkpoint {
-            return Err(Error::invalid("checkpoint", "anchors are stored by prune"));
-        }
-        let (chain, kind, seq, head, time, key_id, signature) = checkpoint_binds(checkpoint)?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (chain, kind, seq, head, time_us, key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain, kind, seq) DO UPDATE SET \
-             head = excluded.head, time_us = excluded.time_us, key_id = excluded.key_id, signature = excluded.signature",
-        )
-        .bind(chain)
-        .bind(kind)
-        .bind(seq)
-        .bind(head)
-        .bind(time)
-        .bind(key_id)
-        .bind(signature)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| db_error("storing a checkpoint", e))?;
-        Ok(())
-    }
-
-    async fn checkpoints(
-        &self,
-        chain: &ChainId,
-        from_seq: u64,
-        to_seq: u64,
-    ) -> Result<Vec<Checkpoint>> {
-        let rows: Vec<CheckpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT_CHECKPOINT} WHERE chain = $1 AND kind = 'checkpoint' AND seq >= $2 AND seq <= $3 ORDER BY seq"
-        )))
-        .bind(chain.as_str())
-        .bind(clamp_i64(from_seq))
-        .bind(clamp_i64(to_seq))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("reading checkpoints", e))?;
-        rows.into_iter()
-            .map(CheckpointRow::into_checkpoint)
-            .collect()
-    }
-
-    async fn latest_checkpoint(&self, chain: &ChainId) -> Result<Option<Checkpoint>> {
-        let row: Option<CheckpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT_CHECKPOINT} WHERE chain = $1 AND kind = 'checkpoint' ORDER BY seq DESC LIMIT 1"
-        )))
-        .bind(chain.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| db_error("reading checkpoints", e))?;
-        row.map(CheckpointRow::into_checkpoint).transpose()
-    }
-
-    async fn anchor(&self, chain: &ChainId) -> Result<Option<Checkpoint>> {
-        let row: Option<CheckpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT_CHECKPOINT} WHERE chain = $1 AND kind = 'anchor' ORDER BY seq DESC LIMIT 1"
-        )))
-        .bind(chain.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| db_error("reading the retention anchor", e))?;
-        row.map(CheckpointRow::into_checkpoint).transpose()
-    }
-
-    async fn prune(&self, anchor: &Checkpoint) -> Result<u64> {
-        let err = |e| db_error("pruning audit records", e);
-        let chain = anchor.chain.as_str();
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let head = lock_head(&mut tx, &anchor.chain).await?;
-        let current: Option<CheckpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT_CHECKPOINT} WHERE chain = $1 AND kind = 'anchor' ORDER BY seq DESC LIMIT 1"
-        )))
-        .bind(chain)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
-        let current = current.map(CheckpointRow::into_checkpoint).transpose()?;
-        check_anchor(anchor, current.as_ref(), head)?;
-        let seq = to_i64(anchor.seq)?;
-        let deleted = sqlx::query("DELETE FROM audit_records WHERE chain = $1 AND seq <= $2")
-            .bind(chain)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        sqlx::query(
-            "DELETE FROM audit_checkpoints WHERE chain = $1 AND (seq <= $2 OR kind = 'anchor')",
-        )
-        .bind(chain)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        let (chain, kind, seq, head, time, key_id, signature) = checkpoint_binds(anchor)?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (chain, kind, seq, head, time_us, key_id, signature) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(chain)
-        .bind(kind)
-        .bind(seq)
-        .bind(head)
-        .bind(time)
-        .bind(key_id)
-        .bind(signature)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(deleted)
-    }
 }
 
 #[cfg(test)]
@@ -331,24 +115,12 @@ mod tests {
         conformance::concurrent_writers_across_stores(Arc::new(a), Arc::new(b)).await;
     }
 
-    #[tokio::test]
-    async fn editing_a_stored_event_is_caught_by_verify() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tampering_with_the_database_is_detected() {
         let Some(pool) = schema_pool("tamper").await else {
             return;
         };
-        let store = PostgresAuditStore::new(pool.clone()).await.unwrap();
-        conformance::tampering_in_place(Arc::new(store), |chain, seq, event_json| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                sqlx::query("UPDATE audit_records SET event = $1 WHERE chain = $2 AND seq = $3")
-                    .bind(event_json)
-                    .bind(chain)
-                    .bind(seq as i64)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            })
-        })
-        .await;
+        let store = Arc::new(PostgresAuditStore::new(pool).await.unwrap());
+        conformance::tampering_is_detected(store.clone(), store).await;
     }
 }

@@ -1,23 +1,17 @@
 use std::str::FromStr;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::sql::{
-    CheckpointRow, HeadRow, INSERT_CHUNK, MIGRATIONS_TABLE, RecordRow, checkpoint_binds, clamp_i64,
-    db_error, is_unique_violation, migrate_error, parse_ids, push_existing_ids, push_insert,
-    push_query, to_i64,
+    HEAD, HeadRow, MIGRATIONS_TABLE, db_error, migrate_error, parse_ids, push_existing_ids,
 };
-use super::{AuditStore, check_anchor, check_batch};
-use crate::{
-    AuditQuery, AuditRecord, ChainHead, ChainId, Checkpoint, CheckpointKind, Error, Result,
-};
+use crate::{ChainHead, ChainId, Error, Result};
 
-/// An [`AuditStore`] in a SQLite database (feature `sqlite`).
+/// An [`AuditStore`](crate::AuditStore) in a SQLite database (feature `sqlite`).
 ///
 /// Appends take SQLite's write lock up front (`BEGIN IMMEDIATE`), so writers in several processes
 /// sharing the file are serialized by SQLite itself.
@@ -76,249 +70,41 @@ impl SqliteAuditStore {
     }
 }
 
-const HEAD: &str = "SELECT seq, hash FROM audit_chains WHERE chain = ?";
+super::sql::sql_audit_store!(SqliteAuditStore, Sqlite, "BEGIN IMMEDIATE");
 
-#[async_trait]
-impl AuditStore for SqliteAuditStore {
-    async fn head(&self, chain: &ChainId) -> Result<ChainHead> {
-        let row: Option<HeadRow> = sqlx::query_as(HEAD)
-            .bind(chain.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("reading the chain head", e))?;
-        match row {
-            Some(row) => row.into_head(),
-            None => Ok(ChainHead {
-                seq: 0,
-                hash: chain.genesis(),
-            }),
-        }
-    }
-
-    async fn append(&self, chain: &ChainId, records: &[AuditRecord]) -> Result<()> {
-        let err = |e| db_error("appending audit records", e);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-        let row: Option<HeadRow> = sqlx::query_as(HEAD)
-            .bind(chain.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?;
-        let head = match row {
-            Some(row) => row.into_head()?,
-            None => ChainHead {
-                seq: 0,
-                hash: chain.genesis(),
-            },
-        };
-        check_batch(chain, head, records)?;
-        let ids: Vec<Uuid> = records.iter().map(|r| r.event.id()).collect();
-        for ids in ids.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("");
-            push_existing_ids(&mut qb, chain, ids);
-            let found: Vec<(String,)> =
-                qb.build_query_as().fetch_all(&mut *tx).await.map_err(err)?;
-            if let Some((id,)) = found.into_iter().next() {
-                return Err(Error::DuplicateEvent {
-                    id: id
-                        .parse()
-                        .map_err(|e| Error::malformed("stored event id", e))?,
-                });
-            }
-        }
-        for chunk in records.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("");
-            push_insert(&mut qb, chain, chunk)?;
-            qb.build().execute(&mut *tx).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::Conflict {
-                        chain: chain.to_string(),
-                    }
-                } else {
-                    err(e)
-                }
-            })?;
-        }
-        let last = records[records.len() - 1].as_head();
-        sqlx::query(
-            "INSERT INTO audit_chains (chain, seq, hash) VALUES (?, ?, ?) \
-             ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        )
+/// The head. `BEGIN IMMEDIATE` already holds SQLite's write lock, so reading it is enough.
+async fn lock_head(conn: &mut SqliteConnection, chain: &ChainId) -> Result<ChainHead> {
+    let row: Option<HeadRow> = sqlx::query_as(HEAD)
         .bind(chain.as_str())
-        .bind(to_i64(last.seq)?)
-        .bind(last.hash.0.to_vec())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)
+        .map_err(|e| db_error("reading the chain head", e))?;
+    match row {
+        Some(row) => row.into_head(),
+        None => Ok(ChainHead {
+            seq: 0,
+            hash: chain.genesis(),
+        }),
     }
+}
 
-    async fn read(&self, chain: &ChainId, from_seq: u64, limit: usize) -> Result<Vec<AuditRecord>> {
-        let rows: Vec<RecordRow> = sqlx::query_as(
-            "SELECT seq, event, prev_hash, hash FROM audit_records WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?",
-        )
-        .bind(chain.as_str())
-        .bind(clamp_i64(from_seq))
-        .bind(clamp_i64(limit as u64))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("reading audit records", e))?;
-        rows.into_iter().map(RecordRow::into_record).collect()
+/// Which of `ids` (at most [`INSERT_CHUNK`](super::sql::INSERT_CHUNK)) the chain holds.
+async fn existing_ids(
+    conn: &mut SqliteConnection,
+    chain: &ChainId,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-
-    async fn query(&self, chain: &ChainId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        query.validate()?;
-        let mut qb = QueryBuilder::<Sqlite>::new("");
-        push_query(&mut qb, chain, query);
-        let rows: Vec<RecordRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("querying audit records", e))?;
-        rows.into_iter().map(RecordRow::into_record).collect()
-    }
-
-    async fn existing_ids(&self, chain: &ChainId, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-        let mut found = Vec::new();
-        for ids in ids.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("");
-            push_existing_ids(&mut qb, chain, ids);
-            let rows: Vec<(String,)> = qb
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| db_error("looking up event ids", e))?;
-            found.extend(parse_ids(rows.into_iter().map(|(id,)| id).collect())?);
-        }
-        Ok(found)
-    }
-
-    async fn put_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
-        if checkpoint.kind != CheckpointKind::Checkpoint {
-            return Err(Error::invalid("checkpoint", "anchors are stored by prune"));
-        }
-        let (chain, kind, seq, head, time, key_id, signature) = checkpoint_binds(checkpoint)?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (chain, kind, seq, head, time_us, key_id, signature) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain, kind, seq) DO UPDATE SET \
-             head = excluded.head, time_us = excluded.time_us, key_id = excluded.key_id, signature = excluded.signature",
-        )
-        .bind(chain)
-        .bind(kind)
-        .bind(seq)
-        .bind(head)
-        .bind(time)
-        .bind(key_id)
-        .bind(signature)
-        .execute(&self.pool)
+    let mut qb = QueryBuilder::<Sqlite>::new("");
+    push_existing_ids(&mut qb, chain, ids);
+    let rows: Vec<(String,)> = qb
+        .build_query_as()
+        .fetch_all(&mut *conn)
         .await
-        .map_err(|e| db_error("storing a checkpoint", e))?;
-        Ok(())
-    }
-
-    async fn checkpoints(
-        &self,
-        chain: &ChainId,
-        from_seq: u64,
-        to_seq: u64,
-    ) -> Result<Vec<Checkpoint>> {
-        let rows: Vec<CheckpointRow> = sqlx::query_as(
-            "SELECT chain, kind, seq, head, time_us, key_id, signature FROM audit_checkpoints \
-             WHERE chain = ? AND kind = 'checkpoint' AND seq >= ? AND seq <= ? ORDER BY seq",
-        )
-        .bind(chain.as_str())
-        .bind(clamp_i64(from_seq))
-        .bind(clamp_i64(to_seq))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("reading checkpoints", e))?;
-        rows.into_iter()
-            .map(CheckpointRow::into_checkpoint)
-            .collect()
-    }
-
-    async fn latest_checkpoint(&self, chain: &ChainId) -> Result<Option<Checkpoint>> {
-        let row: Option<CheckpointRow> = sqlx::query_as(
-            "SELECT chain, kind, seq, head, time_us, key_id, signature FROM audit_checkpoints \
-             WHERE chain = ? AND kind = 'checkpoint' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(chain.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| db_error("reading checkpoints", e))?;
-        row.map(CheckpointRow::into_checkpoint).transpose()
-    }
-
-    async fn anchor(&self, chain: &ChainId) -> Result<Option<Checkpoint>> {
-        let row: Option<CheckpointRow> = sqlx::query_as(
-            "SELECT chain, kind, seq, head, time_us, key_id, signature FROM audit_checkpoints \
-             WHERE chain = ? AND kind = 'anchor' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(chain.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| db_error("reading the retention anchor", e))?;
-        row.map(CheckpointRow::into_checkpoint).transpose()
-    }
-
-    async fn prune(&self, anchor: &Checkpoint) -> Result<u64> {
-        let err = |e| db_error("pruning audit records", e);
-        let chain = anchor.chain.as_str();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-        let head = match sqlx::query_as::<_, HeadRow>(HEAD)
-            .bind(chain)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(err)?
-        {
-            Some(row) => row.into_head()?,
-            None => ChainHead {
-                seq: 0,
-                hash: anchor.chain.genesis(),
-            },
-        };
-        let current: Option<CheckpointRow> = sqlx::query_as(
-            "SELECT chain, kind, seq, head, time_us, key_id, signature FROM audit_checkpoints \
-             WHERE chain = ? AND kind = 'anchor' ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(chain)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
-        let current = current.map(CheckpointRow::into_checkpoint).transpose()?;
-        check_anchor(anchor, current.as_ref(), head)?;
-        let seq = to_i64(anchor.seq)?;
-        let deleted = sqlx::query("DELETE FROM audit_records WHERE chain = ? AND seq <= ?")
-            .bind(chain)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?
-            .rows_affected();
-        sqlx::query(
-            "DELETE FROM audit_checkpoints WHERE chain = ? AND (seq <= ? OR kind = 'anchor')",
-        )
-        .bind(chain)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        let (chain, kind, seq, head, time, key_id, signature) = checkpoint_binds(anchor)?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (chain, kind, seq, head, time_us, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(chain)
-        .bind(kind)
-        .bind(seq)
-        .bind(head)
-        .bind(time)
-        .bind(key_id)
-        .bind(signature)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(deleted)
-    }
+        .map_err(|e| db_error("looking up event ids", e))?;
+    parse_ids(rows.into_iter().map(|(id,)| id).collect())
 }
 
 #[cfg(test)]
@@ -349,24 +135,11 @@ mod tests {
         conformance::concurrent_writers_across_stores(Arc::new(a), Arc::new(b)).await;
     }
 
-    #[tokio::test]
-    async fn editing_a_stored_event_is_caught_by_verify() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tampering_with_the_database_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let pool = store.pool().clone();
-        conformance::tampering_in_place(Arc::new(store), |chain, seq, event_json| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                sqlx::query("UPDATE audit_records SET event = ? WHERE chain = ? AND seq = ?")
-                    .bind(event_json)
-                    .bind(chain)
-                    .bind(seq as i64)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            })
-        })
-        .await;
+        let store = Arc::new(store(&dir).await);
+        conformance::tampering_is_detected(store.clone(), store).await;
     }
 
     #[tokio::test]

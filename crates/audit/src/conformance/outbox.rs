@@ -1,4 +1,6 @@
-//! The relay fault suite every outbox backend runs.
+//! The relay fault suite every [`Outbox`] backend runs (memory, SQLite, PostgreSQL), exposed so
+//! that out-of-tree outboxes can run it too. It **writes and drains rows**: point it at a
+//! throwaway database whose outbox starts empty. Not a stable API.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,19 +12,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Backlog, DynOutbox, Outbox, OutboxEntry, OutboxRelay, RelayConfig};
 use crate::{
     Actor, AuditEvent, Error, EventPublisher, ManualClock, ManualSleeper, Resource, Result, Uuid,
 };
+use crate::{Backlog, DynOutbox, Outbox, OutboxEntry, OutboxRelay, RelayConfig};
 
-pub(crate) type EnqueueFn =
+/// Enqueues events the way the backend's users do (for SQL outboxes: in a committed
+/// transaction).
+pub type EnqueueFn =
     Arc<dyn Fn(Vec<AuditEvent>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-pub(crate) fn clock() -> ManualClock {
+/// The clock the suite drives (pass the same one to the outbox).
+pub fn clock() -> ManualClock {
     ManualClock::new(Timestamp::from_second(1_900_000_000).unwrap())
 }
 
-pub(crate) fn event(i: u32) -> AuditEvent {
+/// The `i`th test event.
+pub fn event(i: u32) -> AuditEvent {
     AuditEvent::builder(
         Actor::Service("app".into()),
         "file.uploaded",
@@ -35,13 +41,13 @@ pub(crate) fn event(i: u32) -> AuditEvent {
 
 /// Records what it is given; can be switched off to simulate a broker outage.
 #[derive(Debug, Default)]
-pub(crate) struct RecordingPublisher {
-    pub(crate) down: AtomicBool,
-    pub(crate) events: Mutex<Vec<AuditEvent>>,
+struct RecordingPublisher {
+    down: AtomicBool,
+    events: Mutex<Vec<AuditEvent>>,
 }
 
 impl RecordingPublisher {
-    pub(crate) fn ids(&self) -> Vec<Uuid> {
+    fn ids(&self) -> Vec<Uuid> {
         self.events
             .lock()
             .unwrap()
@@ -86,7 +92,8 @@ async fn drain(relay: &OutboxRelay) {
     while relay.run_once().await.unwrap().claimed > 0 {}
 }
 
-pub(crate) async fn run_all(outbox: Arc<DynOutbox>, enqueue: EnqueueFn, clock: ManualClock) {
+/// Runs every test in this module (the outbox must start empty).
+pub async fn run_all(outbox: Arc<DynOutbox>, enqueue: EnqueueFn, clock: ManualClock) {
     publishes_everything_in_order(outbox.clone(), enqueue.clone(), &clock).await;
     broker_outage_delays_and_loses_nothing(outbox.clone(), enqueue.clone(), &clock).await;
     crashed_relay_rows_are_reclaimed_after_the_lease(outbox.clone(), enqueue.clone(), &clock).await;
@@ -132,7 +139,7 @@ async fn publishes_everything_in_order(
 
     for (limit, lease) in [
         (0, Duration::from_secs(1)),
-        (super::MAX_CLAIM + 1, Duration::from_secs(1)),
+        (crate::MAX_CLAIM + 1, Duration::from_secs(1)),
         (1, Duration::ZERO),
     ] {
         let err = outbox
@@ -312,7 +319,7 @@ async fn run_loop_survives_database_errors(
 }
 
 /// Several relays draining one outbox at once publish every event exactly once.
-pub(crate) async fn concurrent_relays_publish_each_event_once(
+pub async fn concurrent_relays_publish_each_event_once(
     outboxes: Vec<Arc<DynOutbox>>,
     enqueue: EnqueueFn,
     clock: ManualClock,
@@ -323,10 +330,15 @@ pub(crate) async fn concurrent_relays_publish_each_event_once(
     }
     let publisher = Arc::new(RecordingPublisher::default());
     let mut tasks = Vec::new();
+    // All relays start at once: a fast outbox (memory) is otherwise drained by the first one
+    // spawned before the others run.
+    let start = Arc::new(tokio::sync::Barrier::new(outboxes.len() * 2));
     for outbox in &outboxes {
         for _ in 0..2 {
             let relay = relay(outbox.clone(), publisher.clone(), &clock, 7);
+            let start = start.clone();
             tasks.push(tokio::spawn(async move {
+                start.wait().await;
                 loop {
                     let batch = relay.run_once().await.unwrap();
                     if batch.claimed == 0 {
