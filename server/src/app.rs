@@ -231,6 +231,12 @@ impl App {
                 CheckpointSigner::from_seed(&seed),
             )
             .checkpoint_every(1000)
+            .checkpoint_interval(Duration::from_secs(60))
+            // Outside the database: someone who can rewrite the tables cannot also move this
+            // back, so cutting off or emptying the chain is found by verify.
+            .anchor(Arc::new(strongroom_audit::FileCheckpointAnchor::new(
+                keys_dir.join("audit-anchor"),
+            )))
             .build(),
         );
         let bus = InProcessBus::new(1024).map_err(|e| BuildError::Events(e.to_string()))?;

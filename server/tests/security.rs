@@ -21,6 +21,7 @@ on_both_databases!(
     answers_do_not_reveal_accounts,
     passwords_change_and_administrators_manage_accounts,
     rate_limits_and_security_headers_reach_the_client,
+    audit_tampering_is_found_by_verify,
 );
 
 async fn sql(h: &Harness, statement: &str, args: &[&str]) {
@@ -759,4 +760,78 @@ async fn rate_limits_and_security_headers_reach_the_client(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Publishes everything in the outbox to the audit log (the harness runs no background relay).
+async fn drain(h: &Harness) {
+    let relay = h.app.relay.as_ref().unwrap();
+    for _ in 0..100 {
+        if h.app.db.outbox_pending().await == 0 {
+            return;
+        }
+        relay.run_once().await.unwrap();
+    }
+    panic!("the outbox did not drain");
+}
+
+/// Hole 4: with the server stopped and rows edited, `GET /audit/verify` said `ok: true` after
+/// the last records were deleted and the head rewritten, after the chain was emptied, and
+/// after `actor_id` was changed (which also hid the victim's records from `GET /audit`).
+async fn audit_tampering_is_found_by_verify(backend: Backend) {
+    let attacks: [&[&str]; 3] = [
+        &["UPDATE audit_records SET actor_id = 'x' WHERE seq = 2"],
+        &[
+            "DELETE FROM audit_records WHERE seq > 3",
+            "UPDATE audit_chains SET seq = 3, hash = (SELECT hash FROM audit_records WHERE seq = 3)",
+        ],
+        &["DELETE FROM audit_records", "DELETE FROM audit_chains"],
+    ];
+    for attack in attacks {
+        let Some(h) = harness(backend, 1 << 20).await else {
+            return;
+        };
+        let (email, password) = strongroom::domain::accounts::bootstrap_admin(&h.app)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, admin) = login(&h, &email, &password).await;
+        let admin = admin["access_token"].as_str().unwrap().to_owned();
+        let (ann, _) = h.user("ann@example.com").await;
+        for i in 0..3 {
+            h.upload(&ann, &format!("f{i}.txt"), b"x").await;
+        }
+        drain(&h).await;
+        let report = h
+            .call(Method::GET, "/audit/verify", Some(&admin), None)
+            .await;
+        assert_eq!(report.body["ok"], json!(true), "{}", report.body);
+        assert!(
+            report.body["records"].as_u64().unwrap() >= 6,
+            "{}",
+            report.body
+        );
+        assert!(
+            report.body["latest_checkpoint"]["seq"].is_u64(),
+            "{}",
+            report.body
+        );
+        assert!(
+            report.body["anchored_checkpoint"]["seq"].is_u64(),
+            "{}",
+            report.body
+        );
+        for statement in attack {
+            sql(&h, statement, &[]).await;
+        }
+        let report = h
+            .call(Method::GET, "/audit/verify", Some(&admin), None)
+            .await;
+        assert_eq!(
+            report.body["ok"],
+            json!(false),
+            "{attack:?} went unnoticed: {}",
+            report.body
+        );
+        assert!(report.body["problem"].is_string());
+    }
 }

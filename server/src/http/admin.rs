@@ -151,6 +151,15 @@ pub async fn audit(
     Ok(Json(audit_page(&app, q, f.limit, f.after).await?))
 }
 
+/// A signed checkpoint, as verify reports it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointView {
+    /// The last record it covers.
+    pub seq: u64,
+    /// When it was signed (RFC 3339).
+    pub time: String,
+}
+
 /// The result of verifying the chain.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChainReport {
@@ -158,11 +167,32 @@ pub struct ChainReport {
     pub ok: bool,
     /// Records checked.
     pub records: u64,
+    /// The sequence number of the signed head.
+    pub head: u64,
+    /// The newest signed checkpoint (taken every 1,000 records and at least every minute of
+    /// activity).
+    pub latest_checkpoint: Option<CheckpointView>,
+    /// The newest checkpoint also saved outside the database (the anchor in the keys
+    /// directory): records up to it cannot be cut off or the chain emptied unnoticed.
+    pub anchored_checkpoint: Option<CheckpointView>,
+    /// Records after the newest checkpoint: covered by the hash chain and the signed head only.
+    pub after_latest_checkpoint: u64,
+    /// Records after the anchored checkpoint: someone who can write the database could drop
+    /// these by also restoring an older signed head.
+    pub after_anchored_checkpoint: u64,
     /// The first problem, if any.
     pub problem: Option<String>,
 }
 
-/// Verifies the whole audit chain (hashes, links, signed checkpoints).
+fn checkpoint(c: Option<strongroom_audit::Checkpoint>) -> Option<CheckpointView> {
+    c.map(|c| CheckpointView {
+        seq: c.seq,
+        time: c.time.to_string(),
+    })
+}
+
+/// Verifies the whole audit chain: hashes, links, every stored column against its event, the
+/// signed head, signed checkpoints and the anchor outside the database.
 #[utoipa::path(get, path = "/audit/verify", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = ChainReport), (status = 403, body = Problem)))]
 pub async fn verify_chain(
@@ -175,11 +205,21 @@ pub async fn verify_chain(
         Ok(r) => ChainReport {
             ok: true,
             records: r.records,
+            head: r.head,
+            latest_checkpoint: checkpoint(r.latest_checkpoint),
+            anchored_checkpoint: checkpoint(r.anchored_checkpoint),
+            after_latest_checkpoint: r.after_latest_checkpoint,
+            after_anchored_checkpoint: r.after_anchored_checkpoint,
             problem: None,
         },
         Err(e @ strongroom_audit::Error::Tampered { .. }) => ChainReport {
             ok: false,
             records: 0,
+            head: 0,
+            latest_checkpoint: None,
+            anchored_checkpoint: None,
+            after_latest_checkpoint: 0,
+            after_anchored_checkpoint: 0,
             problem: Some(e.to_string()),
         },
         Err(e) => return Err(e.into()),
