@@ -368,6 +368,29 @@ impl Client {
         self.json(reqwest::Method::GET, "/links", None).await
     }
 
+    /// `passwd`: changes the signed-in user's password (other sessions are signed out).
+    pub async fn passwd(&mut self, current: &str, new: &str) -> Result<(), String> {
+        let body = json!({ "current_password": current, "new_password": new });
+        self.json(reqwest::Method::POST, "/me/password", Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `admin users`.
+    pub async fn admin_users(&mut self) -> Result<Value, String> {
+        self.json(reqwest::Method::GET, "/admin/users", None).await
+    }
+
+    /// `admin disable|enable|reset-password ID`.
+    pub async fn admin_user_action(&mut self, id: &str, action: &str) -> Result<Value, String> {
+        self.json(
+            reqwest::Method::POST,
+            &format!("/admin/users/{id}/{action}"),
+            None,
+        )
+        .await
+    }
+
     /// `sessions` (and `--revoke`).
     pub async fn sessions(&mut self, revoke: Option<&str>) -> Result<Value, String> {
         if let Some(id) = revoke {

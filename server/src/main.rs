@@ -109,11 +109,40 @@ enum Command {
     },
     /// Lists your links.
     Links,
+    /// Changes your password (current from STRONGROOM_CLIENT_PASSWORD, new from
+    /// STRONGROOM_CLIENT_NEW_PASSWORD, or both asked on stdin); your other sessions end.
+    Passwd,
+    /// Administration (administrators only).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Lists your sessions (or revokes one).
     Sessions {
         /// Session id to revoke.
         #[arg(long)]
         revoke: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Lists every account.
+    Users,
+    /// Disables an account: signed out everywhere, its links and shares suspended.
+    Disable {
+        /// User id.
+        id: String,
+    },
+    /// Enables a disabled account.
+    Enable {
+        /// User id.
+        id: String,
+    },
+    /// Sets a new random password on an account (printed once) and signs it out.
+    ResetPassword {
+        /// User id.
+        id: String,
     },
 }
 
@@ -271,6 +300,57 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                         }
                     );
                 }
+            }
+        }
+        Command::Passwd => {
+            let current = read_secret("STRONGROOM_CLIENT_PASSWORD", "current password")?;
+            let new = read_secret("STRONGROOM_CLIENT_NEW_PASSWORD", "new password")?;
+            c.passwd(&current, &new).await?;
+            if !cli.json {
+                println!("password changed; your other sessions are signed out");
+            }
+        }
+        Command::Admin { command } => {
+            let out = match &command {
+                AdminCommand::Users => c.admin_users().await?,
+                AdminCommand::Disable { id } => c.admin_user_action(id, "disable").await?,
+                AdminCommand::Enable { id } => c.admin_user_action(id, "enable").await?,
+                AdminCommand::ResetPassword { id } => {
+                    c.admin_user_action(id, "password-reset").await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let AdminCommand::Users = command {
+                for u in out.as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {}{}{}",
+                        u["id"].as_str().unwrap_or(""),
+                        u["email"].as_str().unwrap_or(""),
+                        if u["is_admin"] == true {
+                            "  (admin)"
+                        } else {
+                            ""
+                        },
+                        if u["disabled_at"].is_string() {
+                            "  (disabled)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            } else if let Some(p) = out["password"].as_str() {
+                println!("new password (shown once): {p}");
+            } else {
+                println!(
+                    "{} is {}",
+                    out["email"].as_str().unwrap_or(""),
+                    if out["disabled_at"].is_string() {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    }
+                );
             }
         }
         Command::Sessions { revoke } => {

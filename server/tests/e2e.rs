@@ -599,6 +599,83 @@ async fn command_line_client() {
     assert!(ok, "{err}");
     let (ok, _, err) = sr(&["download", id]);
     assert!(!ok && err.contains("404"), "{err}");
+
+    // Accounts from the command line: change one's password; administrators disable, enable
+    // and reset accounts.
+    let run = |config: &std::path::Path, env: &[(&str, &str)], args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+            .args(["--server", &s.base, "--json"])
+            .args(args)
+            .env("STRONGROOM_CLIENT_CONFIG", config)
+            .envs(env.iter().copied())
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let new_password = [
+        ("STRONGROOM_CLIENT_PASSWORD", "correct horse battery"),
+        ("STRONGROOM_CLIENT_NEW_PASSWORD", "a brand new password"),
+    ];
+    let (ok, _, err) = run(&config, &new_password, &["passwd"]);
+    assert!(ok, "{err}");
+    let fresh = home.path().join("again.json");
+    let (ok, _, _) = run(&fresh, &new_password[..1], &["login", email]);
+    assert!(!ok, "the old password still works");
+    let (ok, _, err) = run(
+        &fresh,
+        &[("STRONGROOM_CLIENT_PASSWORD", "a brand new password")],
+        &["login", email],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&fresh, &[], &["admin", "users"]);
+    assert!(!ok && err.contains("403"), "{err}");
+    let admin = home.path().join("admin.json");
+    let admin_password = s.admin_password.clone().unwrap();
+    let (ok, _, err) = run(
+        &admin,
+        &[("STRONGROOM_CLIENT_PASSWORD", &admin_password)],
+        &["login", "admin@strongroom.local"],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&admin, &[], &["admin", "users"]);
+    assert!(ok, "{err}");
+    let users: Value = serde_json::from_str(&out).unwrap();
+    let cli_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = run(&admin, &[], &["admin", "disable", &cli_id]);
+    assert!(ok && out.contains("disabled_at"), "{out}{err}");
+    let (ok, _, _) = run(
+        &home.path().join("x.json"),
+        &[("STRONGROOM_CLIENT_PASSWORD", "a brand new password")],
+        &["login", email],
+    );
+    assert!(!ok, "a disabled account signed in");
+    let (ok, _, err) = run(&admin, &[], &["admin", "enable", &cli_id]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&admin, &[], &["admin", "reset-password", &cli_id]);
+    assert!(ok, "{err}");
+    let reset: Value = serde_json::from_str(&out).unwrap();
+    let (ok, _, err) = run(
+        &home.path().join("y.json"),
+        &[(
+            "STRONGROOM_CLIENT_PASSWORD",
+            reset["password"].as_str().unwrap(),
+        )],
+        &["login", email],
+    );
+    assert!(ok, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
