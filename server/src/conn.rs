@@ -197,7 +197,10 @@ pub async fn serve(
 pub struct IdleTimeout {
     inner: TcpStream,
     idle: Duration,
+    /// Fires at the earliest possible idle deadline; moved lazily (see `check`).
     deadline: Pin<Box<Sleep>>,
+    /// When a byte last moved. Cheap to update on every read and write, unlike the timer.
+    last_progress: tokio::time::Instant,
     metrics: Arc<Metrics>,
 }
 
@@ -208,16 +211,16 @@ impl IdleTimeout {
             inner,
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
+            last_progress: tokio::time::Instant::now(),
             metrics,
         }
     }
 
     fn progressed(&mut self) {
-        let next = tokio::time::Instant::now() + self.idle;
-        self.deadline.as_mut().reset(next);
+        self.last_progress = tokio::time::Instant::now();
     }
 
-    /// A write that moved bytes resets the clock; one that waits is judged by it.
+    /// A write that moved bytes counts as progress; one that waits is judged by the clock.
     fn after_write(
         &mut self,
         cx: &mut Context<'_>,
@@ -238,12 +241,18 @@ impl IdleTimeout {
     }
 
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            self.metrics.connections_timed_out.inc();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "connection idle for too long",
-            ));
+        // The timer is only moved when it fires: resetting it on every write made large
+        // downloads pay a timer-wheel update per chunk.
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.last_progress + self.idle;
+            if tokio::time::Instant::now() >= due {
+                self.metrics.connections_timed_out.inc();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connection idle for too long",
+                ));
+            }
+            self.deadline.as_mut().reset(due);
         }
         Ok(())
     }
