@@ -20,9 +20,9 @@ use zeroize::Zeroizing;
 use crate::authz::Authorizer;
 use crate::blobs::Blobs;
 use crate::config::Config;
-use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::store::Db;
 
 /// Why the server could not be built from its configuration: the part that failed, and why.
 #[derive(Debug, thiserror::Error)]
@@ -59,14 +59,20 @@ pub enum BuildError {
 pub struct App {
     /// The configuration.
     pub config: Config,
-    /// Metadata and outbox.
-    pub db: Db,
+    /// `sqlite`, `postgres` or `memory`.
+    db_kind: &'static str,
+    /// Events that change no row (the audit outbox).
+    pub events: Arc<crate::store::DynEventLog>,
     /// Accounts (the `users` table).
     pub users: Arc<crate::store::DynUserStore>,
     /// Public links (the `links` table).
     pub links: Arc<crate::store::DynLinkStore>,
     /// Shares with named users (the `grants` table).
     pub grants: Arc<crate::store::DynGrantStore>,
+    /// File metadata (the `files` table).
+    pub files: Arc<crate::store::DynFileStore>,
+    /// Folders (the `folders` table).
+    pub folders: Arc<crate::store::DynFolderStore>,
     /// Blobs.
     pub blobs: Blobs,
     /// Policy decisions.
@@ -106,6 +112,21 @@ impl std::fmt::Debug for KafkaProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("KafkaProbe")
     }
+}
+
+/// What the app keeps its data in.
+struct Backends {
+    db_kind: &'static str,
+    events: Arc<crate::store::DynEventLog>,
+    users: Arc<crate::store::DynUserStore>,
+    links: Arc<crate::store::DynLinkStore>,
+    grants: Arc<crate::store::DynGrantStore>,
+    files: Arc<crate::store::DynFileStore>,
+    folders: Arc<crate::store::DynFolderStore>,
+    sessions: Arc<strongroom_session_store::DynSessionStore>,
+    audit: Arc<strongroom_audit::DynAuditStore>,
+    /// The outbox to relay from (none in memory).
+    outbox: Option<Arc<strongroom_audit::DynOutbox>>,
 }
 
 /// The shared state handlers receive.
@@ -151,12 +172,100 @@ impl App {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             BuildError::DataDir(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        crate::keys::make_private(&config.data_dir).map_err(|e| {
-            BuildError::DataDir(format!("cannot secure {}: {e}", config.data_dir.display()))
-        })?;
         let db = Db::connect(&config.database_url(), config.database.max_connections)
             .await
             .map_err(|e| BuildError::Database(e.to_string()))?;
+        let (sessions, audit): (
+            Arc<strongroom_session_store::DynSessionStore>,
+            Arc<strongroom_audit::DynAuditStore>,
+        ) = match &db {
+            Db::Sqlite { pool, .. } => (
+                Arc::new(
+                    SqliteSessionStore::from_pool(pool.clone())
+                        .await
+                        .map_err(|e| BuildError::Sessions(e.to_string()))?,
+                ),
+                Arc::new(
+                    SqliteAuditStore::new(pool.clone())
+                        .await
+                        .map_err(|e| BuildError::Audit(e.to_string()))?,
+                ),
+            ),
+            Db::Postgres { pool, .. } => (
+                Arc::new(
+                    PostgresSessionStore::from_pool(pool.clone())
+                        .await
+                        .map_err(|e| BuildError::Sessions(e.to_string()))?,
+                ),
+                Arc::new(
+                    PostgresAuditStore::new(pool.clone())
+                        .await
+                        .map_err(|e| BuildError::Audit(e.to_string()))?,
+                ),
+            ),
+        };
+        let outbox: Arc<strongroom_audit::DynOutbox> = match &db {
+            Db::Sqlite { outbox, .. } => Arc::new(outbox.clone()),
+            Db::Postgres { outbox, .. } => Arc::new(outbox.clone()),
+        };
+        let db_kind = match &db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres { .. } => "postgres",
+        };
+        let store = Arc::new(crate::store::SqlStore::new(db));
+        let backends = Backends {
+            db_kind,
+            events: store.clone(),
+            users: store.clone(),
+            links: store.clone(),
+            grants: store.clone(),
+            files: store.clone(),
+            folders: store,
+            sessions,
+            audit,
+            outbox: Some(outbox),
+        };
+        App::assemble(config, clock, backends).await
+    }
+
+    /// An app whose metadata, sessions and audit log live in memory (blobs too, unless
+    /// `storage.url` names a store): for tests of the domain services. Nothing is relayed (there
+    /// is no outbox to relay from); [`crate::store::MemoryStore::events`] holds the events.
+    pub async fn in_memory(
+        mut config: Config,
+        clock: Arc<dyn crate::clock::Clock>,
+        store: Arc<crate::store::MemoryStore>,
+    ) -> Result<App, BuildError> {
+        if config.storage.url.is_empty() {
+            config.storage.url = "memory://".into();
+        }
+        config.events.relay = false;
+        let backends = Backends {
+            db_kind: "memory",
+            events: store.clone(),
+            users: store.clone(),
+            links: store.clone(),
+            grants: store.clone(),
+            files: store.clone(),
+            folders: store,
+            sessions: Arc::new(strongroom_session_store::MemorySessionStore::new()),
+            audit: Arc::new(strongroom_audit::MemoryAuditStore::new()),
+            outbox: None,
+        };
+        App::assemble(config, clock, backends).await
+    }
+
+    async fn assemble(
+        config: Config,
+        clock: Arc<dyn crate::clock::Clock>,
+        backends: Backends,
+    ) -> Result<App, BuildError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            BuildError::DataDir(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        crate::keys::make_private(&config.data_dir).map_err(|e| {
+            BuildError::DataDir(format!("cannot secure {}: {e}", config.data_dir.display()))
+        })?;
         let blobs =
             Blobs::open(&config.storage_url(), &config.storage).map_err(BuildError::Storage)?;
         let keys_dir = config.keys_dir();
@@ -182,18 +291,7 @@ impl App {
             .map_err(|e| BuildError::Keys(format!("token signing key: {e}")))?;
         let token_policy = TokenPolicy::new(config.public_url(), "strongroom")
             .ttl(Duration::from_secs(config.auth.access_ttl_secs));
-        let session_store: Arc<strongroom_session_store::DynSessionStore> = match &db {
-            Db::Sqlite { pool, .. } => Arc::new(
-                SqliteSessionStore::from_pool(pool.clone())
-                    .await
-                    .map_err(|e| BuildError::Sessions(e.to_string()))?,
-            ),
-            Db::Postgres { pool, .. } => Arc::new(
-                PostgresSessionStore::from_pool(pool.clone())
-                    .await
-                    .map_err(|e| BuildError::Sessions(e.to_string()))?,
-            ),
-        };
+        let session_store = backends.sessions;
         let sessions =
             SessionManager::builder(session_store, TokenKeys::new(signing), token_policy)
                 .idle_timeout(Duration::from_secs(config.auth.idle_timeout_secs))
@@ -212,18 +310,7 @@ impl App {
             .as_slice()
             .try_into()
             .map_err(|_| BuildError::Keys("audit checkpoint key must be 32 bytes".to_owned()))?;
-        let audit_store: Arc<strongroom_audit::DynAuditStore> = match &db {
-            Db::Sqlite { pool, .. } => Arc::new(
-                SqliteAuditStore::new(pool.clone())
-                    .await
-                    .map_err(|e| BuildError::Audit(e.to_string()))?,
-            ),
-            Db::Postgres { pool, .. } => Arc::new(
-                PostgresAuditStore::new(pool.clone())
-                    .await
-                    .map_err(|e| BuildError::Audit(e.to_string()))?,
-            ),
-        };
+        let audit_store = backends.audit;
         let audit = Arc::new(
             AuditLog::builder(
                 audit_store,
@@ -248,17 +335,12 @@ impl App {
             ensure_topic(&config).await.map_err(BuildError::Events)?;
             publishers.push(kafka_publisher(&config).map_err(BuildError::Events)?);
         }
-        let relay = if config.events.relay {
-            let outbox: Arc<strongroom_audit::DynOutbox> = match &db {
-                Db::Sqlite { outbox, .. } => Arc::new(outbox.clone()),
-                Db::Postgres { outbox, .. } => Arc::new(outbox.clone()),
-            };
-            Some(Arc::new(OutboxRelay::new(
+        let relay = match backends.outbox {
+            Some(outbox) if config.events.relay => Some(Arc::new(OutboxRelay::new(
                 outbox,
                 Arc::new(FanOut(publishers)),
-            )))
-        } else {
-            None
+            ))),
+            _ => None,
         };
 
         #[cfg(feature = "kafka")]
@@ -286,10 +368,13 @@ impl App {
             crate::denials::DenialAggregator::new(config.http.anonymous_denial_window_secs, 10_000);
         Ok(App {
             config,
-            users: Arc::new(crate::store::SqlStore::new(db.clone())),
-            links: Arc::new(crate::store::SqlStore::new(db.clone())),
-            grants: Arc::new(crate::store::SqlStore::new(db.clone())),
-            db,
+            db_kind: backends.db_kind,
+            events: backends.events,
+            users: backends.users,
+            links: backends.links,
+            grants: backends.grants,
+            files: backends.files,
+            folders: backends.folders,
             blobs,
             authz,
             sessions,
@@ -327,20 +412,17 @@ impl App {
         true
     }
 
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `memory`.
     pub fn db_kind(&self) -> &'static str {
-        match self.db {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres { .. } => "postgres",
-        }
+        self.db_kind
     }
 
     /// Refreshes the gauges that are read, not counted (called at each scrape).
     pub async fn refresh_gauges(&self) {
         let m = &self.metrics;
-        m.outbox_pending.set(self.db.outbox_pending().await as i64);
-        m.outbox_lag_seconds
-            .set(self.db.outbox_lag().await.as_secs_f64());
+        let backlog = self.events.backlog().await.unwrap_or_default();
+        m.outbox_pending.set(backlog.pending as i64);
+        m.outbox_lag_seconds.set(backlog.oldest.as_secs_f64());
         if let Some(r) = &self.relay {
             let rm = r.metrics();
             m.relay_published.set(rm.published as i64);

@@ -176,6 +176,9 @@ pub struct FilesConfig {
     pub link_max_attempts: u32,
     /// How long a link stays locked after too many wrong passwords, in seconds.
     pub link_lock_secs: u64,
+    /// Check every whole-file download against its signature while it streams, and cut it off
+    /// before its last bytes if the stored content was altered (costs one keyed BLAKE3 pass).
+    pub verify_downloads: bool,
 }
 
 impl Default for FilesConfig {
@@ -186,6 +189,7 @@ impl Default for FilesConfig {
             sweep_interval_secs: 600,
             link_max_attempts: 5,
             link_lock_secs: 300,
+            verify_downloads: true,
         }
     }
 }
@@ -343,6 +347,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "files.link_max_attempts",
     ),
     ("STRONGROOM_FILES_LINK_LOCK_SECS", "files.link_lock_secs"),
+    (
+        "STRONGROOM_FILES_VERIFY_DOWNLOADS",
+        "files.verify_downloads",
+    ),
     ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
     (
         "STRONGROOM_HTTP_REQUEST_TIMEOUT_SECS",

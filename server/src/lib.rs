@@ -11,7 +11,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod conn;
-pub mod db;
 pub mod denials;
 pub mod domain;
 pub mod error;

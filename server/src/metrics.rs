@@ -47,6 +47,8 @@ pub struct Metrics {
     pub connections_timed_out: Counter,
     /// Transfers cut off for moving slower than the minimum rate.
     pub transfers_too_slow: Counter,
+    /// Downloads cut off because the stored content failed its integrity check.
+    pub integrity_failures: Counter,
 }
 
 impl Metrics {
@@ -74,6 +76,7 @@ impl Metrics {
             connections_refused: Counter::default(),
             connections_timed_out: Counter::default(),
             transfers_too_slow: Counter::default(),
+            integrity_failures: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -155,6 +158,11 @@ impl Metrics {
             "transfers_too_slow",
             "Uploads and downloads cut off for moving slower than the minimum rate",
             m.transfers_too_slow.clone(),
+        );
+        registry.register(
+            "integrity_failures",
+            "Downloads cut off because the stored content failed its integrity check",
+            m.integrity_failures.clone(),
         );
         Arc::new(Metrics { registry, ..m })
     }

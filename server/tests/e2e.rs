@@ -902,6 +902,49 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
     assert_eq!(v["ok"], json!(false), "{v}");
     assert_eq!(v["sha256_matches"], json!(false), "{v}");
     assert_eq!(v["signature_valid"], json!(false), "{v}");
+
+    // The download is cut off before its last bytes: the client never holds the altered file
+    // whole (when the file fits one read, the connection closes before the headers), and the
+    // failure is counted.
+    let sent = api
+        .http
+        .get(s.url(&format!("/files/{id}/content")))
+        .bearer_auth(&friend)
+        .send()
+        .await;
+    if let Ok(r) = sent {
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = r.bytes().await;
+        assert!(
+            body.as_ref().map_or(true, |b| b.len() < 50_000),
+            "an altered file was delivered whole"
+        );
+    }
+    // A range is checked for length only: it still serves (the digest covers the whole file).
+    let r = api
+        .http
+        .get(s.url(&format!("/files/{id}/content")))
+        .bearer_auth(&friend)
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes().await.unwrap().len(), 100);
+    let metrics = api
+        .http
+        .get(s.url("/metrics"))
+        .header("Accept", "text/plain")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("strongroom_integrity_failures_total 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

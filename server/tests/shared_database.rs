@@ -1,7 +1,7 @@
 //! The server and the crates it embeds keep their tables in one database: each records its
 //! migrations in its own table, so they can all migrate it, in any order, at every start.
 
-use strongroom::db::Db;
+use strongroom::store::Db;
 
 mod common;
 use strongroom_access_policy::{PostgresPolicyStore, SqlitePolicyStore};

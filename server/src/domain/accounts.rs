@@ -149,7 +149,7 @@ pub async fn register(
                 .event("account.register.duplicate", "user", "-")
                 .outcome(Outcome::Failure)
                 .build()?;
-            app.db.record(&event).await
+            Ok(app.events.record(&event).await?)
         }
         Err(e) => Err(e),
     }
@@ -225,7 +225,7 @@ pub async fn login(
             .event("auth.login.failed", "user", "-")
             .outcome(Outcome::Failure)
             .build()?;
-        app.db.record(&event).await?;
+        app.events.record(&event).await?;
         return Err(AppError::Unauthorized("wrong email or password".into()));
     };
     let roles: Vec<&str> = if is_admin { vec!["admin"] } else { vec![] };
@@ -240,7 +240,7 @@ pub async fn login(
     };
     signed_in.session_id = Some(pair.session_id.to_string());
     let event = signed_in.event("auth.login", "user", &id).build()?;
-    app.db.record(&event).await?;
+    app.events.record(&event).await?;
     Ok((get_user(app, &id).await?, pair))
 }
 
@@ -257,7 +257,7 @@ pub async fn refresh(
             let event = ctx
                 .event("auth.refreshed", "session", &pair.session_id.to_string())
                 .build()?;
-            app.db.record(&event).await?;
+            app.events.record(&event).await?;
             Ok(pair)
         }
         Err(e) => {
@@ -275,7 +275,7 @@ pub async fn refresh(
                 )
                 .outcome(Outcome::Failure)
                 .build()?;
-            app.db.record(&event).await?;
+            app.events.record(&event).await?;
             Err(e.into())
         }
     }
@@ -296,7 +296,7 @@ pub async fn logout(app: &App, ctx: &Ctx) -> AppResult<()> {
         app.sessions.revoke_session(&user, &sid).await?;
     }
     let event = ctx.event("auth.logout", "user", &user).build()?;
-    app.db.record(&event).await
+    Ok(app.events.record(&event).await?)
 }
 
 /// The caller's sessions.
@@ -335,7 +335,7 @@ pub async fn revoke_session(app: &App, ctx: &Ctx, session_id: &str) -> AppResult
     let event = ctx
         .event("auth.session.revoked", "session", session_id)
         .build()?;
-    app.db.record(&event).await
+    Ok(app.events.record(&event).await?)
 }
 
 /// The caller's profile.
@@ -410,7 +410,7 @@ pub async fn change_password(app: &App, ctx: &Ctx, current: &str, new: &str) -> 
             .event("account.password.change_failed", "user", &user)
             .outcome(Outcome::Failure)
             .build()?;
-        app.db.record(&event).await?;
+        app.events.record(&event).await?;
         return Err(AppError::Forbidden {
             detail: "the current password is wrong".into(),
             explanation: None,

@@ -11,16 +11,16 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use strongroom_file_verifier::Signature;
 use utoipa::ToSchema;
 
+use super::integrity::{Check, Checked, OnFailure};
 use super::{Ctx, authorize, folders, names, rfc3339};
 use crate::app::App;
 use crate::authz::{Node, Target};
 use crate::blobs::{BlobStream, Blobs};
 use crate::error::{AppError, AppResult};
-use crate::{in_tx_with_event, on_db};
+use crate::store::{FileChange, FileOrder, FileQuery, FileRecord};
 
 /// A file's metadata.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -67,55 +67,51 @@ impl FileMeta {
     }
 }
 
-const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, is_public, created_at, updated_at";
-
-macro_rules! file_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let folder: String = row.try_get("folder_id")?;
-        let size: i64 = row.try_get("size")?;
+impl From<FileRecord> for FileMeta {
+    fn from(f: FileRecord) -> FileMeta {
         FileMeta {
-            id: row.try_get("id")?,
-            owner_id: row.try_get("owner_id")?,
-            folder_id: (!folder.is_empty()).then_some(folder),
-            name: row.try_get("name")?,
-            size: size.max(0) as u64,
-            content_type: row.try_get("content_type")?,
-            sha256: row.try_get("sha256")?,
-            signature: row.try_get("signature")?,
-            public: row.try_get("is_public")?,
-            created_at: rfc3339(row.try_get("created_at")?),
-            updated_at: rfc3339(row.try_get("updated_at")?),
+            folder_id: (!f.folder_id.is_empty()).then_some(f.folder_id),
+            id: f.id,
+            owner_id: f.owner_id,
+            name: f.name,
+            size: f.size,
+            content_type: f.content_type,
+            sha256: f.sha256,
+            signature: f.signature,
+            public: f.public,
+            created_at: rfc3339(f.created_at),
+            updated_at: rfc3339(f.updated_at),
         }
-    }};
+    }
 }
 
 /// Loads a file's metadata (no authorization).
 pub async fn load(app: &App, id: &str) -> AppResult<FileMeta> {
-    let sql = format!("SELECT {COLUMNS} FROM files WHERE id = $1");
-    on_db!(&app.db, pool => {
-        match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await? {
-            Some(row) => Ok(file_from_row!(&row)),
-            None => Err(AppError::NotFound("no such file".into())),
-        }
-    })
+    app.files
+        .get(id)
+        .await?
+        .map(FileMeta::from)
+        .ok_or_else(|| AppError::NotFound("no such file".into()))
 }
 
-/// The policy target for a file: it and its folders, with the grants still in force.
-pub async fn target(app: &App, file: &FileMeta) -> AppResult<Target> {
+/// A file and its policy target: it and its folders, with the shares still in force. Two round
+/// trips to the store, however deep the file lies: the file with its folders, then the shares.
+pub async fn locate(app: &App, id: &str) -> AppResult<(FileMeta, Target)> {
+    let Some(located) = app.files.locate(id).await? else {
+        return Err(AppError::NotFound("no such file".into()));
+    };
+    let file = FileMeta::from(located.file);
     let mut nodes = vec![file.node(Vec::new())];
-    if let Some(f) = &file.folder_id {
-        nodes.extend(folders::chain_nodes(app, f).await?);
-    }
-    folders::attach_grants(app, nodes).await
+    nodes.extend(folders::nodes(located.folders));
+    let target = folders::attach_grants(app, nodes).await?;
+    Ok((file, target))
 }
 
 /// Loads file `id` and authorizes `action` on it. A file the caller may not read at all is
 /// "not found": ids of other users' files reveal nothing.
 pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppResult<FileMeta> {
     let id = names::id(id)?;
-    let file = load(app, &id).await?;
-    let target = target(app, &file).await?;
+    let (file, target) = locate(app, &id).await?;
     match authorize(app, ctx, action, &target, "file", &id).await {
         Ok(()) => Ok(file),
         Err(AppError::NotFound(_)) => Err(AppError::NotFound("no such file".into())),
@@ -186,39 +182,26 @@ where
         .attr("size", stored.size)
         .attr("sha256", stored.sha256.as_str())
         .build()?;
-    let committed = async {
-        in_tx_with_event!(&app.db, &event, |tx| {
-            if !folder_id.is_empty()
-                && !crate::db::FolderLock::lock_folder(&mut tx, &folder_id, false).await?
-            {
-                return Err(AppError::NotFound("the folder no longer exists".into()));
-            }
-            sqlx::query(
-                "INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $10)",
-            )
-            .bind(&id)
-            .bind(&owner)
-            .bind(&folder_id)
-            .bind(&name)
-            .bind(stored.size as i64)
-            .bind(&ct)
-            .bind(&stored.sha256)
-            .bind(stored.signature.to_string())
-            .bind(key.as_ref())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-        });
-        Ok::<_, AppError>(())
-    }
-    .await;
-    if let Err(e) = committed {
+    let record = FileRecord {
+        id,
+        owner_id: owner,
+        folder_id,
+        name,
+        size: stored.size,
+        content_type: ct,
+        sha256: stored.sha256.clone(),
+        signature: stored.signature.to_string(),
+        blob_key: key.as_ref().to_owned(),
+        public: false,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = app.files.insert(&record, &event).await {
         // Not committed, so nobody can see it: remove the blob now rather than at the sweep.
         let _ = app.blobs.delete(&key).await;
-        return Err(e);
+        return Err(e.into());
     }
-    load(app, &id).await
+    Ok(record.into())
 }
 
 /// How to list.
@@ -259,11 +242,11 @@ pub async fn list(app: &App, ctx: &Ctx, q: &Listing) -> AppResult<Page> {
             (nodes[0].owner.clone(), nodes[0].id.clone())
         }
     };
-    let column = match q.sort.as_deref().unwrap_or("name") {
-        "name" => "name",
-        "created" => "created_at",
-        "updated" => "updated_at",
-        "size" => "size",
+    let order = match q.sort.as_deref().unwrap_or("name") {
+        "name" => FileOrder::Name,
+        "created" => FileOrder::Created,
+        "updated" => FileOrder::Updated,
+        "size" => FileOrder::Size,
         other => {
             return Err(AppError::BadRequest(format!(
                 "cannot sort by {other:?}: use name, created, updated or size"
@@ -277,18 +260,21 @@ pub async fn list(app: &App, ctx: &Ctx, q: &Listing) -> AppResult<Page> {
         ));
     }
     let offset = q.offset.unwrap_or(0).min(i64::MAX as u64);
-    let dir = if q.desc { "DESC" } else { "ASC" };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 ORDER BY {column} {dir}, id {dir} LIMIT $3 OFFSET $4"
-    );
-    let mut files: Vec<FileMeta> = on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&owner).bind(&folder).bind(i64::from(limit) + 1).bind(offset as i64).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(file_from_row!(row));
-        }
-        out
-    });
+    let query = FileQuery {
+        owner_id: &owner,
+        folder_id: &folder,
+        order,
+        desc: q.desc,
+        limit: limit + 1,
+        offset,
+    };
+    let mut files: Vec<FileMeta> = app
+        .files
+        .list(&query)
+        .await?
+        .into_iter()
+        .map(FileMeta::from)
+        .collect();
     let next_offset = (files.len() > limit as usize).then(|| offset + u64::from(limit));
     files.truncate(limit as usize);
     let folders = if offset == 0 {
@@ -357,26 +343,14 @@ pub async fn update(app: &App, ctx: &Ctx, id: &str, change: &FileUpdate) -> AppR
         event = event.attr("name", n.as_str());
     }
     let event = event.build()?;
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        if let Some(f) = &folder
-            && !f.is_empty()
-            && !crate::db::FolderLock::lock_folder(&mut tx, f, false).await?
-        {
-            return Err(AppError::NotFound("the folder no longer exists".into()));
-        }
-        sqlx::query(
-            "UPDATE files SET name = COALESCE($1, name), folder_id = COALESCE($2, folder_id), \
-             is_public = COALESCE($3, is_public), updated_at = $4 WHERE id = $5",
-        )
-        .bind(&name)
-        .bind(&folder)
-        .bind(change.public)
-        .bind(now)
-        .bind(&file.id)
-        .execute(&mut *tx)
-        .await?
-    });
+    let change = FileChange {
+        name,
+        folder_id: folder,
+        public: change.public,
+    };
+    app.files
+        .update(&file.id, &change, app.now(), &event)
+        .await?;
     load(app, &file.id).await
 }
 
@@ -387,16 +361,9 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
         .event("file.deleted", "file", &file.id)
         .attr("name", file.name.as_str())
         .build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query("DELETE FROM grants WHERE resource_kind = 'file' AND resource_id = $1")
-            .bind(&file.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM files WHERE id = $1")
-            .bind(&file.id)
-            .execute(&mut *tx)
-            .await?
-    });
+    if !app.files.delete(&file.id, &event).await? {
+        return Err(AppError::NotFound("no such file".into()));
+    }
     let _ = app.blobs.delete(&Blobs::key(&file.id)).await;
     Ok(())
 }
@@ -516,7 +483,8 @@ pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResul
     let body = if file.size == 0 {
         futures::stream::empty().boxed()
     } else {
-        app.blobs.get(&Blobs::key(&file.id), range.clone()).await?
+        let blob = app.blobs.get(&Blobs::key(&file.id), range.clone()).await?;
+        checked(app, ctx, &file, range.as_ref(), blob)
     };
     let event = ctx
         .event("file.downloaded", "file", &file.id)
@@ -525,7 +493,7 @@ pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResul
             range.as_ref().map_or(file.size, |r| r.end - r.start),
         )
         .build()?;
-    app.db.record(&event).await?;
+    app.events.record(&event).await?;
     let metrics = app.metrics.clone();
     let body = body
         .inspect(move |c| {
@@ -535,6 +503,50 @@ pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResul
         })
         .boxed();
     Ok(Delivery::Content { file, range, body })
+}
+
+/// Wraps a blob being sent in its integrity check (see [`integrity`]): the whole file against its
+/// signature (SHA-256 when the key that made it is gone), a range for its length.
+fn checked(
+    app: &App,
+    ctx: &Ctx,
+    file: &FileMeta,
+    range: Option<&Range<u64>>,
+    blob: BlobStream,
+) -> BlobStream {
+    let expected = range.map_or(file.size, |r| r.end - r.start);
+    let check = if range.is_some() || !app.config.files.verify_downloads {
+        Check::Length
+    } else {
+        let signature: Option<Signature> = file.signature.parse().ok();
+        match signature.and_then(|s| app.verifier.verifier(&s).ok()) {
+            Some(v) => Check::Signature(Box::new(v)),
+            None => Check::Sha256(Box::new(Sha256::new()), file.sha256.clone()),
+        }
+    };
+    let (events, metrics, ctx, id) = (
+        app.events.clone(),
+        app.metrics.clone(),
+        ctx.clone(),
+        file.id.clone(),
+    );
+    let on_failure: OnFailure = Box::new(move |why| {
+        metrics.integrity_failures.inc();
+        tracing::error!(file = %id, why, "a download was cut off: check it with GET /files/{id}/verify");
+        let event = ctx
+            .event("file.integrity_failed", "file", &id)
+            .outcome(strongroom_audit::Outcome::Failure)
+            .attr("why", why)
+            .build();
+        if let Ok(event) = event {
+            tokio::spawn(async move {
+                if let Err(e) = events.record(&event).await {
+                    tracing::error!(error = %e, "recording an integrity failure");
+                }
+            });
+        }
+    });
+    Checked::new(blob, expected, check, on_failure).boxed()
 }
 
 /// The result of re-checking a file.
@@ -584,7 +596,7 @@ pub async fn verify(app: &App, ctx: &Ctx, id: &str) -> AppResult<Verification> {
             strongroom_audit::Outcome::Failure
         })
         .build()?;
-    app.db.record(&event).await?;
+    app.events.record(&event).await?;
     Ok(Verification {
         id: file.id,
         ok,
@@ -600,8 +612,7 @@ pub async fn sweep_orphans(app: &App, grace: Duration) -> AppResult<u64> {
     let candidates = app.blobs.older_than(grace).await?;
     let mut removed = app.blobs.sweep_staging(grace);
     for id in candidates {
-        let exists: bool = on_db!(&app.db, pool => sqlx::query("SELECT 1 AS one FROM files WHERE id = $1").bind(&id).fetch_optional(pool).await?.is_some());
-        if !exists {
+        if app.files.get(&id).await?.is_none() {
             app.blobs.delete(&Blobs::key(&id)).await?;
             removed += 1;
         }

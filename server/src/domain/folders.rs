@@ -1,17 +1,15 @@
 //! Folders: a tree per owner. Roles and links inherit down it (the policy pack does that).
 
 use serde::Serialize;
-use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::{Ctx, authorize, names, rfc3339};
 use crate::app::App;
 use crate::authz::{Node, Target};
 use crate::error::{AppError, AppResult};
-use crate::{in_tx_with_event, on_db};
+use crate::store::{ChainNode, FolderChange, FolderRecord};
 
-/// Deepest folder nesting accepted.
-pub const MAX_DEPTH: usize = 64;
+pub use crate::store::MAX_DEPTH;
 
 /// A folder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -32,88 +30,51 @@ pub struct Folder {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, owner_id, parent_id, name, is_public, created_at, updated_at";
-
-macro_rules! folder_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let parent: String = row.try_get("parent_id")?;
+impl From<FolderRecord> for Folder {
+    fn from(f: FolderRecord) -> Folder {
         Folder {
-            id: row.try_get("id")?,
-            owner_id: row.try_get("owner_id")?,
-            parent_id: (!parent.is_empty()).then_some(parent),
-            name: row.try_get("name")?,
-            public: row.try_get("is_public")?,
-            created_at: rfc3339(row.try_get("created_at")?),
-            updated_at: rfc3339(row.try_get("updated_at")?),
+            parent_id: (!f.parent_id.is_empty()).then_some(f.parent_id),
+            id: f.id,
+            owner_id: f.owner_id,
+            name: f.name,
+            public: f.public,
+            created_at: rfc3339(f.created_at),
+            updated_at: rfc3339(f.updated_at),
         }
-    }};
+    }
 }
 
 /// Loads a folder (no authorization).
 pub async fn load(app: &App, id: &str) -> AppResult<Folder> {
-    let sql = format!("SELECT {COLUMNS} FROM folders WHERE id = $1");
-    on_db!(&app.db, pool => {
-        match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await? {
-            Some(row) => Ok(folder_from_row!(&row)),
-            None => Err(AppError::NotFound("no such folder".into())),
-        }
-    })
+    app.folders
+        .get(id)
+        .await?
+        .map(Folder::from)
+        .ok_or_else(|| AppError::NotFound("no such folder".into()))
 }
 
-/// The folder `id` and its ancestors, nearest first: one recursive query. It stops after
-/// `MAX_DEPTH + 1` folders, so a cycle or an over-deep chain left by an older version ends as
-/// [`AppError::Internal`] (`strongroom fsck` repairs those) instead of looping.
-pub const CHAIN_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_public, depth) AS ( \
-        SELECT id, owner_id, parent_id, is_public, 0 FROM folders WHERE id = $1 \
-        UNION ALL \
-        SELECT f.id, f.owner_id, f.parent_id, f.is_public, c.depth + 1 \
-        FROM folders f JOIN chain c ON f.id = c.parent_id \
-        WHERE c.parent_id <> '' AND c.depth < $2) \
-    SELECT id, owner_id, parent_id, is_public FROM chain ORDER BY depth";
-
-/// How many levels of folders lie below folder `$1` (0 for a folder without subfolders),
-/// counting at most `$2`.
-const SUBTREE_HEIGHT_SQL: &str = "WITH RECURSIVE sub (id, depth) AS ( \
-        SELECT id, 0 FROM folders WHERE id = $1 \
-        UNION ALL \
-        SELECT f.id, s.depth + 1 FROM folders f JOIN sub s ON f.parent_id = s.id WHERE s.depth < $2) \
-    SELECT CAST(MAX(depth) AS BIGINT) AS height FROM sub";
-
-/// Turns the rows of [`CHAIN_SQL`] into policy nodes (without grants).
-macro_rules! nodes_from_chain_rows {
-    ($rows:expr, $id:expr) => {{
-        let rows = $rows;
-        if rows.is_empty() {
-            return Err(AppError::NotFound("no such folder".into()));
-        }
-        if rows.len() > MAX_DEPTH {
-            return Err(AppError::Internal(format!(
-                "folder {} has a cycle or is nested deeper than {MAX_DEPTH}: run `strongroom fsck --repair`",
-                $id
-            )));
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(Node {
-                is_file: false,
-                id: row.try_get("id")?,
-                owner: row.try_get("owner_id")?,
-                public: row.try_get("is_public")?,
-                parent: row.try_get("parent_id")?,
-                grants: Vec::new(),
-            });
-        }
-        out
-    }};
+/// Policy nodes (without grants) for a chain of folders.
+pub fn nodes(chain: Vec<ChainNode>) -> Vec<Node> {
+    chain
+        .into_iter()
+        .map(|c| Node {
+            is_file: false,
+            id: c.id,
+            owner: c.owner_id,
+            public: c.public,
+            parent: c.parent_id,
+            grants: Vec::new(),
+        })
+        .collect()
 }
 
-/// The folder `id` and its ancestors, nearest first, without grants.
+/// The folder `id` and its ancestors, nearest first, without grants (one round trip).
 pub async fn chain_nodes(app: &App, id: &str) -> AppResult<Vec<Node>> {
-    Ok(on_db!(&app.db, pool => {
-        let rows = sqlx::query(CHAIN_SQL).bind(id).bind(MAX_DEPTH as i64).fetch_all(pool).await?;
-        nodes_from_chain_rows!(rows, id)
-    }))
+    let chain = app.folders.chain(id).await?;
+    if chain.is_empty() {
+        return Err(AppError::NotFound("no such folder".into()));
+    }
+    Ok(nodes(chain))
 }
 
 /// Fills in the grants of every node (one query) and drops those whose sharer lost the right
@@ -182,38 +143,17 @@ pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> A
         .event("folder.created", "folder", &id)
         .attr("name", name.as_str())
         .build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        if !parent_id.is_empty() {
-            // Shared lock on the owner's tree: no move reshapes it until this commits, so the
-            // depth checked here is the depth the new folder gets.
-            crate::db::FolderLock::lock_tree(&mut tx, &owner, false).await?;
-            if !crate::db::FolderLock::lock_folder(&mut tx, &parent_id, false).await? {
-                return Err(AppError::NotFound("the folder no longer exists".into()));
-            }
-            let rows = sqlx::query(CHAIN_SQL)
-                .bind(&parent_id)
-                .bind(MAX_DEPTH as i64)
-                .fetch_all(&mut *tx)
-                .await?;
-            if nodes_from_chain_rows!(rows, parent_id).len() >= MAX_DEPTH {
-                return Err(AppError::Invalid(format!(
-                    "folders nest at most {MAX_DEPTH} deep"
-                )));
-            }
-        }
-        sqlx::query(
-            "INSERT INTO folders (id, owner_id, parent_id, name, is_public, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, FALSE, $5, $5)",
-        )
-        .bind(&id)
-        .bind(&owner)
-        .bind(&parent_id)
-        .bind(&name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-    });
-    load(app, &id).await
+    let record = FolderRecord {
+        id: id.clone(),
+        owner_id: owner,
+        parent_id,
+        name,
+        public: false,
+        created_at: now,
+        updated_at: now,
+    };
+    app.folders.create(&record, &event).await?;
+    Ok(record.into())
 }
 
 /// A folder's metadata.
@@ -224,17 +164,13 @@ pub async fn get(app: &App, ctx: &Ctx, id: &str) -> AppResult<Folder> {
 
 /// Subfolders of `parent` ('' = the owner's root), by name.
 pub async fn children(app: &App, owner: &str, parent: &str) -> AppResult<Vec<Folder>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM folders WHERE owner_id = $1 AND parent_id = $2 ORDER BY name LIMIT 1000"
-    );
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(owner).bind(parent).fetch_all(pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(folder_from_row!(row));
-        }
-        Ok(out)
-    })
+    Ok(app
+        .folders
+        .children(owner, parent)
+        .await?
+        .into_iter()
+        .map(Folder::from)
+        .collect())
 }
 
 /// Renames, moves and/or publishes a folder.
@@ -288,50 +224,14 @@ pub async fn update(
             .build()?,
         None => event,
     };
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        if let Some(p) = new_parent.as_deref().filter(|p| !p.is_empty()) {
-            // Moves of one owner's folders take turns (exclusive lock on the tree), and the
-            // cycle and depth checks read the tree inside this transaction: two opposite moves
-            // racing each other cannot both pass.
-            crate::db::FolderLock::lock_tree(&mut tx, &folder.owner_id, true).await?;
-            if !crate::db::FolderLock::lock_folder(&mut tx, p, false).await? {
-                return Err(AppError::NotFound("the folder no longer exists".into()));
-            }
-            let rows = sqlx::query(CHAIN_SQL)
-                .bind(p)
-                .bind(MAX_DEPTH as i64)
-                .fetch_all(&mut *tx)
-                .await?;
-            let above = nodes_from_chain_rows!(rows, p);
-            if above.iter().any(|n| n.id == folder.id) {
-                return Err(AppError::Invalid("a folder cannot move into itself".into()));
-            }
-            let below: i64 = sqlx::query(SUBTREE_HEIGHT_SQL)
-                .bind(&folder.id)
-                .bind(MAX_DEPTH as i64)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("height")?;
-            if above.len() as i64 + 1 + below > MAX_DEPTH as i64 {
-                return Err(AppError::Invalid(format!(
-                    "folders nest at most {MAX_DEPTH} deep: this move would make the deepest {}",
-                    above.len() as i64 + 1 + below
-                )));
-            }
-        }
-        sqlx::query(
-            "UPDATE folders SET name = COALESCE($1, name), parent_id = COALESCE($2, parent_id), \
-             is_public = COALESCE($3, is_public), updated_at = $4 WHERE id = $5",
-        )
-        .bind(&name)
-        .bind(&new_parent)
-        .bind(public)
-        .bind(now)
-        .bind(&folder.id)
-        .execute(&mut *tx)
-        .await?
-    });
+    let change = FolderChange {
+        name,
+        parent_id: new_parent,
+        public,
+    };
+    app.folders
+        .update(&folder.id, &change, app.now(), &event)
+        .await?;
     load(app, &folder.id).await
 }
 
@@ -340,32 +240,8 @@ pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
     let nodes = authorize_on(app, ctx, "delete", id).await?;
     let id = nodes[0].id.clone();
     let event = ctx.event("folder.deleted", "folder", &id).build()?;
-    in_tx_with_event!(&app.db, &event, |tx| {
-        // Exclusive: an upload or a new subfolder racing this delete waits, then finds it gone.
-        if !crate::db::FolderLock::lock_folder(&mut tx, &id, true).await? {
-            return Err(AppError::NotFound("no such folder".into()));
-        }
-        let files: i64 = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE folder_id = $1")
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        let subs: i64 = sqlx::query("SELECT COUNT(*) AS n FROM folders WHERE parent_id = $1")
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if files + subs > 0 {
-            return Err(AppError::Conflict("the folder is not empty".into()));
-        }
-        sqlx::query("DELETE FROM grants WHERE resource_kind = 'folder' AND resource_id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM folders WHERE id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?
-    });
-    Ok(())
+    match app.folders.delete(&id, &event).await {
+        Err(crate::store::Error::NotFound) => Err(AppError::NotFound("no such folder".into())),
+        other => Ok(other?),
+    }
 }

@@ -11,13 +11,11 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use sqlx::Row;
 
 use super::Ctx;
 use super::folders::MAX_DEPTH;
 use crate::app::App;
 use crate::error::AppResult;
-use crate::{in_tx_with_event, on_db};
 
 /// One damaged place in a folder tree.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -118,14 +116,21 @@ fn find_damage(tree: &HashMap<String, Row_>) -> Vec<Damage> {
 }
 
 async fn load_tree(app: &App) -> AppResult<HashMap<String, Row_>> {
-    on_db!(&app.db, pool => {
-        let rows = sqlx::query("SELECT id, owner_id, parent_id FROM folders").fetch_all(pool).await?;
-        let mut tree = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            tree.insert(r.try_get::<String, _>("id")?, Row_ { owner: r.try_get("owner_id")?, parent: r.try_get("parent_id")? });
-        }
-        Ok(tree)
-    })
+    Ok(app
+        .folders
+        .edges()
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                e.id,
+                Row_ {
+                    owner: e.owner_id,
+                    parent: e.parent_id,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Checks every folder tree; with `repair`, moves each damaged folder to its owner's root and
@@ -163,29 +168,27 @@ pub async fn fsck(app: &App, repair: bool) -> AppResult<FsckReport> {
 }
 
 async fn move_to_root(app: &App, ctx: &Ctx, d: &Damage) -> AppResult<()> {
-    let name: String = on_db!(&app.db, pool => sqlx::query("SELECT name FROM folders WHERE id = $1").bind(&d.folder_id).fetch_one(pool).await?.try_get("name")?);
-    let taken: bool = on_db!(&app.db, pool => sqlx::query("SELECT 1 AS one FROM folders WHERE owner_id = $1 AND parent_id = '' AND name = $2")
-        .bind(&d.owner_id).bind(&name).fetch_optional(pool).await?.is_some());
-    let new_name = if taken {
-        let short: String = d.folder_id.chars().rev().take(8).collect();
-        format!("{name} (recovered {short})")
-    } else {
-        name
+    let Some(folder) = app.folders.get(&d.folder_id).await? else {
+        return Ok(());
     };
     let event = ctx
         .event("folder.repaired", "folder", &d.folder_id)
         .attr("damage", d.kind)
         .attr("owner", d.owner_id.as_str())
         .build()?;
-    let now = app.now();
-    in_tx_with_event!(&app.db, &event, |tx| {
-        sqlx::query("UPDATE folders SET parent_id = '', name = $1, updated_at = $2 WHERE id = $3")
-            .bind(&new_name)
-            .bind(now)
-            .bind(&d.folder_id)
-            .execute(&mut *tx)
-            .await?
-    });
+    // Its own name if the root has room for it, else one that names the repair.
+    let short: String = d.folder_id.chars().rev().take(8).collect();
+    let recovered = format!("{} (recovered {short})", folder.name);
+    for name in [folder.name.as_str(), recovered.as_str()] {
+        match app
+            .folders
+            .reattach(&d.folder_id, name, app.now(), &event)
+            .await
+        {
+            Err(crate::store::Error::Conflict(_)) if name != recovered => continue,
+            other => return Ok(other?),
+        }
+    }
     Ok(())
 }
 

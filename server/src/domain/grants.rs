@@ -135,7 +135,7 @@ pub async fn grant(
             .attr("role", role_parsed.name())
             .outcome(strongroom_audit::Outcome::Failure)
             .build()?;
-        app.db.record(&event).await?;
+        app.events.record(&event).await?;
         return Ok(answer);
     };
     if Some(user_id.as_str()) == ctx.principal.user_id() {

@@ -239,8 +239,7 @@ async fn open_link(
         };
         check_password(app, ctx, &row, given, hash).await?;
     }
-    let file = files::load(app, &row.link.file_id).await?;
-    let target = files::target(app, &file).await?;
+    let (file, target) = files::locate(app, &row.link.file_id).await?;
     // A link carries its creator's authority: once they may no longer share the file (their
     // role was taken away, the file moved out of their reach, the account was disabled or
     // deleted), the link stops working.

@@ -6,8 +6,12 @@ pub mod files;
 pub mod folders;
 pub mod fsck;
 pub mod grants;
+pub mod integrity;
 pub mod links;
 pub mod names;
+
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 
@@ -152,7 +156,7 @@ pub async fn authorize(
                     .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
                     .outcome(Outcome::Denied)
                     .build()?;
-                app.db.record(&event).await?;
+                app.events.record(&event).await?;
             }
             // Nobody signed in: the answer is "sign in", not "forbidden".
             if ctx.principal == Principal::Anonymous
@@ -214,7 +218,7 @@ pub async fn flush_denials(app: &App, everything: bool) -> AppResult<usize> {
         if s.ip.is_unspecified() {
             event = event.attr("sources", "many");
         }
-        app.db.record(&event.build()?).await?;
+        app.events.record(&event.build()?).await?;
     }
     Ok(summaries.len())
 }

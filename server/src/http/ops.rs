@@ -49,7 +49,7 @@ pub struct Readiness {
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
     observe(&app, &caller).await?;
-    let database = app.db.ping().await;
+    let database = app.events.ping().await;
     let object_store = app.blobs.ping().await;
     // With Kafka configured, the brokers must answer; in process, the bus is always there.
     let bus = app.bus_ready().await;

@@ -5,10 +5,15 @@
 //! A write takes its audit event: the change and the outbox row commit in one transaction, or
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
-//! Concerns moved so far: accounts ([`UserStore`]), links ([`LinkStore`]) and shares
-//! ([`GrantStore`]). Files and folders still live in `domain/` as SQL and move here next, one
-//! trait each.
+//! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
+//! ([`LinkStore`]), shares ([`GrantStore`]) and events that change no row ([`EventLog`]).
+//! A new table gets its trait here, a record type, the memory and SQL implementations, and
+//! contract tests in [`conformance`] (see `docs/architecture.md`).
 
+pub mod db;
+mod events;
+mod files;
+mod folders;
 mod grants;
 mod links;
 mod memory;
@@ -18,6 +23,12 @@ mod users;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 
+pub use db::Db;
+pub use events::{Backlog, DynEventLog, EventLog};
+pub use files::{DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located};
+pub use folders::{
+    ChainNode, DynFolderStore, FolderChange, FolderEdge, FolderRecord, FolderStore, MAX_DEPTH,
+};
 pub use grants::{DynGrantStore, GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
@@ -31,9 +42,20 @@ pub enum Error {
     /// The row is not there.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule would break; the message names it.
+    /// The folder a write puts something into does not exist (any more).
+    #[error("the folder no longer exists")]
+    ParentGone,
+    /// A uniqueness rule would break, or the row is still in use; the message names which.
     #[error("{0}")]
     Conflict(String),
+    /// The change breaks a rule of the data (nesting depth, a folder into itself); the message
+    /// names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The stored data breaks an invariant (left by an older version or edited by hand); the
+    /// message says how to repair it.
+    #[error("{0}")]
+    Corrupt(String),
     /// The database cannot be reached now.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
@@ -45,23 +67,40 @@ pub enum Error {
 /// `Result` with the store's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<crate::error::AppError> for Error {
-    fn from(e: crate::error::AppError) -> Self {
-        use crate::error::AppError;
-        match e {
-            AppError::NotFound(_) => Error::NotFound,
-            AppError::Conflict(m) => Error::Conflict(m),
-            AppError::Unavailable(m) => Error::Unavailable(m),
-            other => Error::Backend(other.to_string()),
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Error::Conflict(unique_rule(db.constraint().unwrap_or(db.message())).into())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Error::Unavailable("the database is unavailable; retry later".into())
+            }
+            _ => Error::Backend(format!("database: {e}")),
         }
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        crate::error::AppError::from(e).into()
+/// The uniqueness rule a write broke, in words. PostgreSQL names the constraint
+/// (`users_email_key`, `files_unique_name` …); SQLite names the columns in its message
+/// (`UNIQUE constraint failed: users.email`). The memory backend uses the same words.
+pub(crate) fn unique_rule(which: &str) -> &'static str {
+    if which.contains("email") {
+        EMAIL_TAKEN
+    } else if which.contains("files") {
+        FILE_NAME_TAKEN
+    } else if which.contains("folders") {
+        FOLDER_NAME_TAKEN
+    } else {
+        "that already exists"
     }
 }
+
+pub(crate) const EMAIL_TAKEN: &str = "that email is already registered";
+pub(crate) const FILE_NAME_TAKEN: &str = "a file with that name already exists in this folder";
+pub(crate) const FOLDER_NAME_TAKEN: &str = "a folder with that name already exists in this folder";
+pub(crate) const FOLDER_NOT_EMPTY: &str = "the folder is not empty";
 
 impl From<strongroom_audit::Error> for Error {
     fn from(e: strongroom_audit::Error) -> Self {
@@ -74,9 +113,11 @@ impl From<Error> for crate::error::AppError {
         use crate::error::AppError;
         match e {
             Error::NotFound => AppError::NotFound("not found".into()),
+            Error::ParentGone => AppError::NotFound("the folder no longer exists".into()),
             Error::Conflict(m) => AppError::Conflict(m),
+            Error::Invalid(m) => AppError::Invalid(m),
             Error::Unavailable(m) => AppError::Unavailable(m),
-            Error::Backend(m) => AppError::Internal(m),
+            Error::Corrupt(m) | Error::Backend(m) => AppError::Internal(m),
         }
     }
 }

@@ -1,22 +1,25 @@
 //! SQLite and PostgreSQL: one implementation over [`Db`], the statements written once (both
-//! drivers take `$n` placeholders); the dialects differ only where [`crate::db`] says so
+//! drivers take `$n` placeholders); the dialects differ only where [`super::db`] says so
 //! (`BEGIN IMMEDIATE`, row locks).
 
 use async_trait::async_trait;
 use sqlx::Row;
 use strongroom_audit::AuditEvent;
 
+use super::db::{Db, in_tx_with_event, on_db};
 use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 use super::users::{UserChange, UserKey, UserRecord, UserStore};
 use super::{Error, Result};
-use crate::db::Db;
-use crate::{in_tx_with_event, on_db};
+
+mod events;
+mod files;
+mod folders;
 
 /// The metadata in a SQL database (the one the server opened).
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlStore {
@@ -68,7 +71,7 @@ impl LinkStore for SqlStore {
                 .execute(&mut *tx)
                 .await?
             });
-            Ok::<_, crate::error::AppError>(())
+            Ok::<_, Error>(())
         };
         Ok(run.await?)
     }
@@ -122,7 +125,7 @@ impl LinkStore for SqlStore {
                     return Ok(false);
                 }
             });
-            Ok::<_, crate::error::AppError>(changed > 0)
+            Ok::<_, Error>(changed > 0)
         };
         Ok(run.await?)
     }
@@ -186,7 +189,7 @@ impl LinkStore for SqlStore {
                 .execute(&mut *tx)
                 .await?
             });
-            Ok::<_, crate::error::AppError>(())
+            Ok::<_, Error>(())
         };
         Ok(run.await?)
     }
@@ -225,7 +228,7 @@ impl GrantStore for SqlStore {
                 .execute(&mut *tx)
                 .await?
             });
-            Ok::<_, crate::error::AppError>(())
+            Ok::<_, Error>(())
         };
         Ok(run.await?)
     }
@@ -324,7 +327,7 @@ impl GrantStore for SqlStore {
                     return Ok(false);
                 }
             });
-            Ok::<_, crate::error::AppError>(removed > 0)
+            Ok::<_, Error>(removed > 0)
         };
         Ok(run.await?)
     }
@@ -369,7 +372,7 @@ impl UserStore for SqlStore {
                 .execute(&mut *tx)
                 .await?
             });
-            Ok::<_, crate::error::AppError>(())
+            Ok::<_, Error>(())
         };
         Ok(run.await?)
     }
@@ -425,10 +428,10 @@ impl UserStore for SqlStore {
                 .await?
                 .rows_affected();
                 if n == 0 {
-                    return Err(crate::error::AppError::NotFound("no such user".into()));
+                    return Err(Error::NotFound);
                 }
             });
-            Ok::<_, crate::error::AppError>(())
+            Ok::<_, Error>(())
         };
         Ok(run.await?)
     }
@@ -468,10 +471,10 @@ impl UserStore for SqlStore {
                     .await?
                     .rows_affected();
                 if n == 0 {
-                    return Err(crate::error::AppError::NotFound("no such user".into()));
+                    return Err(Error::NotFound);
                 }
             });
-            Ok::<_, crate::error::AppError>(files)
+            Ok::<_, Error>(files)
         };
         Ok(run.await?)
     }

@@ -12,8 +12,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use strongroom_audit::{AuditEvent, PostgresOutbox, SqliteOutbox};
 
-use crate::error::AppError;
-
 /// The name of the table recording the server's own applied migrations (the crates keep theirs).
 const MIGRATIONS_TABLE: &str = "_strongroom_server_migrations";
 
@@ -39,22 +37,21 @@ pub enum Db {
 }
 
 /// Runs `$body` with `$pool` (and optionally `$outbox`) bound to whichever backend `$db` is.
-#[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite { pool: $pool, .. } => $body,
-            $crate::db::Db::Postgres { pool: $pool, .. } => $body,
+            $crate::store::db::Db::Sqlite { pool: $pool, .. } => $body,
+            $crate::store::db::Db::Postgres { pool: $pool, .. } => $body,
         }
     };
     ($db:expr, $pool:ident, $outbox:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite {
+            $crate::store::db::Db::Sqlite {
                 pool: $pool,
                 outbox: $outbox,
                 ..
             } => $body,
-            $crate::db::Db::Postgres {
+            $crate::store::db::Db::Postgres {
                 pool: $pool,
                 outbox: $outbox,
                 ..
@@ -65,18 +62,19 @@ macro_rules! on_db {
 
 /// Runs one write and its audit event in one transaction: the statements of `$body` (which see
 /// the transaction as `$tx`) and the outbox row commit together, or neither does.
-#[macro_export]
 macro_rules! in_tx_with_event {
     ($db:expr, $event:expr, |$tx:ident| $body:expr) => {
-        $crate::on_db!($db, pool, outbox => {
+        $crate::store::db::on_db!($db, pool, outbox => {
             let _turn = $db.writer().await;
-            let mut $tx = $crate::db::BeginWrite::begin_write(pool).await?;
+            let mut $tx = $crate::store::db::BeginWrite::begin_write(pool).await?;
             let _ = $body;
             outbox.enqueue(&mut $tx, $event).await?;
             $tx.commit().await?;
         })
     };
 }
+
+pub(crate) use {in_tx_with_event, on_db};
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot upgrade
@@ -236,7 +234,7 @@ impl Db {
     }
 
     /// Records an event on its own (for actions that change no row, such as a denial).
-    pub async fn record(&self, event: &AuditEvent) -> Result<(), AppError> {
+    pub async fn record(&self, event: &AuditEvent) -> super::Result<()> {
         in_tx_with_event!(self, event, |tx| ());
         Ok(())
     }

@@ -5,6 +5,11 @@
 
 use std::sync::Arc;
 
+mod tree;
+pub use tree::{
+    file, files_contract, folder, folders_contract, folders_depth, folders_racing_moves,
+};
+
 use strongroom_audit::{Actor, AuditEvent, Resource};
 
 use super::Error;
@@ -499,7 +504,7 @@ impl LinkRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
+    use crate::store::Db;
     use crate::store::{MemoryStore, SqlStore};
 
     async fn run_all(
@@ -549,6 +554,10 @@ mod tests {
             &events,
         )
         .await;
+        folders_contract(mem.as_ref(), &events).await;
+        folders_depth(mem.as_ref()).await;
+        folders_racing_moves(mem.clone()).await;
+        files_contract(mem.as_ref(), &events).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -557,7 +566,7 @@ mod tests {
     /// A user and a file for the foreign keys of `links`.
     async fn fixtures(db: &Db) -> (String, String) {
         let (user, file) = (fresh("user"), fresh("file"));
-        crate::on_db!(db, pool => {
+        crate::store::db::on_db!(db, pool => {
             sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ($1, $2, 'C', 'x', FALSE, 0, 0)")
                 .bind(&user).bind(format!("{user}@example.com")).execute(pool).await.unwrap();
             sqlx::query("INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) VALUES ($1, $2, '', $1, 0, 'text/plain', '', '', $1, FALSE, 0, 0)")
@@ -576,7 +585,7 @@ mod tests {
         let ids: Vec<String> = (0..3).map(|i| fresh(&format!("p{i}"))).collect();
         let emails: Vec<String> = ids.iter().map(|i| format!("{i}@example.com")).collect();
         for (i, id) in ids.iter().enumerate() {
-            crate::on_db!(&db, pool => {
+            crate::store::db::on_db!(&db, pool => {
                 sqlx::query("INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES ($1, $2, 'P', 'x', $3, 0, 0)")
                     .bind(id).bind(&emails[i]).bind(i == 0).execute(pool).await.unwrap();
             });
@@ -588,11 +597,15 @@ mod tests {
         };
         let d = db.clone();
         let disable = async move |u: &str| {
-            crate::on_db!(&d, pool => {
+            crate::store::db::on_db!(&d, pool => {
                 sqlx::query("UPDATE users SET disabled_at = 1 WHERE id = $1").bind(u).execute(pool).await.unwrap();
             });
         };
         grants_contract(store.as_ref(), people, disable, &events).await;
+        folders_contract(store.as_ref(), &events).await;
+        folders_depth(store.as_ref()).await;
+        folders_racing_moves(store.clone()).await;
+        files_contract(store.as_ref(), &events).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

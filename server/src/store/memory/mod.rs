@@ -8,6 +8,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use strongroom_audit::AuditEvent;
 
+mod events;
+mod files;
+mod folders;
+
+use super::files::FileRecord;
+use super::folders::FolderRecord;
 use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 use super::users::{UserChange, UserKey, UserRecord, UserStore};
@@ -22,6 +28,8 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     users: BTreeMap<String, UserRecord>,
+    files: BTreeMap<String, FileRecord>,
+    folders: BTreeMap<String, FolderRecord>,
     links: BTreeMap<String, LinkRecord>,
     /// (kind, id, user) -> (role, granted_by, created_at).
     grants: BTreeMap<(String, String, String), (String, String, i64)>,
@@ -252,7 +260,7 @@ impl UserStore for MemoryStore {
     async fn create(&self, user: &UserRecord, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
         if s.users.values().any(|u| u.email == user.email) {
-            return Err(Error::Conflict("that email is already registered".into()));
+            return Err(Error::Conflict(super::EMAIL_TAKEN.into()));
         }
         if s.users.contains_key(&user.id) {
             return Err(Error::Conflict("that already exists".into()));
@@ -286,7 +294,7 @@ impl UserStore for MemoryStore {
         if let Some(email) = &c.email
             && s.users.values().any(|u| &u.email == email && u.id != id)
         {
-            return Err(Error::Conflict("that email is already registered".into()));
+            return Err(Error::Conflict(super::EMAIL_TAKEN.into()));
         }
         let u = s.users.get_mut(id).ok_or(Error::NotFound)?;
         if let Some(n) = &c.name {
@@ -311,11 +319,32 @@ impl UserStore for MemoryStore {
         if s.users.remove(id).is_none() {
             return Err(Error::NotFound);
         }
-        // Files live in SQL only for now: the shares it held or gave and the links it made go.
-        s.grants
-            .retain(|(_, _, user), (_, by, _)| user != id && by != id);
-        s.links.retain(|_, l| l.created_by != id);
+        let files: Vec<String> = s
+            .files
+            .values()
+            .filter(|f| f.owner_id == id)
+            .map(|f| f.id.clone())
+            .collect();
+        let folders: Vec<String> = s
+            .folders
+            .values()
+            .filter(|f| f.owner_id == id)
+            .map(|f| f.id.clone())
+            .collect();
+        for f in &files {
+            s.files.remove(f);
+        }
+        for f in &folders {
+            s.folders.remove(f);
+        }
+        // The shares on what it owned, those it held or gave, the links it made and the links
+        // on its files.
+        s.grants.retain(|(_, node, user), (_, by, _)| {
+            user != id && by != id && !files.contains(node) && !folders.contains(node)
+        });
+        s.links
+            .retain(|_, l| l.created_by != id && !files.contains(&l.file_id));
         s.events.push(event.clone());
-        Ok(Vec::new())
+        Ok(files)
     }
 }

@@ -1,0 +1,323 @@
+//! The domain services on the memory store: no database, no HTTP. What they check here is the
+//! services' own logic (authorization over the tree, round trips per decision, integrity of
+//! downloads, repair); the router suite runs the same paths over HTTP on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use strongroom_audit::AuditEvent;
+
+use super::files::{self, Delivery, NewFile, Want};
+use super::{Ctx, folders, fsck, grants};
+use crate::app::App;
+use crate::authz::Principal;
+use crate::clock::ManualClock;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::store::{
+    self, ChainNode, FileChange, FileQuery, FileRecord, FileStore, FolderChange, FolderEdge,
+    FolderRecord, FolderStore, GrantRecord, GrantStore, HeldRole, Located, MemoryStore, NewGrant,
+    Shares, UserRecord, UserStore,
+};
+
+/// Counts the calls to the file, folder and share stores: each is one round trip on SQL.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<MemoryStore>,
+    calls: AtomicUsize,
+}
+
+impl Counting {
+    fn tick(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl FileStore for Counting {
+    async fn insert(&self, f: &FileRecord, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FileStore::insert(self.inner.as_ref(), f, e).await
+    }
+    async fn get(&self, id: &str) -> store::Result<Option<FileRecord>> {
+        self.tick();
+        FileStore::get(self.inner.as_ref(), id).await
+    }
+    async fn locate(&self, id: &str) -> store::Result<Option<Located>> {
+        self.tick();
+        self.inner.locate(id).await
+    }
+    async fn list(&self, q: &FileQuery<'_>) -> store::Result<Vec<FileRecord>> {
+        self.tick();
+        FileStore::list(self.inner.as_ref(), q).await
+    }
+    async fn update(&self, id: &str, c: &FileChange, at: i64, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FileStore::update(self.inner.as_ref(), id, c, at, e).await
+    }
+    async fn delete(&self, id: &str, e: &AuditEvent) -> store::Result<bool> {
+        self.tick();
+        FileStore::delete(self.inner.as_ref(), id, e).await
+    }
+}
+
+#[async_trait]
+impl FolderStore for Counting {
+    async fn create(&self, f: &FolderRecord, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FolderStore::create(self.inner.as_ref(), f, e).await
+    }
+    async fn get(&self, id: &str) -> store::Result<Option<FolderRecord>> {
+        self.tick();
+        FolderStore::get(self.inner.as_ref(), id).await
+    }
+    async fn chain(&self, id: &str) -> store::Result<Vec<ChainNode>> {
+        self.tick();
+        self.inner.chain(id).await
+    }
+    async fn children(&self, owner: &str, parent: &str) -> store::Result<Vec<FolderRecord>> {
+        self.tick();
+        self.inner.children(owner, parent).await
+    }
+    async fn update(
+        &self,
+        id: &str,
+        c: &FolderChange,
+        at: i64,
+        e: &AuditEvent,
+    ) -> store::Result<()> {
+        self.tick();
+        FolderStore::update(self.inner.as_ref(), id, c, at, e).await
+    }
+    async fn delete(&self, id: &str, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FolderStore::delete(self.inner.as_ref(), id, e).await
+    }
+    async fn edges(&self) -> store::Result<Vec<FolderEdge>> {
+        self.tick();
+        self.inner.edges().await
+    }
+    async fn reattach(&self, id: &str, name: &str, at: i64, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        self.inner.reattach(id, name, at, e).await
+    }
+}
+
+#[async_trait]
+impl GrantStore for Counting {
+    async fn put(&self, g: &NewGrant<'_>, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        self.inner.put(g, e).await
+    }
+    async fn list(&self, which: Shares<'_>) -> store::Result<Vec<GrantRecord>> {
+        self.tick();
+        GrantStore::list(self.inner.as_ref(), which).await
+    }
+    async fn roles_on(&self, ids: &[&str]) -> store::Result<Vec<HeldRole>> {
+        self.tick();
+        self.inner.roles_on(ids).await
+    }
+    async fn remove(&self, k: &str, id: &str, u: &str, e: &AuditEvent) -> store::Result<bool> {
+        self.tick();
+        self.inner.remove(k, id, u, e).await
+    }
+}
+
+struct World {
+    app: App,
+    store: Arc<MemoryStore>,
+    counting: Arc<Counting>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::starting_now());
+    let mut app = App::in_memory(config, clock, store.clone()).await.unwrap();
+    let counting = Arc::new(Counting {
+        inner: store.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    app.files = counting.clone();
+    app.folders = counting.clone();
+    app.grants = counting.clone();
+    World {
+        app,
+        store,
+        counting,
+        _dir: dir,
+    }
+}
+
+async fn person(w: &World, id: &str) -> Ctx {
+    let user = UserRecord {
+        id: id.into(),
+        email: format!("{id}@example.com"),
+        name: id.into(),
+        password_hash: "$argon2id$unused".into(),
+        is_admin: false,
+        disabled_at: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    let event = Ctx::system()
+        .event("account.registered", "user", id)
+        .build()
+        .unwrap();
+    UserStore::create(w.store.as_ref(), &user, &event)
+        .await
+        .unwrap();
+    let mut ctx = Ctx::system();
+    ctx.principal = Principal::User {
+        id: id.into(),
+        admin: false,
+    };
+    ctx
+}
+
+async fn upload(
+    w: &World,
+    ctx: &Ctx,
+    folder: Option<&str>,
+    name: &str,
+    body: &'static [u8],
+) -> String {
+    let new = NewFile {
+        name: name.into(),
+        folder_id: folder.map(str::to_owned),
+        content_type: "text/plain".into(),
+    };
+    let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(body))]);
+    files::upload(&w.app, ctx, new, chunks).await.unwrap().id
+}
+
+async fn read(delivery: Delivery) -> Result<Vec<u8>, std::io::Error> {
+    let Delivery::Content { mut body, .. } = delivery else {
+        panic!("not content");
+    };
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_decision_30_folders_deep_costs_two_round_trips() {
+    let w = world().await;
+    let ann = person(&w, "ann").await;
+    let bob = person(&w, "bob").await;
+    let mut parent: Option<String> = None;
+    let mut top = String::new();
+    for level in 0..30 {
+        let f = folders::create(&w.app, &ann, parent.as_deref(), &format!("level {level}"))
+            .await
+            .unwrap();
+        if level == 0 {
+            top = f.id.clone();
+        }
+        parent = Some(f.id);
+    }
+    let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
+    // Bob may read it through a share on the top folder, 30 levels up.
+    grants::grant(&w.app, &ann, "folder", &top, "bob@example.com", "viewer")
+        .await
+        .unwrap();
+
+    for (who, ctx) in [("owner", &ann), ("shared", &bob)] {
+        w.counting.calls.store(0, Ordering::SeqCst);
+        files::get(&w.app, ctx, &file).await.unwrap();
+        assert_eq!(
+            w.counting.calls.load(Ordering::SeqCst),
+            2,
+            "{who}: the file with its folders, then the shares"
+        );
+    }
+    // A refusal costs the same and reveals nothing.
+    let eve = person(&w, "eve").await;
+    w.counting.calls.store(0, Ordering::SeqCst);
+    let refused = files::get(&w.app, &eve, &file).await;
+    assert!(matches!(refused, Err(AppError::NotFound(_))), "{refused:?}");
+    assert_eq!(w.counting.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_altered_blob_fails_verify_and_its_download() {
+    let w = world().await;
+    let ann = person(&w, "ann").await;
+    let id = upload(&w, &ann, None, "a.txt", b"hello world").await;
+    let got = read(
+        files::download(&w.app, &ann, &id, &Want::default())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got.unwrap(), b"hello world");
+
+    // Same length, one byte changed, behind the server's back.
+    let key = crate::blobs::Blobs::key(&id);
+    let altered = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+        b"hello w0rld",
+    ))]);
+    w.app
+        .blobs
+        .put_stream(&key, altered, 1 << 20, &w.app.verifier)
+        .await
+        .unwrap();
+
+    let v = files::verify(&w.app, &ann, &id).await.unwrap();
+    assert!(!v.ok && !v.sha256_matches && !v.signature_valid, "{v:?}");
+    let got = read(
+        files::download(&w.app, &ann, &id, &Want::default())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(got.is_err(), "an altered file was delivered whole: {got:?}");
+    assert_eq!(w.app.metrics.integrity_failures.get(), 1);
+    // The failure reaches the audit trail.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        w.store
+            .events()
+            .iter()
+            .any(|e| e.action() == "file.integrity_failed"),
+        "no file.integrity_failed event"
+    );
+    // Checking can be turned off (then only the length is checked).
+    let mut w2 = w;
+    w2.app.config.files.verify_downloads = false;
+    let got = read(
+        files::download(&w2.app, &ann, &id, &Want::default())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got.unwrap(), b"hello w0rld");
+}
+
+#[tokio::test]
+async fn fsck_repairs_a_cycle_on_the_memory_store() {
+    let w = world().await;
+    let ann = person(&w, "ann").await;
+    let a = folders::create(&w.app, &ann, None, "a").await.unwrap();
+    let b = folders::create(&w.app, &ann, Some(&a.id), "b")
+        .await
+        .unwrap();
+    // Damage no API call can make: a points at its own child.
+    w.store.force_parent(&a.id, &b.id);
+    let report = fsck::fsck(&w.app, false).await.unwrap();
+    assert_eq!(report.damage.len(), 1, "{report:?}");
+    assert!(!report.repaired);
+    let report = fsck::fsck(&w.app, true).await.unwrap();
+    assert!(report.repaired);
+    assert!(fsck::fsck(&w.app, false).await.unwrap().damage.is_empty());
+    folders::get(&w.app, &ann, &b.id).await.unwrap();
+}

@@ -1,0 +1,153 @@
+//! File metadata: the `files` table.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use strongroom_audit::AuditEvent;
+
+use super::Result;
+use super::folders::ChainNode;
+
+/// A file as stored (times in microseconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// File id.
+    pub id: String,
+    /// Owner's user id.
+    pub owner_id: String,
+    /// Folder id, `""` at the owner's root.
+    pub folder_id: String,
+    /// Name, unique in its folder among files.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub content_type: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// file-verifier signature.
+    pub signature: String,
+    /// Where the content is in the blob store.
+    pub blob_key: String,
+    /// Readable by anyone.
+    pub public: bool,
+    /// Created.
+    pub created_at: i64,
+    /// Last changed.
+    pub updated_at: i64,
+}
+
+/// A file with the folders above it, nearest first: everything a policy decision on it needs
+/// besides the shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file.
+    pub file: FileRecord,
+    /// Its folder and that folder's ancestors, nearest first (empty at the root).
+    pub folders: Vec<ChainNode>,
+}
+
+/// The order of a listing (ties broken by id, in the same direction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileOrder {
+    /// By name.
+    #[default]
+    Name,
+    /// By creation time.
+    Created,
+    /// By last change.
+    Updated,
+    /// By size.
+    Size,
+}
+
+/// One page of one folder's files.
+#[derive(Debug, Clone, Copy)]
+pub struct FileQuery<'a> {
+    /// The owner of the folder.
+    pub owner_id: &'a str,
+    /// The folder, `""` for the owner's root.
+    pub folder_id: &'a str,
+    /// Sort key.
+    pub order: FileOrder,
+    /// Descending.
+    pub desc: bool,
+    /// Rows at most.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+/// What a change to a file sets; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct FileChange {
+    /// New name.
+    pub name: Option<String>,
+    /// New folder (`""` for the root).
+    pub folder_id: Option<String>,
+    /// Public or private.
+    pub public: Option<bool>,
+}
+
+/// The `files` table.
+///
+/// Contract (checked by [`super::conformance`]): names are unique per folder among files
+/// (`Conflict` naming the file name rule); `insert` and a move into a folder that does not exist
+/// (or is deleted at the same moment) are `NotFound`, and a folder being deleted waits for them;
+/// `locate` answers in one round trip; `delete` also removes the shares and links on the file;
+/// every write records its event in the same transaction, and a refused write records none.
+#[async_trait]
+pub trait FileStore: Debug + Send + Sync + 'static {
+    /// Records a new file (its blob already stored), with its event.
+    async fn insert(&self, file: &FileRecord, event: &AuditEvent) -> Result<()>;
+    /// One file.
+    async fn get(&self, id: &str) -> Result<Option<FileRecord>>;
+    /// One file and the folders above it, in one round trip.
+    async fn locate(&self, id: &str) -> Result<Option<Located>>;
+    /// A page of a folder's files.
+    async fn list(&self, query: &FileQuery<'_>) -> Result<Vec<FileRecord>>;
+    /// Changes a file at `at`, with its event.
+    async fn update(
+        &self,
+        id: &str,
+        change: &FileChange,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// Deletes a file with its shares and links, with its event; `false` if it was not there
+    /// (and then no event is recorded).
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool>;
+}
+
+/// A file store behind a pointer.
+pub type DynFileStore = dyn FileStore;
+
+#[deny(clippy::missing_trait_methods)]
+#[async_trait]
+impl<T: FileStore + ?Sized> FileStore for Arc<T> {
+    async fn insert(&self, file: &FileRecord, event: &AuditEvent) -> Result<()> {
+        (**self).insert(file, event).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<FileRecord>> {
+        (**self).get(id).await
+    }
+    async fn locate(&self, id: &str) -> Result<Option<Located>> {
+        (**self).locate(id).await
+    }
+    async fn list(&self, query: &FileQuery<'_>) -> Result<Vec<FileRecord>> {
+        (**self).list(query).await
+    }
+    async fn update(
+        &self,
+        id: &str,
+        change: &FileChange,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        (**self).update(id, change, at, event).await
+    }
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+        (**self).delete(id, event).await
+    }
+}

@@ -1,0 +1,119 @@
+//! [`FileStore`] in memory.
+
+use async_trait::async_trait;
+use strongroom_audit::AuditEvent;
+
+use super::{MemoryStore, State};
+use crate::store::{
+    Error, FILE_NAME_TAKEN, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located,
+    Result,
+};
+
+fn name_taken(s: &State, owner: &str, folder: &str, name: &str, except: &str) -> bool {
+    s.files
+        .values()
+        .any(|f| f.owner_id == owner && f.folder_id == folder && f.name == name && f.id != except)
+}
+
+#[async_trait]
+impl FileStore for MemoryStore {
+    async fn insert(&self, f: &FileRecord, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        if !f.folder_id.is_empty() && !s.folders.contains_key(&f.folder_id) {
+            return Err(Error::ParentGone);
+        }
+        if !s.users.contains_key(&f.owner_id) {
+            return Err(Error::Backend("the owner does not exist".into()));
+        }
+        if s.files.contains_key(&f.id) || s.files.values().any(|x| x.blob_key == f.blob_key) {
+            return Err(Error::Conflict("that already exists".into()));
+        }
+        if name_taken(&s, &f.owner_id, &f.folder_id, &f.name, "") {
+            return Err(Error::Conflict(FILE_NAME_TAKEN.into()));
+        }
+        s.files.insert(f.id.clone(), f.clone());
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<FileRecord>> {
+        Ok(self.lock().files.get(id).cloned())
+    }
+
+    async fn locate(&self, id: &str) -> Result<Option<Located>> {
+        let s = self.lock();
+        let Some(file) = s.files.get(id).cloned() else {
+            return Ok(None);
+        };
+        let folders = if file.folder_id.is_empty() {
+            Vec::new()
+        } else {
+            super::folders::chain(&s, &file.folder_id)?
+        };
+        Ok(Some(Located { file, folders }))
+    }
+
+    async fn list(&self, q: &FileQuery<'_>) -> Result<Vec<FileRecord>> {
+        let s = self.lock();
+        let mut out: Vec<FileRecord> = s
+            .files
+            .values()
+            .filter(|f| f.owner_id == q.owner_id && f.folder_id == q.folder_id)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            let key = match q.order {
+                FileOrder::Name => a.name.cmp(&b.name),
+                FileOrder::Created => a.created_at.cmp(&b.created_at),
+                FileOrder::Updated => a.updated_at.cmp(&b.updated_at),
+                FileOrder::Size => a.size.cmp(&b.size),
+            };
+            let ord = key.then_with(|| a.id.cmp(&b.id));
+            if q.desc { ord.reverse() } else { ord }
+        });
+        Ok(out
+            .into_iter()
+            .skip(q.offset.min(usize::MAX as u64) as usize)
+            .take(q.limit as usize)
+            .collect())
+    }
+
+    async fn update(&self, id: &str, c: &FileChange, at: i64, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        let current = s.files.get(id).cloned().ok_or(Error::NotFound)?;
+        if let Some(folder) = c.folder_id.as_deref().filter(|f| !f.is_empty())
+            && !s.folders.contains_key(folder)
+        {
+            return Err(Error::ParentGone);
+        }
+        let name = c.name.clone().unwrap_or_else(|| current.name.clone());
+        let folder = c
+            .folder_id
+            .clone()
+            .unwrap_or_else(|| current.folder_id.clone());
+        if name_taken(&s, &current.owner_id, &folder, &name, id) {
+            return Err(Error::Conflict(FILE_NAME_TAKEN.into()));
+        }
+        let f = s.files.get_mut(id).ok_or(Error::NotFound)?;
+        f.name = name;
+        f.folder_id = folder;
+        if let Some(p) = c.public {
+            f.public = p;
+        }
+        f.updated_at = at;
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+        let mut s = self.lock();
+        if s.files.remove(id).is_none() {
+            return Ok(false);
+        }
+        s.grants
+            .retain(|(kind, node, _), _| !(kind == "file" && node == id));
+        s.links.retain(|_, l| l.file_id != id);
+        s.events.push(event.clone());
+        Ok(true)
+    }
+}

@@ -1,0 +1,195 @@
+//! [`FileStore`] in SQL.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use strongroom_audit::AuditEvent;
+
+use super::SqlStore;
+use crate::store::db::{FolderLock, in_tx_with_event, on_db};
+use crate::store::folders::ChainNode;
+use crate::store::{
+    Error, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, MAX_DEPTH, Result,
+};
+
+const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at";
+
+/// The file `$1` and the folders above it, nearest first, in one statement: one row per folder
+/// (the file's columns repeated), or one row with NULL folder columns for a file at the root.
+/// The chain stops after `$2 + 1` folders, so a cycle left by an older version cannot loop.
+const LOCATE_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_public, depth) AS ( \
+        SELECT f.id, f.owner_id, f.parent_id, f.is_public, 0 FROM folders f JOIN files x ON f.id = x.folder_id WHERE x.id = $1 \
+        UNION ALL \
+        SELECT f.id, f.owner_id, f.parent_id, f.is_public, c.depth + 1 \
+        FROM folders f JOIN chain c ON f.id = c.parent_id \
+        WHERE c.parent_id <> '' AND c.depth < $2) \
+    SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.created_at, x.updated_at, \
+        c.id AS c_id, c.owner_id AS c_owner_id, c.parent_id AS c_parent_id, c.is_public AS c_is_public \
+    FROM files x LEFT JOIN chain c ON TRUE WHERE x.id = $1 ORDER BY c.depth";
+
+macro_rules! file_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let size: i64 = row.try_get("size")?;
+        FileRecord {
+            id: row.try_get("id")?,
+            owner_id: row.try_get("owner_id")?,
+            folder_id: row.try_get("folder_id")?,
+            name: row.try_get("name")?,
+            size: size.max(0) as u64,
+            content_type: row.try_get("content_type")?,
+            sha256: row.try_get("sha256")?,
+            signature: row.try_get("signature")?,
+            blob_key: row.try_get("blob_key")?,
+            public: row.try_get("is_public")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }
+    }};
+}
+
+macro_rules! located_from_rows {
+    ($rows:expr) => {{
+        let rows = $rows;
+        match rows.first() {
+            None => None,
+            Some(first) => {
+                let file = file_from_row!(first);
+                let mut folders = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let Some(id) = r.try_get::<Option<String>, _>("c_id")? else {
+                        continue;
+                    };
+                    folders.push(ChainNode {
+                        id,
+                        owner_id: r.try_get("c_owner_id")?,
+                        parent_id: r.try_get("c_parent_id")?,
+                        public: r.try_get("c_is_public")?,
+                    });
+                }
+                if folders.len() > MAX_DEPTH {
+                    return Err(super::folders::corrupt(&file.folder_id));
+                }
+                Some(Located { file, folders })
+            }
+        }
+    }};
+}
+
+#[async_trait]
+impl FileStore for SqlStore {
+    async fn insert(&self, f: &FileRecord, event: &AuditEvent) -> Result<()> {
+        in_tx_with_event!(&self.db, event, |tx| {
+            if !f.folder_id.is_empty() && !tx.lock_folder(&f.folder_id, false).await? {
+                return Err(Error::ParentGone);
+            }
+            sqlx::query(
+                "INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&f.id)
+            .bind(&f.owner_id)
+            .bind(&f.folder_id)
+            .bind(&f.name)
+            .bind(f.size.min(i64::MAX as u64) as i64)
+            .bind(&f.content_type)
+            .bind(&f.sha256)
+            .bind(&f.signature)
+            .bind(&f.blob_key)
+            .bind(f.public)
+            .bind(f.created_at)
+            .bind(f.updated_at)
+            .execute(&mut *tx)
+            .await?
+        });
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<FileRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM files WHERE id = $1");
+        on_db!(&self.db, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(file_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn locate(&self, id: &str) -> Result<Option<Located>> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(LOCATE_SQL).bind(id).bind(MAX_DEPTH as i64).fetch_all(pool).await?;
+            Ok(located_from_rows!(rows))
+        })
+    }
+
+    async fn list(&self, q: &FileQuery<'_>) -> Result<Vec<FileRecord>> {
+        let column = match q.order {
+            FileOrder::Name => "name",
+            FileOrder::Created => "created_at",
+            FileOrder::Updated => "updated_at",
+            FileOrder::Size => "size",
+        };
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 ORDER BY {column} {dir}, id {dir} LIMIT $3 OFFSET $4"
+        );
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(q.owner_id)
+                .bind(q.folder_id)
+                .bind(i64::from(q.limit))
+                .bind(q.offset.min(i64::MAX as u64) as i64)
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(file_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn update(&self, id: &str, c: &FileChange, at: i64, event: &AuditEvent) -> Result<()> {
+        in_tx_with_event!(&self.db, event, |tx| {
+            if let Some(folder) = c.folder_id.as_deref().filter(|f| !f.is_empty())
+                && !tx.lock_folder(folder, false).await?
+            {
+                return Err(Error::ParentGone);
+            }
+            let n = sqlx::query(
+                "UPDATE files SET name = COALESCE($1, name), folder_id = COALESCE($2, folder_id), \
+                 is_public = COALESCE($3, is_public), updated_at = $4 WHERE id = $5",
+            )
+            .bind(&c.name)
+            .bind(&c.folder_id)
+            .bind(c.public)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(Error::NotFound);
+            }
+        });
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+        in_tx_with_event!(&self.db, event, |tx| {
+            sqlx::query("DELETE FROM grants WHERE resource_kind = 'file' AND resource_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // Its links go with it (`ON DELETE CASCADE`).
+            let n = sqlx::query("DELETE FROM files WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+        });
+        Ok(true)
+    }
+}
