@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 use crate::authz::Authorizer;
 use crate::blobs::Blobs;
 use crate::config::Config;
+use crate::domain;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
@@ -59,28 +60,28 @@ pub enum BuildError {
 pub struct App {
     /// The configuration.
     pub config: Config,
-    /// `sqlite`, `postgres` or `memory`.
+    /// `sqlite` or `postgres`.
     db_kind: &'static str,
-    /// Events that change no row (the audit outbox).
+    /// Events that change no row (the audit outbox): readiness and backlog.
     pub events: Arc<crate::store::DynEventLog>,
-    /// Accounts (the `users` table).
-    pub users: Arc<crate::store::DynUserStore>,
-    /// Public links (the `links` table).
-    pub links: Arc<crate::store::DynLinkStore>,
-    /// Shares with named users (the `grants` table).
-    pub grants: Arc<crate::store::DynGrantStore>,
-    /// File metadata (the `files` table).
-    pub files: Arc<crate::store::DynFileStore>,
-    /// Folders (the `folders` table).
-    pub folders: Arc<crate::store::DynFolderStore>,
     /// Blobs.
     pub blobs: Blobs,
     /// Policy decisions.
-    pub authz: Authorizer,
+    pub authz: Arc<Authorizer>,
     /// Access and refresh tokens, sessions.
-    pub sessions: SessionManager,
-    /// File signatures.
-    pub verifier: FileKeys,
+    pub sessions: Arc<SessionManager>,
+    /// What the services decide and record with.
+    pub guard: domain::Guard,
+    /// Accounts, sign-in, sessions, administration.
+    pub accounts: domain::Accounts,
+    /// Files.
+    pub files: domain::Files,
+    /// Folders.
+    pub folders: domain::Folders,
+    /// Public links.
+    pub links: domain::Links,
+    /// Shares with named users.
+    pub shares: domain::Shares,
     /// The hash-chained audit log.
     pub audit: Arc<AuditLog>,
     /// Live event fan-out inside this process.
@@ -93,8 +94,6 @@ pub struct App {
     pub limiter: RateLimiter,
     /// The one clock domain code reads.
     pub clock: Arc<dyn crate::clock::Clock>,
-    /// Anonymous denials, summarized per source address.
-    pub denials: crate::denials::DenialAggregator,
     /// Whether events also go to Kafka.
     pub kafka: bool,
     /// A client used only to check that the brokers answer (readiness).
@@ -125,7 +124,7 @@ struct Backends {
     folders: Arc<crate::store::DynFolderStore>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
-    /// The outbox to relay from (none in memory).
+    /// The outbox to relay from.
     outbox: Option<Arc<strongroom_audit::DynOutbox>>,
 }
 
@@ -224,33 +223,6 @@ impl App {
             sessions,
             audit,
             outbox: Some(outbox),
-        };
-        App::assemble(config, clock, backends).await
-    }
-
-    /// An app whose metadata, sessions and audit log live in memory (blobs too, unless
-    /// `storage.url` names a store): for tests of the domain services. Nothing is relayed (there
-    /// is no outbox to relay from); [`crate::store::MemoryStore::events`] holds the events.
-    pub async fn in_memory(
-        mut config: Config,
-        clock: Arc<dyn crate::clock::Clock>,
-        store: Arc<crate::store::MemoryStore>,
-    ) -> Result<App, BuildError> {
-        if config.storage.url.is_empty() {
-            config.storage.url = "memory://".into();
-        }
-        config.events.relay = false;
-        let backends = Backends {
-            db_kind: "memory",
-            events: store.clone(),
-            users: store.clone(),
-            links: store.clone(),
-            grants: store.clone(),
-            files: store.clone(),
-            folders: store,
-            sessions: Arc::new(strongroom_session_store::MemorySessionStore::new()),
-            audit: Arc::new(strongroom_audit::MemoryAuditStore::new()),
-            outbox: None,
         };
         App::assemble(config, clock, backends).await
     }
@@ -364,27 +336,68 @@ impl App {
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
         );
-        let denials =
-            crate::denials::DenialAggregator::new(config.http.anonymous_denial_window_secs, 10_000);
+        let authz = Arc::new(authz);
+        let sessions = Arc::new(sessions);
+        let metrics = Metrics::new();
+        let guard = domain::Guard {
+            authz: authz.clone(),
+            events: backends.events.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            denials: Arc::new(crate::denials::DenialAggregator::new(
+                config.http.anonymous_denial_window_secs,
+                10_000,
+            )),
+        };
+        let folders =
+            domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone());
+        let files = domain::Files::new(
+            backends.files,
+            folders.clone(),
+            blobs.clone(),
+            verifier,
+            config.files.clone(),
+            guard.clone(),
+        );
+        let accounts = domain::Accounts::new(
+            backends.users.clone(),
+            sessions.clone(),
+            blobs.clone(),
+            guard.clone(),
+        );
+        let links = domain::Links::new(
+            backends.links,
+            files.clone(),
+            accounts.clone(),
+            config.files.clone(),
+            config.public_url(),
+            guard.clone(),
+        );
+        let shares = domain::Shares::new(
+            backends.grants,
+            backends.users,
+            files.clone(),
+            folders.clone(),
+            guard.clone(),
+        );
         Ok(App {
             config,
             db_kind: backends.db_kind,
             events: backends.events,
-            users: backends.users,
-            links: backends.links,
-            grants: backends.grants,
-            files: backends.files,
-            folders: backends.folders,
             blobs,
             authz,
             sessions,
-            verifier,
+            guard,
+            accounts,
+            files,
+            folders,
+            links,
+            shares,
             audit,
             bus,
             relay,
-            metrics: Metrics::new(),
+            metrics,
             limiter,
-            denials,
             clock,
             kafka,
             #[cfg(feature = "kafka")]
@@ -412,7 +425,7 @@ impl App {
         true
     }
 
-    /// `sqlite`, `postgres` or `memory`.
+    /// `sqlite` or `postgres`.
     pub fn db_kind(&self) -> &'static str {
         self.db_kind
     }

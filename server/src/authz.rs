@@ -13,7 +13,7 @@ use strongroom_access_policy::{
     DecisionEvent, DecisionSink, PolicyBundle, PolicyEngine, Request, Timestamp, entities_from_json,
 };
 
-use crate::error::AppError;
+use crate::error::Error;
 
 /// The server's schema additions.
 pub const SERVER_SCHEMA: &str = include_str!("../policies/platform.cedarschema");
@@ -222,7 +222,7 @@ impl Authorizer {
         action: &str,
         target: &Target,
         facts: &RequestFacts,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), Error> {
         let now = Timestamp::from_millis(self.clock.now_micros() / 1000)?;
         let mut ctx = PackContext::new(now, &facts.ip.to_string());
         ctx.mfa = facts.mfa;
@@ -278,7 +278,7 @@ impl Authorizer {
                 }
                 let first = chain
                     .first()
-                    .ok_or_else(|| AppError::Internal("empty resource chain".into()))?;
+                    .ok_or_else(|| Error::Internal("empty resource chain".into()))?;
                 if first.is_file {
                     pack::file(&first.id)?
                 } else {
@@ -304,7 +304,7 @@ impl Authorizer {
             // anonymous caller creating a folder): deny by default, like a decision would.
             Err(strongroom_access_policy::Error::InvalidRequest(_)) => {
                 self.counter.denied.fetch_add(1, Ordering::Relaxed);
-                return Err(AppError::Forbidden {
+                return Err(Error::Forbidden {
                     detail: format!("the access policy does not allow {action} to this caller"),
                     explanation: None,
                 });
@@ -330,7 +330,7 @@ impl Authorizer {
                     )
                     .is_ok_and(|read| self.engine.authorize(&read, &entities).allowed);
             if !may_read {
-                return Err(AppError::NotFound("no such file or folder".into()));
+                return Err(Error::NotFound("no such file or folder".into()));
             }
         }
         let may_see_why = match (who, target) {
@@ -343,7 +343,7 @@ impl Authorizer {
         let explanation = may_see_why
             .then(|| serde_json::to_value(self.engine.explain(&request, &entities)).ok())
             .flatten();
-        Err(AppError::Forbidden {
+        Err(Error::Forbidden {
             detail: format!("the access policy does not allow {action} here"),
             explanation,
         })
@@ -489,7 +489,7 @@ mod tests {
                 &facts(),
             )
             .unwrap_err();
-        assert!(matches!(err, AppError::Forbidden { .. }));
+        assert!(matches!(err, Error::Forbidden { .. }));
     }
 
     #[test]
@@ -507,7 +507,7 @@ mod tests {
                 &facts(),
             )
             .unwrap_err();
-        assert!(matches!(err, AppError::Forbidden { .. }));
+        assert!(matches!(err, Error::Forbidden { .. }));
         a.check(&user("ann"), "observe", &Target::Platform, &facts())
             .unwrap();
         let typo = (
@@ -525,9 +525,9 @@ mod tests {
         a.check(&user("ann"), "delete", &f, &facts()).unwrap();
         // bob may not even read it: it does not exist for him.
         let err = a.check(&user("bob"), "read", &f, &facts()).unwrap_err();
-        assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+        assert!(matches!(err, Error::NotFound(_)), "{err:?}");
         let err = a.check(&user("bob"), "delete", &f, &facts()).unwrap_err();
-        assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+        assert!(matches!(err, Error::NotFound(_)), "{err:?}");
         // Someone who may read but not delete gets the 403, without the explanation.
         let mut shared = file("f1", "ann", false, "");
         shared.grants = vec![grant("bob", Role::Viewer, "ann")];
@@ -538,7 +538,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AppError::Forbidden {
+                Error::Forbidden {
                     explanation: None,
                     ..
                 }
@@ -552,7 +552,7 @@ mod tests {
         let err = a.check(&admin, "read", &f, &facts()).unwrap_err();
         assert!(matches!(
             err,
-            AppError::Forbidden {
+            Error::Forbidden {
                 explanation: Some(_),
                 ..
             }

@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::config::StorageConfig;
-use crate::error::AppError;
+use crate::error::Error;
 
 /// Multipart part size; also the size under which an upload is one plain PUT.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -122,7 +122,7 @@ impl Blobs {
         body: S,
         max: u64,
         signer: &KeyRing,
-    ) -> Result<StoredBlob, AppError>
+    ) -> Result<StoredBlob, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -151,7 +151,7 @@ impl Blobs {
         mut body: S,
         max: u64,
         hashers: &mut Hashers,
-    ) -> Result<u64, AppError>
+    ) -> Result<u64, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -159,7 +159,7 @@ impl Blobs {
         let mut size: u64 = 0;
         let mut first: Vec<Bytes> = Vec::new();
         let mut buffered = 0usize;
-        let too_large = || AppError::TooLarge(format!("uploads are limited to {max} bytes"));
+        let too_large = || Error::TooLarge(format!("uploads are limited to {max} bytes"));
         // Small bodies become one PUT; anything larger switches to multipart.
         while buffered < PART_SIZE {
             match body.next().await {
@@ -167,11 +167,11 @@ impl Blobs {
                     self.store
                         .put(key, PutPayload::from_iter(first))
                         .await
-                        .map_err(AppError::from)?;
+                        .map_err(Error::from)?;
                     return Ok(size);
                 }
                 Some(Err(e)) => {
-                    return Err(AppError::BadRequest(format!("upload interrupted: {e}")));
+                    return Err(Error::BadRequest(format!("upload interrupted: {e}")));
                 }
                 Some(Ok(chunk)) => {
                     size += chunk.len() as u64;
@@ -196,7 +196,7 @@ impl Blobs {
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
                     let _ = writer.abort().await;
-                    return Err(AppError::BadRequest(format!("upload interrupted: {e}")));
+                    return Err(Error::BadRequest(format!("upload interrupted: {e}")));
                 }
             };
             size += chunk.len() as u64;
@@ -222,7 +222,7 @@ impl Blobs {
         &self,
         key: &ObjectPath,
         range: Option<Range<u64>>,
-    ) -> Result<BlobStream, AppError> {
+    ) -> Result<BlobStream, Error> {
         let opts = GetOptions {
             range: range.clone().map(GetRange::Bounded),
             ..Default::default()
@@ -235,7 +235,7 @@ impl Blobs {
                 let mut f = tokio::fs::File::from_std(file);
                 f.seek(std::io::SeekFrom::Start(served.start))
                     .await
-                    .map_err(|e| AppError::Internal(format!("seek blob: {e}")))?;
+                    .map_err(|e| Error::Internal(format!("seek blob: {e}")))?;
                 let reader = f.take(served.end - served.start);
                 Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
             }
@@ -244,7 +244,7 @@ impl Blobs {
     }
 
     /// Deletes `key` (missing is fine).
-    pub async fn delete(&self, key: &ObjectPath) -> Result<(), AppError> {
+    pub async fn delete(&self, key: &ObjectPath) -> Result<(), Error> {
         match self.store.delete(key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
@@ -252,7 +252,7 @@ impl Blobs {
     }
 
     /// Blob ids last modified more than `age` ago.
-    pub async fn older_than(&self, age: Duration) -> Result<Vec<String>, AppError> {
+    pub async fn older_than(&self, age: Duration) -> Result<Vec<String>, Error> {
         let cutoff = jiff::Timestamp::now().as_second() - age.as_secs() as i64;
         let prefix = ObjectPath::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
@@ -320,7 +320,7 @@ enum Hashers {
 }
 
 impl Hashers {
-    fn start(keys: &KeyRing) -> Result<Hashers, AppError> {
+    fn start(keys: &KeyRing) -> Result<Hashers, Error> {
         Ok(Hashers::Inline {
             sha: Box::new(Sha256::new()),
             mac: Box::new(keys.signer()?),
@@ -356,7 +356,7 @@ impl Hashers {
         };
     }
 
-    async fn feed(&mut self, chunk: &Bytes) -> Result<(), AppError> {
+    async fn feed(&mut self, chunk: &Bytes) -> Result<(), Error> {
         if let Hashers::Inline { sha, mac, fed } = self {
             if *fed + chunk.len() as u64 <= INLINE_HASH_BYTES {
                 sha.update(chunk);
@@ -367,15 +367,15 @@ impl Hashers {
             self.move_to_threads();
         }
         let Hashers::Threads { sha, mac, .. } = self else {
-            return Err(AppError::Internal("hashing state lost".into()));
+            return Err(Error::Internal("hashing state lost".into()));
         };
-        let gone = |_| AppError::Internal("hashing thread stopped".into());
+        let gone = |_| Error::Internal("hashing thread stopped".into());
         sha.send(chunk.clone()).await.map_err(gone)?;
         mac.send(chunk.clone()).await.map_err(gone)?;
         Ok(())
     }
 
-    async fn finish(self) -> Result<(String, Signature), AppError> {
+    async fn finish(self) -> Result<(String, Signature), Error> {
         match self {
             Hashers::Inline { sha, mac, .. } => Ok((hex::encode(sha.finalize()), mac.finish())),
             Hashers::Threads {
@@ -387,12 +387,12 @@ impl Hashers {
                 drop(sha);
                 drop(mac);
                 let join =
-                    |e: tokio::task::JoinError| AppError::Internal(format!("hashing thread: {e}"));
+                    |e: tokio::task::JoinError| Error::Internal(format!("hashing thread: {e}"));
                 let digest = sha_done.await.map_err(join)?;
                 let signature = mac_done.await.map_err(join)?;
                 Ok((hex::encode(digest), signature))
             }
-            Hashers::Moving => Err(AppError::Internal("hashing state lost".into())),
+            Hashers::Moving => Err(Error::Internal("hashing state lost".into())),
         }
     }
 }
@@ -465,10 +465,10 @@ mod tests {
                 .put_stream(&key, chunks(&data, 65536), max, &keys())
                 .await
                 .unwrap_err();
-            assert!(matches!(err, AppError::TooLarge(_)), "{err:?}");
+            assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
             assert!(matches!(
                 blobs.get(&key, None).await,
-                Err(AppError::NotFound(_))
+                Err(Error::NotFound(_))
             ));
         }
         let leftovers: Vec<_> = walk(dir.path());

@@ -398,9 +398,7 @@ fn main() -> ExitCode {
                 let app = strongroom::app::App::build(config)
                     .await
                     .map_err(|e| e.to_string())?;
-                let report = strongroom::domain::fsck::fsck(&app, *repair)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let report = app.folders.fsck(*repair).await.map_err(|e| e.to_string())?;
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?

@@ -33,7 +33,9 @@ pub async fn run(config: Config) -> Result<(), String> {
     init_logging(&config);
     let listen = config.listen;
     let app = Arc::new(App::build(config).await.map_err(|e| e.to_string())?);
-    if let Some((email, password)) = crate::domain::accounts::bootstrap_admin(&app)
+    if let Some((email, password)) = app
+        .accounts
+        .bootstrap_admin()
         .await
         .map_err(|e| e.to_string())?
     {

@@ -34,7 +34,7 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                     _ = stop.wait_for(|s| *s) => break,
                     _ = tokio::time::sleep(Duration::from_secs(interval)) => {}
                 }
-                match crate::domain::files::sweep_orphans(&app, grace).await {
+                match app.files.sweep_orphans(grace).await {
                     Ok(n) => {
                         app.metrics.orphans_swept.inc_by(n);
                     }
@@ -52,7 +52,7 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                 _ = stop.wait_for(|s| *s) => true,
                 _ = tokio::time::sleep(every) => false,
             };
-            if let Err(e) = crate::domain::flush_denials(&app, last).await {
+            if let Err(e) = app.guard.flush_denials(last).await {
                 tracing::warn!(error = %e, "writing denial summaries failed");
             }
             if last {

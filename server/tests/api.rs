@@ -183,11 +183,7 @@ async fn other_users_resources_do_not_exist_for_them(backend: Backend) {
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
-    let admin_password = strongroom::domain::accounts::bootstrap_admin(&h.app)
-        .await
-        .unwrap()
-        .unwrap()
-        .1;
+    let admin_password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
     let (ann, _) = h.user("ann@example.com").await;
     let (bob, _) = h.user("bob@example.com").await;
     let id = h.upload(&ann, "secret.txt", b"s3cr3t").await.body["id"]

@@ -281,7 +281,7 @@ async fn opposite_folder_moves_leave_a_tree(backend: Backend) {
             assert!(st.is_success(), "{st}");
         }
     }
-    let report = strongroom::domain::fsck::fsck(&h.app, false).await.unwrap();
+    let report = h.app.folders.fsck(false).await.unwrap();
     assert!(report.damage.is_empty(), "{:?}", report.damage);
 }
 
@@ -349,19 +349,13 @@ async fn over_deep_moves_are_refused_and_fsck_repairs_old_damage(backend: Backen
         &[&lost],
     )
     .await;
-    let report = strongroom::domain::fsck::fsck(&h.app, false).await.unwrap();
+    let report = h.app.folders.fsck(false).await.unwrap();
     let mut kinds: Vec<&str> = report.damage.iter().map(|d| d.kind).collect();
     kinds.sort();
     assert_eq!(kinds, ["cycle", "missing-parent", "too-deep"], "{report:?}");
-    let repaired = strongroom::domain::fsck::fsck(&h.app, true).await.unwrap();
+    let repaired = h.app.folders.fsck(true).await.unwrap();
     assert!(repaired.repaired);
-    assert!(
-        strongroom::domain::fsck::fsck(&h.app, false)
-            .await
-            .unwrap()
-            .damage
-            .is_empty()
-    );
+    assert!(h.app.folders.fsck(false).await.unwrap().damage.is_empty());
     for id in [&x, &y, &lost, &sub[39]] {
         let r = h
             .call(Method::GET, &format!("/folders/{id}"), Some(&ann), None)
@@ -391,19 +385,9 @@ async fn anonymous_denials_are_summarized_per_source(backend: Backend) {
     }
     assert_eq!(pending(&h).await - before, 1, "only the first");
     // The window is still open: nothing to summarize yet; once it closed, one summary.
-    assert_eq!(
-        strongroom::domain::flush_denials(&h.app, false)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(h.app.guard.flush_denials(false).await.unwrap(), 0);
     h.clock.advance_secs(61);
-    assert_eq!(
-        strongroom::domain::flush_denials(&h.app, false)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(h.app.guard.flush_denials(false).await.unwrap(), 1);
     assert_eq!(pending(&h).await - before, 2, "and one summary");
     // A new window records its first denial again.
     let r = h.call(Method::GET, "/files", None, None).await;
@@ -575,10 +559,7 @@ async fn passwords_change_and_administrators_manage_accounts(backend: Backend) {
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
-    let (admin_email, admin_password) = strongroom::domain::accounts::bootstrap_admin(&h.app)
-        .await
-        .unwrap()
-        .unwrap();
+    let (admin_email, admin_password) = h.app.accounts.bootstrap_admin().await.unwrap().unwrap();
     let (st, admin) = login(&h, &admin_email, &admin_password).await;
     assert_eq!(st, StatusCode::OK);
     let admin = admin["access_token"].as_str().unwrap().to_owned();
@@ -800,10 +781,7 @@ async fn audit_tampering_is_found_by_verify(backend: Backend) {
         let Some(h) = harness(backend, 1 << 20).await else {
             return;
         };
-        let (email, password) = strongroom::domain::accounts::bootstrap_admin(&h.app)
-            .await
-            .unwrap()
-            .unwrap();
+        let (email, password) = h.app.accounts.bootstrap_admin().await.unwrap().unwrap();
         let (_, admin) = login(&h, &email, &password).await;
         let admin = admin["access_token"].as_str().unwrap().to_owned();
         let (ann, _) = h.user("ann@example.com").await;

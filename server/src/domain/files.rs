@@ -15,12 +15,17 @@ use strongroom_file_verifier::Signature;
 use utoipa::ToSchema;
 
 use super::integrity::{Check, Checked, OnFailure};
-use super::{Ctx, authorize, folders, names, rfc3339};
-use crate::app::App;
+use std::sync::Arc;
+
+use strongroom_file_verifier::KeyRing as FileKeys;
+
+use super::folders::{self, Folders};
+use super::{Ctx, Guard, names, rfc3339};
 use crate::authz::{Node, Target};
 use crate::blobs::{BlobStream, Blobs};
-use crate::error::{AppError, AppResult};
-use crate::store::{FileChange, FileOrder, FileQuery, FileRecord};
+use crate::config::FilesConfig;
+use crate::error::{Error, Result};
+use crate::store::{DynFileStore, FileChange, FileOrder, FileQuery, FileRecord};
 
 /// A file's metadata.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -85,37 +90,399 @@ impl From<FileRecord> for FileMeta {
     }
 }
 
-/// Loads a file's metadata (no authorization).
-pub async fn load(app: &App, id: &str) -> AppResult<FileMeta> {
-    app.files
-        .get(id)
-        .await?
-        .map(FileMeta::from)
-        .ok_or_else(|| AppError::NotFound("no such file".into()))
+/// Files: uploads, listings, changes, downloads, verification.
+#[derive(Debug, Clone)]
+pub struct Files {
+    store: Arc<DynFileStore>,
+    folders: Folders,
+    blobs: Blobs,
+    verifier: FileKeys,
+    limits: FilesConfig,
+    guard: Guard,
 }
 
-/// A file and its policy target: it and its folders, with the shares still in force. Two round
-/// trips to the store, however deep the file lies: the file with its folders, then the shares.
-pub async fn locate(app: &App, id: &str) -> AppResult<(FileMeta, Target)> {
-    let Some(located) = app.files.locate(id).await? else {
-        return Err(AppError::NotFound("no such file".into()));
-    };
-    let file = FileMeta::from(located.file);
-    let mut nodes = vec![file.node(Vec::new())];
-    nodes.extend(folders::nodes(located.folders));
-    let target = folders::attach_grants(app, nodes).await?;
-    Ok((file, target))
-}
+impl Files {
+    /// Over the file store and the blobs, authorizing through `folders`.
+    pub fn new(
+        store: Arc<DynFileStore>,
+        folders: Folders,
+        blobs: Blobs,
+        verifier: FileKeys,
+        limits: FilesConfig,
+        guard: Guard,
+    ) -> Files {
+        Files {
+            store,
+            folders,
+            blobs,
+            verifier,
+            limits,
+            guard,
+        }
+    }
 
-/// Loads file `id` and authorizes `action` on it. A file the caller may not read at all is
-/// "not found": ids of other users' files reveal nothing.
-pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppResult<FileMeta> {
-    let id = names::id(id)?;
-    let (file, target) = locate(app, &id).await?;
-    match authorize(app, ctx, action, &target, "file", &id).await {
-        Ok(()) => Ok(file),
-        Err(AppError::NotFound(_)) => Err(AppError::NotFound("no such file".into())),
-        Err(e) => Err(e),
+    /// Loads a file's metadata (no authorization).
+    pub async fn load(&self, id: &str) -> Result<FileMeta> {
+        self.store
+            .get(id)
+            .await?
+            .map(FileMeta::from)
+            .ok_or_else(|| Error::NotFound("no such file".into()))
+    }
+
+    /// A file and its policy target: it and its folders, with the shares still in force. Two round
+    /// trips to the store, however deep the file lies: the file with its folders, then the shares.
+    pub async fn locate(&self, id: &str) -> Result<(FileMeta, Target)> {
+        let Some(located) = self.store.locate(id).await? else {
+            return Err(Error::NotFound("no such file".into()));
+        };
+        let file = FileMeta::from(located.file);
+        let mut nodes = vec![file.node(Vec::new())];
+        nodes.extend(folders::nodes(located.folders));
+        let target = self.folders.attach_grants(nodes).await?;
+        Ok((file, target))
+    }
+
+    /// Loads file `id` and authorizes `action` on it. A file the caller may not read at all is
+    /// "not found": ids of other users' files reveal nothing.
+    pub async fn authorize_on(&self, ctx: &Ctx, action: &str, id: &str) -> Result<FileMeta> {
+        let id = names::id(id)?;
+        let (file, target) = self.locate(&id).await?;
+        match self
+            .guard
+            .authorize(ctx, action, &target, "file", &id)
+            .await
+        {
+            Ok(()) => Ok(file),
+            Err(Error::NotFound(_)) => Err(Error::NotFound("no such file".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Streams an upload into the store, then commits its metadata and event.
+    pub async fn upload<S, E>(&self, ctx: &Ctx, new: NewFile, body: S) -> Result<FileMeta>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let (owner, folder_id) = self
+            .folders
+            .authorize_create_in(ctx, new.folder_id.as_deref())
+            .await?;
+        let name = names::file_name(&new.name)?;
+        let ct = content_type(&new.content_type)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = Blobs::key(&id);
+        let counted = body.inspect(|c| {
+            if let Ok(b) = c {
+                self.guard.metrics.bytes_uploaded.inc_by(b.len() as u64);
+            }
+        });
+        let stored = self
+            .blobs
+            .put_stream(&key, counted, self.limits.max_upload_bytes, &self.verifier)
+            .await?;
+        let now = self.guard.now();
+        let event = ctx
+            .event("file.uploaded", "file", &id)
+            .attr("name", name.as_str())
+            .attr("size", stored.size)
+            .attr("sha256", stored.sha256.as_str())
+            .build()?;
+        let record = FileRecord {
+            id,
+            owner_id: owner,
+            folder_id,
+            name,
+            size: stored.size,
+            content_type: ct,
+            sha256: stored.sha256.clone(),
+            signature: stored.signature.to_string(),
+            blob_key: key.as_ref().to_owned(),
+            public: false,
+            created_at: now,
+            updated_at: now,
+        };
+        if let Err(e) = self.store.insert(&record, &event).await {
+            // Not committed, so nobody can see it: remove the blob now rather than at the sweep.
+            let _ = self.blobs.delete(&key).await;
+            return Err(e.into());
+        }
+        Ok(record.into())
+    }
+
+    /// Lists a folder (or the caller's root).
+    pub async fn list(&self, ctx: &Ctx, q: &Listing) -> Result<Page> {
+        let (owner, folder) = match q.folder_id.as_deref().filter(|f| !f.is_empty()) {
+            None => {
+                self.guard.authorize_platform(ctx, "list_root").await?;
+                (ctx.user_id()?.to_owned(), String::new())
+            }
+            Some(f) => {
+                let nodes = self.folders.authorize_on(ctx, "list", f).await?;
+                (nodes[0].owner.clone(), nodes[0].id.clone())
+            }
+        };
+        let order = match q.sort.as_deref().unwrap_or("name") {
+            "name" => FileOrder::Name,
+            "created" => FileOrder::Created,
+            "updated" => FileOrder::Updated,
+            "size" => FileOrder::Size,
+            other => {
+                return Err(Error::BadRequest(format!(
+                    "cannot sort by {other:?}: use name, created, updated or size"
+                )));
+            }
+        };
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(Error::BadRequest("limit must be between 1 and 1000".into()));
+        }
+        let offset = q.offset.unwrap_or(0).min(i64::MAX as u64);
+        let query = FileQuery {
+            owner_id: &owner,
+            folder_id: &folder,
+            order,
+            desc: q.desc,
+            limit: limit + 1,
+            offset,
+        };
+        let mut files: Vec<FileMeta> = self
+            .store
+            .list(&query)
+            .await?
+            .into_iter()
+            .map(FileMeta::from)
+            .collect();
+        let next_offset = (files.len() > limit as usize).then(|| offset + u64::from(limit));
+        files.truncate(limit as usize);
+        let folders = if offset == 0 {
+            self.folders.children(&owner, &folder).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Page {
+            folders,
+            files,
+            next_offset,
+        })
+    }
+
+    /// A file's metadata.
+    pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<FileMeta> {
+        self.authorize_on(ctx, "read", id).await
+    }
+
+    /// Renames, moves and/or publishes a file. Concurrent renames to one name: one wins, the
+    /// other gets 409.
+    pub async fn update(&self, ctx: &Ctx, id: &str, change: &FileUpdate) -> Result<FileMeta> {
+        let action = if change.folder_id.is_some() || change.public.is_some() {
+            "manage"
+        } else {
+            "write"
+        };
+        let file = self.authorize_on(ctx, action, id).await?;
+        let name = change.name.as_deref().map(names::file_name).transpose()?;
+        if name.is_none() && change.folder_id.is_none() && change.public.is_none() {
+            return Err(Error::Invalid(
+                "nothing to change: give name, folder_id and/or public".into(),
+            ));
+        }
+        let mut folder = None;
+        if let Some(target) = &change.folder_id {
+            let (owner, fid) = self
+                .folders
+                .authorize_create_in(ctx, Some(target.as_str()).filter(|t| !t.is_empty()))
+                .await?;
+            if owner != file.owner_id {
+                return Err(Error::Invalid(
+                    "files move only within their owner's tree".into(),
+                ));
+            }
+            folder = Some(fid);
+        }
+        let action = match change.public {
+            Some(true) => "file.published",
+            Some(false) => "file.unpublished",
+            None if folder.is_some() => "file.moved",
+            None => "file.renamed",
+        };
+        let mut event = ctx.event(action, "file", &file.id);
+        if let Some(n) = &name {
+            event = event.attr("name", n.as_str());
+        }
+        let event = event.build()?;
+        let change = FileChange {
+            name,
+            folder_id: folder,
+            public: change.public,
+        };
+        self.store
+            .update(&file.id, &change, self.guard.now(), &event)
+            .await?;
+        self.load(&file.id).await
+    }
+
+    /// Deletes a file: the metadata goes first (so it is never served again), then the blob.
+    pub async fn delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let file = self.authorize_on(ctx, "delete", id).await?;
+        let event = ctx
+            .event("file.deleted", "file", &file.id)
+            .attr("name", file.name.as_str())
+            .build()?;
+        if !self.store.delete(&file.id, &event).await? {
+            return Err(Error::NotFound("no such file".into()));
+        }
+        let _ = self.blobs.delete(&Blobs::key(&file.id)).await;
+        Ok(())
+    }
+
+    /// Opens a file for download after authorizing `download`.
+    pub async fn download(&self, ctx: &Ctx, id: &str, want: &Want) -> Result<Delivery> {
+        let file = self.authorize_on(ctx, "download", id).await?;
+        self.open(ctx, file, want).await
+    }
+
+    /// Opens an authorized file: conditional request, range, stream; records the event.
+    pub async fn open(&self, ctx: &Ctx, file: FileMeta, want: &Want) -> Result<Delivery> {
+        if not_modified(want, &file) {
+            return Ok(Delivery::NotModified(file));
+        }
+        let range = want
+            .range
+            .as_ref()
+            .map(|r| r.resolve(file.size))
+            .transpose()?;
+        if want.head {
+            return Ok(Delivery::Content {
+                file,
+                range,
+                body: futures::stream::empty().boxed(),
+            });
+        }
+        let body = if file.size == 0 {
+            futures::stream::empty().boxed()
+        } else {
+            let blob = self.blobs.get(&Blobs::key(&file.id), range.clone()).await?;
+            self.checked(ctx, &file, range.as_ref(), blob)
+        };
+        let event = ctx
+            .event("file.downloaded", "file", &file.id)
+            .attr(
+                "bytes",
+                range.as_ref().map_or(file.size, |r| r.end - r.start),
+            )
+            .build()?;
+        self.guard.record(&event).await?;
+        let metrics = self.guard.metrics.clone();
+        let body = body
+            .inspect(move |c| {
+                if let Ok(b) = c {
+                    metrics.bytes_downloaded.inc_by(b.len() as u64);
+                }
+            })
+            .boxed();
+        Ok(Delivery::Content { file, range, body })
+    }
+
+    /// Wraps a blob being sent in its integrity check (see [`integrity`]): the whole file against its
+    /// signature (SHA-256 when the key that made it is gone), a range for its length.
+    fn checked(
+        &self,
+        ctx: &Ctx,
+        file: &FileMeta,
+        range: Option<&Range<u64>>,
+        blob: BlobStream,
+    ) -> BlobStream {
+        let expected = range.map_or(file.size, |r| r.end - r.start);
+        let check = if range.is_some() || !self.limits.verify_downloads {
+            Check::Length
+        } else {
+            let signature: Option<Signature> = file.signature.parse().ok();
+            match signature.and_then(|s| self.verifier.verifier(&s).ok()) {
+                Some(v) => Check::Signature(Box::new(v)),
+                None => Check::Sha256(Box::new(Sha256::new()), file.sha256.clone()),
+            }
+        };
+        let (events, metrics, ctx, id) = (
+            self.guard.events.clone(),
+            self.guard.metrics.clone(),
+            ctx.clone(),
+            file.id.clone(),
+        );
+        let on_failure: OnFailure = Box::new(move |why| {
+            metrics.integrity_failures.inc();
+            tracing::error!(file = %id, why, "a download was cut off: check it with GET /files/{id}/verify");
+            let event = ctx
+                .event("file.integrity_failed", "file", &id)
+                .outcome(strongroom_audit::Outcome::Failure)
+                .attr("why", why)
+                .build();
+            if let Ok(event) = event {
+                tokio::spawn(async move {
+                    if let Err(e) = events.record(&event).await {
+                        tracing::error!(error = %e, "recording an integrity failure");
+                    }
+                });
+            }
+        });
+        Checked::new(blob, expected, check, on_failure).boxed()
+    }
+
+    /// Re-reads the blob and checks its digest and signature.
+    pub async fn verify(&self, ctx: &Ctx, id: &str) -> Result<Verification> {
+        let file = self.authorize_on(ctx, "read", id).await?;
+        let signature: Signature = file
+            .signature
+            .parse()
+            .map_err(|e| Error::Internal(format!("stored signature: {e}")))?;
+        let mut verifier = self.verifier.verifier(&signature).ok();
+        let mut sha = Sha256::new();
+        let mut size = 0u64;
+        if file.size > 0 {
+            let mut body = self.blobs.get(&Blobs::key(&file.id), None).await?;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| Error::Internal(format!("read blob: {e}")))?;
+                size += chunk.len() as u64;
+                sha.update(&chunk);
+                if let Some(v) = verifier.as_mut() {
+                    v.update(&chunk);
+                }
+            }
+        }
+        let sha256_matches = hex::encode(sha.finalize()) == file.sha256 && size == file.size;
+        let signature_valid = verifier.is_some_and(|v| v.finish().is_ok());
+        let ok = sha256_matches && signature_valid;
+        let event = ctx
+            .event("file.verified", "file", &file.id)
+            .outcome(if ok {
+                strongroom_audit::Outcome::Success
+            } else {
+                strongroom_audit::Outcome::Failure
+            })
+            .build()?;
+        self.guard.record(&event).await?;
+        Ok(Verification {
+            id: file.id,
+            ok,
+            sha256_matches,
+            signature_valid,
+            size,
+        })
+    }
+
+    /// Removes blobs older than `grace` that no file row references (and staging files of
+    /// interrupted uploads); returns how many.
+    pub async fn sweep_orphans(&self, grace: Duration) -> Result<u64> {
+        let candidates = self.blobs.older_than(grace).await?;
+        let mut removed = self.blobs.sweep_staging(grace);
+        for id in candidates {
+            if self.store.get(&id).await?.is_none() {
+                self.blobs.delete(&Blobs::key(&id)).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -131,7 +498,7 @@ pub struct NewFile {
 }
 
 /// A media type we accept: `type/subtype` with token characters, at most 255 bytes.
-fn content_type(ct: &str) -> AppResult<String> {
+fn content_type(ct: &str) -> Result<String> {
     let ct = ct.trim();
     let token = |s: &str| {
         !s.is_empty()
@@ -145,63 +512,8 @@ fn content_type(ct: &str) -> AppResult<String> {
         {
             Ok(ct.to_owned())
         }
-        _ => Err(AppError::Invalid(format!("invalid content type {ct:?}"))),
+        _ => Err(Error::Invalid(format!("invalid content type {ct:?}"))),
     }
-}
-
-/// Streams an upload into the store, then commits its metadata and event.
-pub async fn upload<S, E>(app: &App, ctx: &Ctx, new: NewFile, body: S) -> AppResult<FileMeta>
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
-    E: std::fmt::Display,
-{
-    let (owner, folder_id) =
-        folders::authorize_create_in(app, ctx, new.folder_id.as_deref()).await?;
-    let name = names::file_name(&new.name)?;
-    let ct = content_type(&new.content_type)?;
-    let id = uuid::Uuid::now_v7().to_string();
-    let key = Blobs::key(&id);
-    let counted = body.inspect(|c| {
-        if let Ok(b) = c {
-            app.metrics.bytes_uploaded.inc_by(b.len() as u64);
-        }
-    });
-    let stored = app
-        .blobs
-        .put_stream(
-            &key,
-            counted,
-            app.config.files.max_upload_bytes,
-            &app.verifier,
-        )
-        .await?;
-    let now = app.now();
-    let event = ctx
-        .event("file.uploaded", "file", &id)
-        .attr("name", name.as_str())
-        .attr("size", stored.size)
-        .attr("sha256", stored.sha256.as_str())
-        .build()?;
-    let record = FileRecord {
-        id,
-        owner_id: owner,
-        folder_id,
-        name,
-        size: stored.size,
-        content_type: ct,
-        sha256: stored.sha256.clone(),
-        signature: stored.signature.to_string(),
-        blob_key: key.as_ref().to_owned(),
-        public: false,
-        created_at: now,
-        updated_at: now,
-    };
-    if let Err(e) = app.files.insert(&record, &event).await {
-        // Not committed, so nobody can see it: remove the blob now rather than at the sweep.
-        let _ = app.blobs.delete(&key).await;
-        return Err(e.into());
-    }
-    Ok(record.into())
 }
 
 /// How to list.
@@ -230,70 +542,6 @@ pub struct Page {
     pub next_offset: Option<u64>,
 }
 
-/// Lists a folder (or the caller's root).
-pub async fn list(app: &App, ctx: &Ctx, q: &Listing) -> AppResult<Page> {
-    let (owner, folder) = match q.folder_id.as_deref().filter(|f| !f.is_empty()) {
-        None => {
-            super::authorize_platform(app, ctx, "list_root").await?;
-            (ctx.user_id()?.to_owned(), String::new())
-        }
-        Some(f) => {
-            let nodes = folders::authorize_on(app, ctx, "list", f).await?;
-            (nodes[0].owner.clone(), nodes[0].id.clone())
-        }
-    };
-    let order = match q.sort.as_deref().unwrap_or("name") {
-        "name" => FileOrder::Name,
-        "created" => FileOrder::Created,
-        "updated" => FileOrder::Updated,
-        "size" => FileOrder::Size,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "cannot sort by {other:?}: use name, created, updated or size"
-            )));
-        }
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(AppError::BadRequest(
-            "limit must be between 1 and 1000".into(),
-        ));
-    }
-    let offset = q.offset.unwrap_or(0).min(i64::MAX as u64);
-    let query = FileQuery {
-        owner_id: &owner,
-        folder_id: &folder,
-        order,
-        desc: q.desc,
-        limit: limit + 1,
-        offset,
-    };
-    let mut files: Vec<FileMeta> = app
-        .files
-        .list(&query)
-        .await?
-        .into_iter()
-        .map(FileMeta::from)
-        .collect();
-    let next_offset = (files.len() > limit as usize).then(|| offset + u64::from(limit));
-    files.truncate(limit as usize);
-    let folders = if offset == 0 {
-        folders::children(app, &owner, &folder).await?
-    } else {
-        Vec::new()
-    };
-    Ok(Page {
-        folders,
-        files,
-        next_offset,
-    })
-}
-
-/// A file's metadata.
-pub async fn get(app: &App, ctx: &Ctx, id: &str) -> AppResult<FileMeta> {
-    authorize_on(app, ctx, "read", id).await
-}
-
 /// What may change about a file.
 #[derive(Debug, Clone, Default)]
 pub struct FileUpdate {
@@ -303,69 +551,6 @@ pub struct FileUpdate {
     pub folder_id: Option<String>,
     /// Public or private.
     pub public: Option<bool>,
-}
-
-/// Renames, moves and/or publishes a file. Concurrent renames to one name: one wins, the
-/// other gets 409.
-pub async fn update(app: &App, ctx: &Ctx, id: &str, change: &FileUpdate) -> AppResult<FileMeta> {
-    let action = if change.folder_id.is_some() || change.public.is_some() {
-        "manage"
-    } else {
-        "write"
-    };
-    let file = authorize_on(app, ctx, action, id).await?;
-    let name = change.name.as_deref().map(names::file_name).transpose()?;
-    if name.is_none() && change.folder_id.is_none() && change.public.is_none() {
-        return Err(AppError::Invalid(
-            "nothing to change: give name, folder_id and/or public".into(),
-        ));
-    }
-    let mut folder = None;
-    if let Some(target) = &change.folder_id {
-        let (owner, fid) =
-            folders::authorize_create_in(app, ctx, Some(target.as_str()).filter(|t| !t.is_empty()))
-                .await?;
-        if owner != file.owner_id {
-            return Err(AppError::Invalid(
-                "files move only within their owner's tree".into(),
-            ));
-        }
-        folder = Some(fid);
-    }
-    let action = match change.public {
-        Some(true) => "file.published",
-        Some(false) => "file.unpublished",
-        None if folder.is_some() => "file.moved",
-        None => "file.renamed",
-    };
-    let mut event = ctx.event(action, "file", &file.id);
-    if let Some(n) = &name {
-        event = event.attr("name", n.as_str());
-    }
-    let event = event.build()?;
-    let change = FileChange {
-        name,
-        folder_id: folder,
-        public: change.public,
-    };
-    app.files
-        .update(&file.id, &change, app.now(), &event)
-        .await?;
-    load(app, &file.id).await
-}
-
-/// Deletes a file: the metadata goes first (so it is never served again), then the blob.
-pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
-    let file = authorize_on(app, ctx, "delete", id).await?;
-    let event = ctx
-        .event("file.deleted", "file", &file.id)
-        .attr("name", file.name.as_str())
-        .build()?;
-    if !app.files.delete(&file.id, &event).await? {
-        return Err(AppError::NotFound("no such file".into()));
-    }
-    let _ = app.blobs.delete(&Blobs::key(&file.id)).await;
-    Ok(())
 }
 
 /// What a download asked for (the HTTP layer parses the headers into this).
@@ -394,8 +579,8 @@ pub enum ByteRange {
 
 impl ByteRange {
     /// The bytes to send of a file of `size` bytes, or 416.
-    pub fn resolve(&self, size: u64) -> AppResult<Range<u64>> {
-        let refuse = |why: String| AppError::RangeNotSatisfiable(why, size);
+    pub fn resolve(&self, size: u64) -> Result<Range<u64>> {
+        let refuse = |why: String| Error::RangeNotSatisfiable(why, size);
         let range = match *self {
             ByteRange::From(start) => start..size,
             ByteRange::Span(start, end) => start..end.saturating_add(1).min(size),
@@ -457,98 +642,6 @@ pub fn not_modified(want: &Want, file: &FileMeta) -> bool {
     }
 }
 
-/// Opens a file for download after authorizing `download`.
-pub async fn download(app: &App, ctx: &Ctx, id: &str, want: &Want) -> AppResult<Delivery> {
-    let file = authorize_on(app, ctx, "download", id).await?;
-    open(app, ctx, file, want).await
-}
-
-/// Opens an authorized file: conditional request, range, stream; records the event.
-pub async fn open(app: &App, ctx: &Ctx, file: FileMeta, want: &Want) -> AppResult<Delivery> {
-    if not_modified(want, &file) {
-        return Ok(Delivery::NotModified(file));
-    }
-    let range = want
-        .range
-        .as_ref()
-        .map(|r| r.resolve(file.size))
-        .transpose()?;
-    if want.head {
-        return Ok(Delivery::Content {
-            file,
-            range,
-            body: futures::stream::empty().boxed(),
-        });
-    }
-    let body = if file.size == 0 {
-        futures::stream::empty().boxed()
-    } else {
-        let blob = app.blobs.get(&Blobs::key(&file.id), range.clone()).await?;
-        checked(app, ctx, &file, range.as_ref(), blob)
-    };
-    let event = ctx
-        .event("file.downloaded", "file", &file.id)
-        .attr(
-            "bytes",
-            range.as_ref().map_or(file.size, |r| r.end - r.start),
-        )
-        .build()?;
-    app.events.record(&event).await?;
-    let metrics = app.metrics.clone();
-    let body = body
-        .inspect(move |c| {
-            if let Ok(b) = c {
-                metrics.bytes_downloaded.inc_by(b.len() as u64);
-            }
-        })
-        .boxed();
-    Ok(Delivery::Content { file, range, body })
-}
-
-/// Wraps a blob being sent in its integrity check (see [`integrity`]): the whole file against its
-/// signature (SHA-256 when the key that made it is gone), a range for its length.
-fn checked(
-    app: &App,
-    ctx: &Ctx,
-    file: &FileMeta,
-    range: Option<&Range<u64>>,
-    blob: BlobStream,
-) -> BlobStream {
-    let expected = range.map_or(file.size, |r| r.end - r.start);
-    let check = if range.is_some() || !app.config.files.verify_downloads {
-        Check::Length
-    } else {
-        let signature: Option<Signature> = file.signature.parse().ok();
-        match signature.and_then(|s| app.verifier.verifier(&s).ok()) {
-            Some(v) => Check::Signature(Box::new(v)),
-            None => Check::Sha256(Box::new(Sha256::new()), file.sha256.clone()),
-        }
-    };
-    let (events, metrics, ctx, id) = (
-        app.events.clone(),
-        app.metrics.clone(),
-        ctx.clone(),
-        file.id.clone(),
-    );
-    let on_failure: OnFailure = Box::new(move |why| {
-        metrics.integrity_failures.inc();
-        tracing::error!(file = %id, why, "a download was cut off: check it with GET /files/{id}/verify");
-        let event = ctx
-            .event("file.integrity_failed", "file", &id)
-            .outcome(strongroom_audit::Outcome::Failure)
-            .attr("why", why)
-            .build();
-        if let Ok(event) = event {
-            tokio::spawn(async move {
-                if let Err(e) = events.record(&event).await {
-                    tracing::error!(error = %e, "recording an integrity failure");
-                }
-            });
-        }
-    });
-    Checked::new(blob, expected, check, on_failure).boxed()
-}
-
 /// The result of re-checking a file.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Verification {
@@ -562,62 +655,6 @@ pub struct Verification {
     pub signature_valid: bool,
     /// Bytes read.
     pub size: u64,
-}
-
-/// Re-reads the blob and checks its digest and signature.
-pub async fn verify(app: &App, ctx: &Ctx, id: &str) -> AppResult<Verification> {
-    let file = authorize_on(app, ctx, "read", id).await?;
-    let signature: Signature = file
-        .signature
-        .parse()
-        .map_err(|e| AppError::Internal(format!("stored signature: {e}")))?;
-    let mut verifier = app.verifier.verifier(&signature).ok();
-    let mut sha = Sha256::new();
-    let mut size = 0u64;
-    if file.size > 0 {
-        let mut body = app.blobs.get(&Blobs::key(&file.id), None).await?;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| AppError::Internal(format!("read blob: {e}")))?;
-            size += chunk.len() as u64;
-            sha.update(&chunk);
-            if let Some(v) = verifier.as_mut() {
-                v.update(&chunk);
-            }
-        }
-    }
-    let sha256_matches = hex::encode(sha.finalize()) == file.sha256 && size == file.size;
-    let signature_valid = verifier.is_some_and(|v| v.finish().is_ok());
-    let ok = sha256_matches && signature_valid;
-    let event = ctx
-        .event("file.verified", "file", &file.id)
-        .outcome(if ok {
-            strongroom_audit::Outcome::Success
-        } else {
-            strongroom_audit::Outcome::Failure
-        })
-        .build()?;
-    app.events.record(&event).await?;
-    Ok(Verification {
-        id: file.id,
-        ok,
-        sha256_matches,
-        signature_valid,
-        size,
-    })
-}
-
-/// Removes blobs older than `grace` that no file row references (and staging files of
-/// interrupted uploads); returns how many.
-pub async fn sweep_orphans(app: &App, grace: Duration) -> AppResult<u64> {
-    let candidates = app.blobs.older_than(grace).await?;
-    let mut removed = app.blobs.sweep_staging(grace);
-    for id in candidates {
-        if app.files.get(&id).await?.is_none() {
-            app.blobs.delete(&Blobs::key(&id)).await?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]
@@ -638,7 +675,7 @@ mod tests {
             ByteRange::Unsatisfiable("two ranges".into()),
         ] {
             assert!(
-                matches!(bad.resolve(100), Err(AppError::RangeNotSatisfiable(..))),
+                matches!(bad.resolve(100), Err(Error::RangeNotSatisfiable(..))),
                 "{bad:?}"
             );
         }

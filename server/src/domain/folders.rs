@@ -3,11 +3,12 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Ctx, authorize, names, rfc3339};
-use crate::app::App;
+use std::sync::Arc;
+
+use super::{Ctx, Guard, names, rfc3339};
 use crate::authz::{Node, Target};
-use crate::error::{AppError, AppResult};
-use crate::store::{ChainNode, FolderChange, FolderRecord};
+use crate::error::{Error, Result};
+use crate::store::{ChainNode, DynFolderStore, DynGrantStore, FolderChange, FolderRecord};
 
 pub use crate::store::MAX_DEPTH;
 
@@ -44,13 +45,216 @@ impl From<FolderRecord> for Folder {
     }
 }
 
-/// Loads a folder (no authorization).
-pub async fn load(app: &App, id: &str) -> AppResult<Folder> {
-    app.folders
-        .get(id)
-        .await?
-        .map(Folder::from)
-        .ok_or_else(|| AppError::NotFound("no such folder".into()))
+/// Folders: the trees, and the policy target of anything in them.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    pub(super) store: Arc<DynFolderStore>,
+    grants: Arc<DynGrantStore>,
+    pub(super) guard: Guard,
+}
+
+impl Folders {
+    /// Over the folder and share stores.
+    pub fn new(store: Arc<DynFolderStore>, grants: Arc<DynGrantStore>, guard: Guard) -> Folders {
+        Folders {
+            store,
+            grants,
+            guard,
+        }
+    }
+
+    /// Loads a folder (no authorization).
+    pub async fn load(&self, id: &str) -> Result<Folder> {
+        self.store
+            .get(id)
+            .await?
+            .map(Folder::from)
+            .ok_or_else(|| Error::NotFound("no such folder".into()))
+    }
+
+    /// The folder `id` and its ancestors, nearest first, without grants (one round trip).
+    pub async fn chain_nodes(&self, id: &str) -> Result<Vec<Node>> {
+        let chain = self.store.chain(id).await?;
+        if chain.is_empty() {
+            return Err(Error::NotFound("no such folder".into()));
+        }
+        Ok(nodes(chain))
+    }
+
+    /// Fills in the grants of every node (one query) and drops those whose sharer lost the right
+    /// they were made from (see [`crate::authz::Authorizer::effective`]).
+    pub async fn attach_grants(&self, mut nodes: Vec<Node>) -> Result<Target> {
+        let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+        let mut grants = super::grants::roles_on(self.grants.as_ref(), &ids).await?;
+        for n in &mut nodes {
+            n.grants = grants.remove(&n.id).unwrap_or_default();
+        }
+        // The sharer's standing right, not judged by this request's address or factors.
+        let facts = crate::authz::RequestFacts {
+            ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            mfa: false,
+            device_trusted: false,
+        };
+        Ok(Target::Resource(self.guard.authz.effective(nodes, &facts)))
+    }
+
+    /// The folder `id` and its ancestors, nearest first, as policy nodes with their grants.
+    pub async fn chain(&self, id: &str) -> Result<Vec<Node>> {
+        match self.attach_grants(self.chain_nodes(id).await?).await? {
+            Target::Resource(nodes) => Ok(nodes),
+            _ => Err(Error::Internal("folder chain".into())),
+        }
+    }
+
+    /// Authorizes `action` on folder `id`; a folder the caller may not even read is "not found".
+    pub async fn authorize_on(&self, ctx: &Ctx, action: &str, id: &str) -> Result<Vec<Node>> {
+        let id = names::id(id)?;
+        let nodes = self.chain(&id).await?;
+        let target = Target::Resource(nodes.clone());
+        match self
+            .guard
+            .authorize(ctx, action, &target, "folder", &id)
+            .await
+        {
+            Ok(()) => Ok(nodes),
+            Err(Error::NotFound(_)) => Err(Error::NotFound("no such folder".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Authorizes creating something in `parent` (the caller's root when `None`); returns the owner
+    /// of the new item (the folder's owner, so shared folders stay whole).
+    pub async fn authorize_create_in(
+        &self,
+        ctx: &Ctx,
+        parent: Option<&str>,
+    ) -> Result<(String, String)> {
+        match parent.filter(|p| !p.is_empty()) {
+            None => {
+                self.guard.authorize_platform(ctx, "create_root").await?;
+                Ok((ctx.user_id()?.to_owned(), String::new()))
+            }
+            Some(p) => {
+                let nodes = self.authorize_on(ctx, "write", p).await?;
+                Ok((nodes[0].owner.clone(), nodes[0].id.clone()))
+            }
+        }
+    }
+
+    /// Creates a folder.
+    pub async fn create(&self, ctx: &Ctx, parent: Option<&str>, name: &str) -> Result<Folder> {
+        let (owner, parent_id) = self.authorize_create_in(ctx, parent).await?;
+        let name = names::file_name(name)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = self.guard.now();
+        let event = ctx
+            .event("folder.created", "folder", &id)
+            .attr("name", name.as_str())
+            .build()?;
+        let record = FolderRecord {
+            id: id.clone(),
+            owner_id: owner,
+            parent_id,
+            name,
+            public: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create(&record, &event).await?;
+        Ok(record.into())
+    }
+
+    /// A folder's metadata.
+    pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<Folder> {
+        let nodes = self.authorize_on(ctx, "read", id).await?;
+        self.load(&nodes[0].id).await
+    }
+
+    /// Subfolders of `parent` ('' = the owner's root), by name.
+    pub async fn children(&self, owner: &str, parent: &str) -> Result<Vec<Folder>> {
+        Ok(self
+            .store
+            .children(owner, parent)
+            .await?
+            .into_iter()
+            .map(Folder::from)
+            .collect())
+    }
+
+    /// Renames, moves and/or publishes a folder.
+    pub async fn update(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        name: Option<&str>,
+        parent: Option<&str>,
+        public: Option<bool>,
+    ) -> Result<Folder> {
+        let nodes = self
+            .authorize_on(
+                ctx,
+                if parent.is_some() || public.is_some() {
+                    "manage"
+                } else {
+                    "write"
+                },
+                id,
+            )
+            .await?;
+        let folder = self.load(&nodes[0].id).await?;
+        let name = name.map(names::file_name).transpose()?;
+        let mut new_parent = None;
+        if let Some(p) = parent {
+            let (owner, pid) = self
+                .authorize_create_in(ctx, Some(p).filter(|p| !p.is_empty()))
+                .await?;
+            if owner != folder.owner_id {
+                return Err(Error::Invalid(
+                    "folders move only within their owner's tree".into(),
+                ));
+            }
+            new_parent = Some(pid);
+        }
+        let event = ctx
+            .event("folder.updated", "folder", &folder.id)
+            .attr("renamed", name.is_some())
+            .attr("moved", new_parent.is_some())
+            .build()?;
+        let event = match public {
+            Some(p) => ctx
+                .event(
+                    if p {
+                        "folder.published"
+                    } else {
+                        "folder.unpublished"
+                    },
+                    "folder",
+                    &folder.id,
+                )
+                .build()?,
+            None => event,
+        };
+        let change = FolderChange {
+            name,
+            parent_id: new_parent,
+            public,
+        };
+        self.store
+            .update(&folder.id, &change, self.guard.now(), &event)
+            .await?;
+        self.load(&folder.id).await
+    }
+
+    /// Deletes an empty folder.
+    pub async fn delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let nodes = self.authorize_on(ctx, "delete", id).await?;
+        let id = nodes[0].id.clone();
+        let event = ctx.event("folder.deleted", "folder", &id).build()?;
+        match self.store.delete(&id, &event).await {
+            Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such folder".into())),
+            other => Ok(other?),
+        }
+    }
 }
 
 /// Policy nodes (without grants) for a chain of folders.
@@ -66,182 +270,4 @@ pub fn nodes(chain: Vec<ChainNode>) -> Vec<Node> {
             grants: Vec::new(),
         })
         .collect()
-}
-
-/// The folder `id` and its ancestors, nearest first, without grants (one round trip).
-pub async fn chain_nodes(app: &App, id: &str) -> AppResult<Vec<Node>> {
-    let chain = app.folders.chain(id).await?;
-    if chain.is_empty() {
-        return Err(AppError::NotFound("no such folder".into()));
-    }
-    Ok(nodes(chain))
-}
-
-/// Fills in the grants of every node (one query) and drops those whose sharer lost the right
-/// they were made from (see [`crate::authz::Authorizer::effective`]).
-pub async fn attach_grants(app: &App, mut nodes: Vec<Node>) -> AppResult<Target> {
-    let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
-    let mut grants = super::grants::roles_on(app, &ids).await?;
-    for n in &mut nodes {
-        n.grants = grants.remove(&n.id).unwrap_or_default();
-    }
-    // The sharer's standing right, not judged by this request's address or factors.
-    let facts = crate::authz::RequestFacts {
-        ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        mfa: false,
-        device_trusted: false,
-    };
-    Ok(Target::Resource(app.authz.effective(nodes, &facts)))
-}
-
-/// The folder `id` and its ancestors, nearest first, as policy nodes with their grants.
-pub async fn chain(app: &App, id: &str) -> AppResult<Vec<Node>> {
-    match attach_grants(app, chain_nodes(app, id).await?).await? {
-        Target::Resource(nodes) => Ok(nodes),
-        _ => Err(AppError::Internal("folder chain".into())),
-    }
-}
-
-/// Authorizes `action` on folder `id`; a folder the caller may not even read is "not found".
-pub async fn authorize_on(app: &App, ctx: &Ctx, action: &str, id: &str) -> AppResult<Vec<Node>> {
-    let id = names::id(id)?;
-    let nodes = chain(app, &id).await?;
-    let target = Target::Resource(nodes.clone());
-    match authorize(app, ctx, action, &target, "folder", &id).await {
-        Ok(()) => Ok(nodes),
-        Err(AppError::NotFound(_)) => Err(AppError::NotFound("no such folder".into())),
-        Err(e) => Err(e),
-    }
-}
-
-/// Authorizes creating something in `parent` (the caller's root when `None`); returns the owner
-/// of the new item (the folder's owner, so shared folders stay whole).
-pub async fn authorize_create_in(
-    app: &App,
-    ctx: &Ctx,
-    parent: Option<&str>,
-) -> AppResult<(String, String)> {
-    match parent.filter(|p| !p.is_empty()) {
-        None => {
-            super::authorize_platform(app, ctx, "create_root").await?;
-            Ok((ctx.user_id()?.to_owned(), String::new()))
-        }
-        Some(p) => {
-            let nodes = authorize_on(app, ctx, "write", p).await?;
-            Ok((nodes[0].owner.clone(), nodes[0].id.clone()))
-        }
-    }
-}
-
-/// Creates a folder.
-pub async fn create(app: &App, ctx: &Ctx, parent: Option<&str>, name: &str) -> AppResult<Folder> {
-    let (owner, parent_id) = authorize_create_in(app, ctx, parent).await?;
-    let name = names::file_name(name)?;
-    let id = uuid::Uuid::now_v7().to_string();
-    let now = app.now();
-    let event = ctx
-        .event("folder.created", "folder", &id)
-        .attr("name", name.as_str())
-        .build()?;
-    let record = FolderRecord {
-        id: id.clone(),
-        owner_id: owner,
-        parent_id,
-        name,
-        public: false,
-        created_at: now,
-        updated_at: now,
-    };
-    app.folders.create(&record, &event).await?;
-    Ok(record.into())
-}
-
-/// A folder's metadata.
-pub async fn get(app: &App, ctx: &Ctx, id: &str) -> AppResult<Folder> {
-    let nodes = authorize_on(app, ctx, "read", id).await?;
-    load(app, &nodes[0].id).await
-}
-
-/// Subfolders of `parent` ('' = the owner's root), by name.
-pub async fn children(app: &App, owner: &str, parent: &str) -> AppResult<Vec<Folder>> {
-    Ok(app
-        .folders
-        .children(owner, parent)
-        .await?
-        .into_iter()
-        .map(Folder::from)
-        .collect())
-}
-
-/// Renames, moves and/or publishes a folder.
-pub async fn update(
-    app: &App,
-    ctx: &Ctx,
-    id: &str,
-    name: Option<&str>,
-    parent: Option<&str>,
-    public: Option<bool>,
-) -> AppResult<Folder> {
-    let nodes = authorize_on(
-        app,
-        ctx,
-        if parent.is_some() || public.is_some() {
-            "manage"
-        } else {
-            "write"
-        },
-        id,
-    )
-    .await?;
-    let folder = load(app, &nodes[0].id).await?;
-    let name = name.map(names::file_name).transpose()?;
-    let mut new_parent = None;
-    if let Some(p) = parent {
-        let (owner, pid) = authorize_create_in(app, ctx, Some(p).filter(|p| !p.is_empty())).await?;
-        if owner != folder.owner_id {
-            return Err(AppError::Invalid(
-                "folders move only within their owner's tree".into(),
-            ));
-        }
-        new_parent = Some(pid);
-    }
-    let event = ctx
-        .event("folder.updated", "folder", &folder.id)
-        .attr("renamed", name.is_some())
-        .attr("moved", new_parent.is_some())
-        .build()?;
-    let event = match public {
-        Some(p) => ctx
-            .event(
-                if p {
-                    "folder.published"
-                } else {
-                    "folder.unpublished"
-                },
-                "folder",
-                &folder.id,
-            )
-            .build()?,
-        None => event,
-    };
-    let change = FolderChange {
-        name,
-        parent_id: new_parent,
-        public,
-    };
-    app.folders
-        .update(&folder.id, &change, app.now(), &event)
-        .await?;
-    load(app, &folder.id).await
-}
-
-/// Deletes an empty folder.
-pub async fn delete(app: &App, ctx: &Ctx, id: &str) -> AppResult<()> {
-    let nodes = authorize_on(app, ctx, "delete", id).await?;
-    let id = nodes[0].id.clone();
-    let event = ctx.event("folder.deleted", "folder", &id).build()?;
-    match app.folders.delete(&id, &event).await {
-        Err(crate::store::Error::NotFound) => Err(AppError::NotFound("no such folder".into())),
-        other => Ok(other?),
-    }
 }

@@ -13,9 +13,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::Ctx;
-use super::folders::MAX_DEPTH;
-use crate::app::App;
-use crate::error::AppResult;
+use super::folders::{Folders, MAX_DEPTH};
+use crate::error::Result;
 
 /// One damaged place in a folder tree.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -115,81 +114,83 @@ fn find_damage(tree: &HashMap<String, Row_>) -> Vec<Damage> {
     damage
 }
 
-async fn load_tree(app: &App) -> AppResult<HashMap<String, Row_>> {
-    Ok(app
-        .folders
-        .edges()
-        .await?
-        .into_iter()
-        .map(|e| {
-            (
-                e.id,
-                Row_ {
-                    owner: e.owner_id,
-                    parent: e.parent_id,
-                },
-            )
-        })
-        .collect())
-}
+impl Folders {
+    async fn load_tree(&self) -> Result<HashMap<String, Row_>> {
+        Ok(self
+            .store
+            .edges()
+            .await?
+            .into_iter()
+            .map(|e| {
+                (
+                    e.id,
+                    Row_ {
+                        owner: e.owner_id,
+                        parent: e.parent_id,
+                    },
+                )
+            })
+            .collect())
+    }
 
-/// Checks every folder tree; with `repair`, moves each damaged folder to its owner's root and
-/// checks again until nothing is left (each repair can only shorten chains).
-pub async fn fsck(app: &App, repair: bool) -> AppResult<FsckReport> {
-    let tree = load_tree(app).await?;
-    let folders = tree.len();
-    let damage = find_damage(&tree);
-    if !repair || damage.is_empty() {
-        return Ok(FsckReport {
+    /// Checks every folder tree; with `repair`, moves each damaged folder to its owner's root and
+    /// checks again until nothing is left (each repair can only shorten chains).
+    pub async fn fsck(&self, repair: bool) -> Result<FsckReport> {
+        let tree = self.load_tree().await?;
+        let folders = tree.len();
+        let damage = find_damage(&tree);
+        if !repair || damage.is_empty() {
+            return Ok(FsckReport {
+                folders,
+                damage,
+                repaired: false,
+            });
+        }
+        let ctx = Ctx::system();
+        let mut all = Vec::new();
+        let mut pending = damage;
+        // Bounded: each round moves at least one folder to a root, which it never leaves.
+        for _ in 0..=folders {
+            if pending.is_empty() {
+                break;
+            }
+            for d in &pending {
+                self.move_to_root(&ctx, d).await?;
+            }
+            all.append(&mut pending);
+            pending = find_damage(&self.load_tree().await?);
+        }
+        Ok(FsckReport {
             folders,
-            damage,
-            repaired: false,
-        });
+            damage: all,
+            repaired: true,
+        })
     }
-    let ctx = Ctx::system();
-    let mut all = Vec::new();
-    let mut pending = damage;
-    // Bounded: each round moves at least one folder to a root, which it never leaves.
-    for _ in 0..=folders {
-        if pending.is_empty() {
-            break;
-        }
-        for d in &pending {
-            move_to_root(app, &ctx, d).await?;
-        }
-        all.append(&mut pending);
-        pending = find_damage(&load_tree(app).await?);
-    }
-    Ok(FsckReport {
-        folders,
-        damage: all,
-        repaired: true,
-    })
-}
 
-async fn move_to_root(app: &App, ctx: &Ctx, d: &Damage) -> AppResult<()> {
-    let Some(folder) = app.folders.get(&d.folder_id).await? else {
-        return Ok(());
-    };
-    let event = ctx
-        .event("folder.repaired", "folder", &d.folder_id)
-        .attr("damage", d.kind)
-        .attr("owner", d.owner_id.as_str())
-        .build()?;
-    // Its own name if the root has room for it, else one that names the repair.
-    let short: String = d.folder_id.chars().rev().take(8).collect();
-    let recovered = format!("{} (recovered {short})", folder.name);
-    for name in [folder.name.as_str(), recovered.as_str()] {
-        match app
-            .folders
-            .reattach(&d.folder_id, name, app.now(), &event)
-            .await
-        {
-            Err(crate::store::Error::Conflict(_)) if name != recovered => continue,
-            other => return Ok(other?),
+    async fn move_to_root(&self, ctx: &Ctx, d: &Damage) -> Result<()> {
+        let Some(folder) = self.store.get(&d.folder_id).await? else {
+            return Ok(());
+        };
+        let event = ctx
+            .event("folder.repaired", "folder", &d.folder_id)
+            .attr("damage", d.kind)
+            .attr("owner", d.owner_id.as_str())
+            .build()?;
+        // Its own name if the root has room for it, else one that names the repair.
+        let short: String = d.folder_id.chars().rev().take(8).collect();
+        let recovered = format!("{} (recovered {short})", folder.name);
+        for name in [folder.name.as_str(), recovered.as_str()] {
+            match self
+                .store
+                .reattach(&d.folder_id, name, self.guard.now(), &event)
+                .await
+            {
+                Err(crate::store::Error::Conflict(_)) if name != recovered => continue,
+                other => return Ok(other?),
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,11 +5,14 @@ use serde::Serialize;
 use strongroom_access_policy::pack::Role;
 use utoipa::ToSchema;
 
-use super::{Ctx, files, folders, names, rfc3339};
-use crate::app::App;
+use std::sync::Arc;
+
+use super::files::Files;
+use super::folders::Folders;
+use super::{Ctx, Guard, names, rfc3339};
 use crate::authz::{NodeGrant, Principal};
-use crate::error::{AppError, AppResult};
-use crate::store::{GrantRecord, NewGrant, Shares};
+use crate::error::{Error, Result};
+use crate::store::{DynGrantStore, DynUserStore, GrantRecord, NewGrant, Shares as Listed};
 
 /// A user's role on a file or folder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,12 +33,12 @@ pub struct Grant {
     pub created_at: String,
 }
 
-fn parse_role(role: &str) -> AppResult<Role> {
+fn parse_role(role: &str) -> Result<Role> {
     match role {
         "viewer" => Ok(Role::Viewer),
         "commenter" => Ok(Role::Commenter),
         "editor" => Ok(Role::Editor),
-        _ => Err(AppError::Invalid(
+        _ => Err(Error::Invalid(
             "role is viewer, commenter or editor (ownership is not shared)".into(),
         )),
     }
@@ -44,13 +47,13 @@ fn parse_role(role: &str) -> AppResult<Role> {
 /// The roles users hold directly on the files and folders `ids` (for policy decisions), by
 /// node id, with who shared each and whether that account is still active. One query.
 pub async fn roles_on(
-    app: &App,
+    grants: &DynGrantStore,
     ids: &[&str],
-) -> AppResult<std::collections::HashMap<String, Vec<NodeGrant>>> {
+) -> Result<std::collections::HashMap<String, Vec<NodeGrant>>> {
     let mut out: std::collections::HashMap<String, Vec<NodeGrant>> = Default::default();
-    for held in app.grants.roles_on(ids).await? {
+    for held in grants.roles_on(ids).await? {
         let role = parse_role(&held.role)
-            .map_err(|_| AppError::Internal(format!("stored role {:?}", held.role)))?;
+            .map_err(|_| Error::Internal(format!("stored role {:?}", held.role)))?;
         out.entry(held.node_id).or_default().push(NodeGrant {
             user: held.user_id,
             role,
@@ -64,14 +67,127 @@ pub async fn roles_on(
     Ok(out)
 }
 
-/// Authorizes `share` on the file or folder and returns its canonical id.
-async fn shareable(app: &App, ctx: &Ctx, kind: &str, id: &str) -> AppResult<String> {
-    match kind {
-        "file" => Ok(files::authorize_on(app, ctx, "share", id).await?.id),
-        "folder" => Ok(folders::authorize_on(app, ctx, "share", id).await?[0]
-            .id
-            .clone()),
-        _ => Err(AppError::NotFound("no such item".into())),
+/// Shares with named users.
+#[derive(Debug, Clone)]
+pub struct Shares {
+    store: Arc<DynGrantStore>,
+    users: Arc<DynUserStore>,
+    files: Files,
+    folders: Folders,
+    guard: Guard,
+}
+
+impl Shares {
+    /// Over the share and account stores, authorizing through `files` and `folders`.
+    pub fn new(
+        store: Arc<DynGrantStore>,
+        users: Arc<DynUserStore>,
+        files: Files,
+        folders: Folders,
+        guard: Guard,
+    ) -> Shares {
+        Shares {
+            store,
+            users,
+            files,
+            folders,
+            guard,
+        }
+    }
+
+    /// Authorizes `share` on the file or folder and returns its canonical id.
+    async fn shareable(&self, ctx: &Ctx, kind: &str, id: &str) -> Result<String> {
+        match kind {
+            "file" => Ok(self.files.authorize_on(ctx, "share", id).await?.id),
+            "folder" => Ok(self.folders.authorize_on(ctx, "share", id).await?[0]
+                .id
+                .clone()),
+            _ => Err(Error::NotFound("no such item".into())),
+        }
+    }
+
+    /// Gives the user with `email` a role on a file or folder (replacing a role they had). An
+    /// address without an account gets nothing, but the answer is the same; the attempt is audited
+    /// either way.
+    pub async fn grant(
+        &self,
+        ctx: &Ctx,
+        kind: &str,
+        id: &str,
+        email: &str,
+        role: &str,
+    ) -> Result<ShareRequest> {
+        let id = self.shareable(ctx, kind, id).await?;
+        let role_parsed = parse_role(role)?;
+        let email = names::email(email)?;
+        let answer = ShareRequest {
+            resource_kind: kind.to_owned(),
+            resource_id: id.clone(),
+            email: email.clone(),
+            role: role_parsed.name().to_owned(),
+            status: "accepted",
+        };
+        let user_id = self
+            .users
+            .get(crate::store::UserKey::Email(&email))
+            .await?
+            .map(|u| u.id);
+        let Some(user_id) = user_id else {
+            let event = ctx
+                .event("share.unknown_address", kind, &id)
+                .attr("role", role_parsed.name())
+                .outcome(strongroom_audit::Outcome::Failure)
+                .build()?;
+            self.guard.record(&event).await?;
+            return Ok(answer);
+        };
+        if Some(user_id.as_str()) == ctx.principal.user_id() {
+            return Err(Error::Invalid("you cannot share with yourself".into()));
+        }
+        let granted_by = ctx.user_id()?.to_owned();
+        let event = ctx
+            .event("share.granted", kind, &id)
+            .attr("user", user_id.as_str())
+            .attr("role", role_parsed.name())
+            .build()?;
+        let grant = NewGrant {
+            resource_kind: kind,
+            resource_id: &id,
+            user_id: &user_id,
+            role: role_parsed.name(),
+            granted_by: &granted_by,
+            at: self.guard.now(),
+        };
+        self.store.put(&grant, &event).await?;
+        Ok(answer)
+    }
+
+    /// Who a file or folder is shared with.
+    pub async fn list(&self, ctx: &Ctx, kind: &str, id: &str) -> Result<Vec<Grant>> {
+        let id = self.shareable(ctx, kind, id).await?;
+        let shares = self.store.list(Listed::On(kind, &id)).await?;
+        Ok(shares.into_iter().map(view).collect())
+    }
+
+    /// Takes a user's role on a file or folder away.
+    pub async fn revoke(&self, ctx: &Ctx, kind: &str, id: &str, user_id: &str) -> Result<()> {
+        let id = self.shareable(ctx, kind, id).await?;
+        let user_id = names::id(user_id)?;
+        let event = ctx
+            .event("share.revoked", kind, &id)
+            .attr("user", user_id.as_str())
+            .build()?;
+        if !self.store.remove(kind, &id, &user_id, &event).await? {
+            return Err(Error::NotFound("that user has no role here".into()));
+        }
+        Ok(())
+    }
+
+    /// What others shared with the caller.
+    pub async fn shared_with_me(&self, ctx: &Ctx) -> Result<Vec<Grant>> {
+        let user = self.guard.authorize_own_account(ctx).await?;
+        let shares = self.store.list(Listed::HeldBy(&user)).await?;
+        Ok(shares.into_iter().map(view).collect())
     }
 }
 
@@ -101,88 +217,4 @@ pub struct ShareRequest {
     pub role: String,
     /// Always `accepted`: if the address has an account, it now holds the role.
     pub status: &'static str,
-}
-
-/// Gives the user with `email` a role on a file or folder (replacing a role they had). An
-/// address without an account gets nothing, but the answer is the same; the attempt is audited
-/// either way.
-pub async fn grant(
-    app: &App,
-    ctx: &Ctx,
-    kind: &str,
-    id: &str,
-    email: &str,
-    role: &str,
-) -> AppResult<ShareRequest> {
-    let id = shareable(app, ctx, kind, id).await?;
-    let role_parsed = parse_role(role)?;
-    let email = names::email(email)?;
-    let answer = ShareRequest {
-        resource_kind: kind.to_owned(),
-        resource_id: id.clone(),
-        email: email.clone(),
-        role: role_parsed.name().to_owned(),
-        status: "accepted",
-    };
-    let user_id = app
-        .users
-        .get(crate::store::UserKey::Email(&email))
-        .await?
-        .map(|u| u.id);
-    let Some(user_id) = user_id else {
-        let event = ctx
-            .event("share.unknown_address", kind, &id)
-            .attr("role", role_parsed.name())
-            .outcome(strongroom_audit::Outcome::Failure)
-            .build()?;
-        app.events.record(&event).await?;
-        return Ok(answer);
-    };
-    if Some(user_id.as_str()) == ctx.principal.user_id() {
-        return Err(AppError::Invalid("you cannot share with yourself".into()));
-    }
-    let granted_by = ctx.user_id()?.to_owned();
-    let event = ctx
-        .event("share.granted", kind, &id)
-        .attr("user", user_id.as_str())
-        .attr("role", role_parsed.name())
-        .build()?;
-    let grant = NewGrant {
-        resource_kind: kind,
-        resource_id: &id,
-        user_id: &user_id,
-        role: role_parsed.name(),
-        granted_by: &granted_by,
-        at: app.now(),
-    };
-    app.grants.put(&grant, &event).await?;
-    Ok(answer)
-}
-
-/// Who a file or folder is shared with.
-pub async fn list(app: &App, ctx: &Ctx, kind: &str, id: &str) -> AppResult<Vec<Grant>> {
-    let id = shareable(app, ctx, kind, id).await?;
-    let shares = app.grants.list(Shares::On(kind, &id)).await?;
-    Ok(shares.into_iter().map(view).collect())
-}
-
-/// Takes a user's role on a file or folder away.
-pub async fn revoke(app: &App, ctx: &Ctx, kind: &str, id: &str, user_id: &str) -> AppResult<()> {
-    let id = shareable(app, ctx, kind, id).await?;
-    let user_id = names::id(user_id)?;
-    let event = ctx
-        .event("share.revoked", kind, &id)
-        .attr("user", user_id.as_str())
-        .build()?;
-    if !app.grants.remove(kind, &id, &user_id, &event).await? {
-        return Err(AppError::NotFound("that user has no role here".into()));
-    }
-    Ok(())
-}
-
-/// What others shared with the caller.
-pub async fn shared_with_me(app: &App, ctx: &Ctx) -> AppResult<Vec<Grant>> {
-    let user = super::authorize_own_account(app, ctx).await?;
-    let shares = app.grants.list(Shares::HeldBy(&user)).await?;
-    Ok(shares.into_iter().map(view).collect())
 }

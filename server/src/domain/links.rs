@@ -8,13 +8,15 @@ use strongroom_access_policy::Timestamp;
 use strongroom_audit::Outcome;
 use utoipa::ToSchema;
 
-use super::accounts::{hash_password, verify_password};
-use super::files::{self, Delivery, FileMeta, Want};
-use super::{Ctx, authorize, names, rfc3339};
-use crate::app::App;
+use std::sync::Arc;
+
+use super::accounts::{Accounts, hash_password, verify_password};
+use super::files::{self, Delivery, FileMeta, Files, Want};
+use super::{Ctx, Guard, names, rfc3339};
 use crate::authz::Principal;
-use crate::error::{AppError, AppResult};
-use crate::store::{LinkKey, LinkRecord, Listed, Reservation};
+use crate::config::FilesConfig;
+use crate::error::{Error, Result};
+use crate::store::{DynLinkStore, LinkKey, LinkRecord, Listed, Reservation};
 use crate::token::{random_token, token_hash};
 
 /// Longest allowed link lifetime: one year.
@@ -102,207 +104,293 @@ fn view(r: LinkRecord) -> LinkRow {
     }
 }
 
-async fn load_by(app: &App, key: LinkKey<'_>) -> AppResult<Option<LinkRow>> {
-    Ok(app.links.get(key).await?.map(view))
+/// Public links to files.
+#[derive(Debug, Clone)]
+pub struct Links {
+    store: Arc<DynLinkStore>,
+    files: Files,
+    accounts: Accounts,
+    limits: FilesConfig,
+    public_url: String,
+    guard: Guard,
 }
 
-/// Creates a link to a file the caller may share.
-pub async fn create(
-    app: &App,
-    ctx: &Ctx,
-    file_id: &str,
-    opts: &LinkOptions,
-) -> AppResult<CreatedLink> {
-    let file = files::authorize_on(app, ctx, "share", file_id).await?;
-    let ttl = opts.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
-    if ttl == 0 || ttl > MAX_TTL_SECS {
-        return Err(AppError::Invalid(format!(
-            "ttl_secs must be between 1 and {MAX_TTL_SECS}"
-        )));
+impl Links {
+    /// Over the link store; links reach files through `files` and check their creator through
+    /// `accounts`. `public_url` is where link URLs point.
+    pub fn new(
+        store: Arc<DynLinkStore>,
+        files: Files,
+        accounts: Accounts,
+        limits: FilesConfig,
+        public_url: String,
+        guard: Guard,
+    ) -> Links {
+        Links {
+            store,
+            files,
+            accounts,
+            limits,
+            public_url,
+            guard,
+        }
     }
-    if opts.max_downloads == Some(0) || opts.max_downloads.is_some_and(|m| m > i64::MAX as u64) {
-        return Err(AppError::Invalid("max_downloads must be positive".into()));
+
+    async fn load_by(&self, key: LinkKey<'_>) -> Result<Option<LinkRow>> {
+        Ok(self.store.get(key).await?.map(view))
     }
-    let password_hash = match &opts.password {
-        Some(p) => {
-            if p.is_empty() || p.len() > 1024 {
-                return Err(AppError::Invalid(
-                    "link passwords are 1 to 1024 bytes".into(),
-                ));
+
+    /// Creates a link to a file the caller may share.
+    pub async fn create(
+        &self,
+        ctx: &Ctx,
+        file_id: &str,
+        opts: &LinkOptions,
+    ) -> Result<CreatedLink> {
+        let file = self.files.authorize_on(ctx, "share", file_id).await?;
+        let ttl = opts.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
+        if ttl == 0 || ttl > MAX_TTL_SECS {
+            return Err(Error::Invalid(format!(
+                "ttl_secs must be between 1 and {MAX_TTL_SECS}"
+            )));
+        }
+        if opts.max_downloads == Some(0) || opts.max_downloads.is_some_and(|m| m > i64::MAX as u64)
+        {
+            return Err(Error::Invalid("max_downloads must be positive".into()));
+        }
+        let password_hash = match &opts.password {
+            Some(p) => {
+                if p.is_empty() || p.len() > 1024 {
+                    return Err(Error::Invalid("link passwords are 1 to 1024 bytes".into()));
+                }
+                Some(hash_password(p.clone()).await?)
             }
-            Some(hash_password(p.clone()).await?)
-        }
-        None => None,
-    };
-    let id = uuid::Uuid::now_v7().to_string();
-    let token = random_token("srl_", 32);
-    let now = app.now();
-    let expires = now + (ttl as i64) * 1_000_000;
-    let event = ctx
-        .event("link.created", "file", &file.id)
-        .attr("link", id.as_str())
-        .attr("ttl_secs", ttl)
-        .attr("password", password_hash.is_some())
-        .build()?;
-    let creator = ctx.user_id()?.to_owned();
-    let record = LinkRecord {
-        id: id.clone(),
-        token_hash: token_hash(&token),
-        file_id: file.id.clone(),
-        created_by: creator,
-        expires_at: expires,
-        password_hash,
-        max_downloads: opts.max_downloads.map(|m| m as i64),
-        downloads: 0,
-        failed_attempts: 0,
-        locked_until: 0,
-        revoked_at: None,
-        created_at: now,
-    };
-    app.links.insert(&record, &event).await?;
-    let row = load_by(app, LinkKey::Id(&id))
-        .await?
-        .ok_or_else(|| AppError::Internal("link vanished".into()))?;
-    Ok(CreatedLink {
-        link: row.link,
-        url: format!("{}/s/{token}", app.config.public_url()),
-        token,
-    })
-}
-
-/// Links of one file (for those who may share it).
-pub async fn for_file(app: &App, ctx: &Ctx, file_id: &str) -> AppResult<Vec<Link>> {
-    let file = files::authorize_on(app, ctx, "share", file_id).await?;
-    let links = app.links.list(Listed::OfFile(&file.id)).await?;
-    Ok(links.into_iter().map(|l| view(l).link).collect())
-}
-
-/// Links the caller created.
-pub async fn mine(app: &App, ctx: &Ctx) -> AppResult<Vec<Link>> {
-    let user = super::authorize_own_account(app, ctx).await?;
-    let links = app.links.list(Listed::MadeBy(&user)).await?;
-    Ok(links.into_iter().map(|l| view(l).link).collect())
-}
-
-/// Revokes a link (allowed to whoever may share its file).
-pub async fn revoke(app: &App, ctx: &Ctx, link_id: &str) -> AppResult<()> {
-    let link_id = names::id(link_id)?;
-    let row = load_by(app, LinkKey::Id(&link_id))
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such link".into()))?;
-    let file = files::authorize_on(app, ctx, "share", &row.link.file_id).await?;
-    if row.revoked {
-        return Ok(());
-    }
-    let event = ctx
-        .event("link.revoked", "file", &file.id)
-        .attr("link", link_id.as_str())
-        .build()?;
-    app.links.revoke(&link_id, app.now(), &event).await?;
-    Ok(())
-}
-
-/// Resolves a token and password to the link principal and its file, or a clear refusal.
-///
-/// Order matters: a revoked, expired or (for downloads) used-up link answers 410 before any
-/// password is looked at, so it is no password oracle; a password guess reserves its attempt
-/// before the (slow) hash check, so concurrent guesses cannot outrun the lockout.
-async fn open_link(
-    app: &App,
-    ctx: &Ctx,
-    token: &str,
-    password: Option<&str>,
-    action: &str,
-) -> AppResult<(Ctx, FileMeta, LinkRow)> {
-    if !token.starts_with("srl_") || token.len() > 128 {
-        return Err(AppError::NotFound("no such link".into()));
-    }
-    let row = load_by(app, LinkKey::TokenHash(&token_hash(token)))
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such link".into()))?;
-    if row.revoked {
-        return Err(AppError::Gone("this link was revoked".into()));
-    }
-    if row.expires_us <= app.now() {
-        return Err(AppError::Gone("this link has expired".into()));
-    }
-    if action == "download" && row.used_up() {
-        return Err(AppError::Gone(
-            "this link has reached its download limit".into(),
-        ));
-    }
-    if let Some(hash) = &row.password_hash {
-        let Some(given) = password else {
-            return Err(AppError::Unauthorized(
-                "this link needs a password (X-Link-Password header)".into(),
-            ));
+            None => None,
         };
-        check_password(app, ctx, &row, given, hash).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let token = random_token("srl_", 32);
+        let now = self.guard.now();
+        let expires = now + (ttl as i64) * 1_000_000;
+        let event = ctx
+            .event("link.created", "file", &file.id)
+            .attr("link", id.as_str())
+            .attr("ttl_secs", ttl)
+            .attr("password", password_hash.is_some())
+            .build()?;
+        let creator = ctx.user_id()?.to_owned();
+        let record = LinkRecord {
+            id: id.clone(),
+            token_hash: token_hash(&token),
+            file_id: file.id.clone(),
+            created_by: creator,
+            expires_at: expires,
+            password_hash,
+            max_downloads: opts.max_downloads.map(|m| m as i64),
+            downloads: 0,
+            failed_attempts: 0,
+            locked_until: 0,
+            revoked_at: None,
+            created_at: now,
+        };
+        self.store.insert(&record, &event).await?;
+        let row = self
+            .load_by(LinkKey::Id(&id))
+            .await?
+            .ok_or_else(|| Error::Internal("link vanished".into()))?;
+        Ok(CreatedLink {
+            link: row.link,
+            url: format!("{}/s/{token}", self.public_url),
+            token,
+        })
     }
-    let (file, target) = files::locate(app, &row.link.file_id).await?;
-    // A link carries its creator's authority: once they may no longer share the file (their
-    // role was taken away, the file moved out of their reach, the account was disabled or
-    // deleted), the link stops working.
-    let creator = super::accounts::active_principal(app, &row.created_by).await?;
-    let creator_may_share =
-        creator.is_some_and(|p| app.authz.check(&p, "share", &target, &ctx.facts()).is_ok());
-    if !creator_may_share {
-        return Err(AppError::Gone(
-            "this link no longer works: its creator lost access to the file".into(),
-        ));
-    }
-    let mut link_ctx = ctx.clone();
-    link_ctx.principal = Principal::Link {
-        id: row.link.id.clone(),
-        file_id: file.id.clone(),
-        expires: Timestamp::from_millis(row.expires_us / 1000)?,
-    };
-    match authorize(app, &link_ctx, action, &target, "file", &file.id).await {
-        Ok(()) => {}
-        Err(AppError::Forbidden { .. }) if row.expires_us <= app.now() => {
-            return Err(AppError::Gone("this link has expired".into()));
-        }
-        Err(e) => return Err(e),
-    }
-    Ok((link_ctx, file, row))
-}
 
-/// Checks a link password. The attempt is counted *before* the hash comparison (one atomic
-/// update that refuses once `link_max_attempts` attempts are outstanding or the link is locked),
-/// and given back only when the password was right; so a guess that is cancelled, times out or
-/// races others still counts, and a right password never clears earlier failures.
-async fn check_password(
-    app: &App,
-    ctx: &Ctx,
-    row: &LinkRow,
-    given: &str,
-    hash: &str,
-) -> AppResult<()> {
-    let now = app.now();
-    let max = i64::from(app.config.files.link_max_attempts.max(1));
-    if let Reservation::Locked { until } = app.links.reserve_attempt(&row.link.id, now, max).await?
-    {
-        let secs = ((until - now) / 1_000_000).max(1) as u64;
-        return Err(AppError::TooManyRequests(
-            "too many wrong passwords; the link is locked for now".into(),
-            secs,
-        ));
+    /// Links of one file (for those who may share it).
+    pub async fn for_file(&self, ctx: &Ctx, file_id: &str) -> Result<Vec<Link>> {
+        let file = self.files.authorize_on(ctx, "share", file_id).await?;
+        let links = self.store.list(Listed::OfFile(&file.id)).await?;
+        Ok(links.into_iter().map(|l| view(l).link).collect())
     }
-    if verify_password(given.to_owned(), hash.to_owned()).await? {
-        app.links.release_attempt(&row.link.id).await?;
-        return Ok(());
+
+    /// Links the caller created.
+    pub async fn mine(&self, ctx: &Ctx) -> Result<Vec<Link>> {
+        let user = self.guard.authorize_own_account(ctx).await?;
+        let links = self.store.list(Listed::MadeBy(&user)).await?;
+        Ok(links.into_iter().map(|l| view(l).link).collect())
     }
-    app.metrics.auth_failures.inc();
-    let lock_until = app.now() + (app.config.files.link_lock_secs as i64) * 1_000_000;
-    let event = ctx
-        .event("link.password.failed", "file", &row.link.file_id)
-        .attr("link", row.link.id.as_str())
-        .outcome(Outcome::Failure)
-        .build()?;
-    app.links
-        .fail_attempt(&row.link.id, max, lock_until, &event)
-        .await?;
-    Err(AppError::Unauthorized("wrong link password".into()))
+
+    /// Revokes a link (allowed to whoever may share its file).
+    pub async fn revoke(&self, ctx: &Ctx, link_id: &str) -> Result<()> {
+        let link_id = names::id(link_id)?;
+        let row = self
+            .load_by(LinkKey::Id(&link_id))
+            .await?
+            .ok_or_else(|| Error::NotFound("no such link".into()))?;
+        let file = self
+            .files
+            .authorize_on(ctx, "share", &row.link.file_id)
+            .await?;
+        if row.revoked {
+            return Ok(());
+        }
+        let event = ctx
+            .event("link.revoked", "file", &file.id)
+            .attr("link", link_id.as_str())
+            .build()?;
+        self.store
+            .revoke(&link_id, self.guard.now(), &event)
+            .await?;
+        Ok(())
+    }
+
+    /// Resolves a token and password to the link principal and its file, or a clear refusal.
+    ///
+    /// Order matters: a revoked, expired or (for downloads) used-up link answers 410 before any
+    /// password is looked at, so it is no password oracle; a password guess reserves its attempt
+    /// before the (slow) hash check, so concurrent guesses cannot outrun the lockout.
+    async fn open_link(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        password: Option<&str>,
+        action: &str,
+    ) -> Result<(Ctx, FileMeta, LinkRow)> {
+        if !token.starts_with("srl_") || token.len() > 128 {
+            return Err(Error::NotFound("no such link".into()));
+        }
+        let row = self
+            .load_by(LinkKey::TokenHash(&token_hash(token)))
+            .await?
+            .ok_or_else(|| Error::NotFound("no such link".into()))?;
+        if row.revoked {
+            return Err(Error::Gone("this link was revoked".into()));
+        }
+        if row.expires_us <= self.guard.now() {
+            return Err(Error::Gone("this link has expired".into()));
+        }
+        if action == "download" && row.used_up() {
+            return Err(Error::Gone(
+                "this link has reached its download limit".into(),
+            ));
+        }
+        if let Some(hash) = &row.password_hash {
+            let Some(given) = password else {
+                return Err(Error::Unauthorized(
+                    "this link needs a password (X-Link-Password header)".into(),
+                ));
+            };
+            self.check_password(ctx, &row, given, hash).await?;
+        }
+        let (file, target) = self.files.locate(&row.link.file_id).await?;
+        // A link carries its creator's authority: once they may no longer share the file (their
+        // role was taken away, the file moved out of their reach, the account was disabled or
+        // deleted), the link stops working.
+        let creator = self.accounts.active_principal(&row.created_by).await?;
+        let creator_may_share = creator.is_some_and(|p| {
+            self.guard
+                .authz
+                .check(&p, "share", &target, &ctx.facts())
+                .is_ok()
+        });
+        if !creator_may_share {
+            return Err(Error::Gone(
+                "this link no longer works: its creator lost access to the file".into(),
+            ));
+        }
+        let mut link_ctx = ctx.clone();
+        link_ctx.principal = Principal::Link {
+            id: row.link.id.clone(),
+            file_id: file.id.clone(),
+            expires: Timestamp::from_millis(row.expires_us / 1000)?,
+        };
+        match self
+            .guard
+            .authorize(&link_ctx, action, &target, "file", &file.id)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Forbidden { .. }) if row.expires_us <= self.guard.now() => {
+                return Err(Error::Gone("this link has expired".into()));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok((link_ctx, file, row))
+    }
+
+    /// Checks a link password. The attempt is counted *before* the hash comparison (one atomic
+    /// update that refuses once `link_max_attempts` attempts are outstanding or the link is locked),
+    /// and given back only when the password was right; so a guess that is cancelled, times out or
+    /// races others still counts, and a right password never clears earlier failures.
+    async fn check_password(
+        &self,
+        ctx: &Ctx,
+        row: &LinkRow,
+        given: &str,
+        hash: &str,
+    ) -> Result<()> {
+        let now = self.guard.now();
+        let max = i64::from(self.limits.link_max_attempts.max(1));
+        if let Reservation::Locked { until } =
+            self.store.reserve_attempt(&row.link.id, now, max).await?
+        {
+            let secs = ((until - now) / 1_000_000).max(1) as u64;
+            return Err(Error::TooManyRequests(
+                "too many wrong passwords; the link is locked for now".into(),
+                secs,
+            ));
+        }
+        if verify_password(given.to_owned(), hash.to_owned()).await? {
+            self.store.release_attempt(&row.link.id).await?;
+            return Ok(());
+        }
+        self.guard.metrics.auth_failures.inc();
+        let lock_until = self.guard.now() + (self.limits.link_lock_secs as i64) * 1_000_000;
+        let event = ctx
+            .event("link.password.failed", "file", &row.link.file_id)
+            .attr("link", row.link.id.as_str())
+            .outcome(Outcome::Failure)
+            .build()?;
+        self.store
+            .fail_attempt(&row.link.id, max, lock_until, &event)
+            .await?;
+        Err(Error::Unauthorized("wrong link password".into()))
+    }
+
+    /// The file behind a link.
+    pub async fn info(&self, ctx: &Ctx, token: &str, password: Option<&str>) -> Result<LinkInfo> {
+        let (_, file, row) = self.open_link(ctx, token, password, "read").await?;
+        Ok(LinkInfo {
+            name: file.name,
+            size: file.size,
+            content_type: file.content_type,
+            sha256: file.sha256,
+            expires_at: row.link.expires_at,
+            downloads_left: row
+                .link
+                .max_downloads
+                .map(|m| m.saturating_sub(row.link.downloads)),
+        })
+    }
+
+    /// Downloads through a link, counting the download atomically against its limit.
+    pub async fn download(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        password: Option<&str>,
+        want: &Want,
+    ) -> Result<Delivery> {
+        let (link_ctx, file, row) = self.open_link(ctx, token, password, "download").await?;
+        // Every response that carries content counts, ranges included (a limit that a `Range:
+        // bytes=0-` could step around is no limit). HEAD and a 304 send no content and count
+        // nothing, but a used-up link refuses them too (checked in `open_link`).
+        let counts = !want.head && !files::not_modified(want, &file);
+        if counts && !self.store.count_download(&row.link.id).await? {
+            return Err(Error::Gone(
+                "this link has reached its download limit".into(),
+            ));
+        }
+        self.files.open(&link_ctx, file, want).await
+    }
 }
 
 /// What a link shows before downloading.
@@ -320,46 +408,4 @@ pub struct LinkInfo {
     pub expires_at: String,
     /// Downloads left, if limited.
     pub downloads_left: Option<u64>,
-}
-
-/// The file behind a link.
-pub async fn info(
-    app: &App,
-    ctx: &Ctx,
-    token: &str,
-    password: Option<&str>,
-) -> AppResult<LinkInfo> {
-    let (_, file, row) = open_link(app, ctx, token, password, "read").await?;
-    Ok(LinkInfo {
-        name: file.name,
-        size: file.size,
-        content_type: file.content_type,
-        sha256: file.sha256,
-        expires_at: row.link.expires_at,
-        downloads_left: row
-            .link
-            .max_downloads
-            .map(|m| m.saturating_sub(row.link.downloads)),
-    })
-}
-
-/// Downloads through a link, counting the download atomically against its limit.
-pub async fn download(
-    app: &App,
-    ctx: &Ctx,
-    token: &str,
-    password: Option<&str>,
-    want: &Want,
-) -> AppResult<Delivery> {
-    let (link_ctx, file, row) = open_link(app, ctx, token, password, "download").await?;
-    // Every response that carries content counts, ranges included (a limit that a `Range:
-    // bytes=0-` could step around is no limit). HEAD and a 304 send no content and count
-    // nothing, but a used-up link refuses them too (checked in `open_link`).
-    let counts = !want.head && !files::not_modified(want, &file);
-    if counts && !app.links.count_download(&row.link.id).await? {
-        return Err(AppError::Gone(
-            "this link has reached its download limit".into(),
-        ));
-    }
-    files::open(app, &link_ctx, file, want).await
 }

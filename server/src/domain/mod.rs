@@ -1,5 +1,6 @@
-//! Plain services the HTTP handlers call. Each function authorizes, validates, acts and records
-//! its audit event; none knows about HTTP.
+//! Plain services the HTTP handlers call: [`Accounts`], [`Files`], [`Folders`], [`Links`] and
+//! [`Shares`]. Each holds narrow handles (its stores, the blobs, a [`Guard`]) and each method
+//! authorizes, validates, acts and records its audit event; none knows about HTTP or the app.
 
 pub mod accounts;
 pub mod files;
@@ -10,6 +11,13 @@ pub mod integrity;
 pub mod links;
 pub mod names;
 
+pub use crate::error::{Error, Result};
+pub use accounts::Accounts;
+pub use files::Files;
+pub use folders::Folders;
+pub use grants::Shares;
+pub use links::Links;
+
 #[cfg(test)]
 mod tests;
 
@@ -17,9 +25,13 @@ use std::net::IpAddr;
 
 use strongroom_audit::{Actor, AuditEvent, Outcome, Resource};
 
-use crate::app::App;
-use crate::authz::{Principal, RequestFacts, Target};
-use crate::error::{AppError, AppResult};
+use std::sync::Arc;
+
+use crate::authz::{Authorizer, Principal, RequestFacts, Target};
+use crate::clock::Clock;
+use crate::denials::DenialAggregator;
+use crate::metrics::Metrics;
+use crate::store::DynEventLog;
 
 /// Who is calling and from where: what every service needs besides its arguments.
 #[derive(Debug, Clone)]
@@ -58,10 +70,10 @@ impl Ctx {
     }
 
     /// The signed-in user's id, or 401.
-    pub fn user_id(&self) -> AppResult<&str> {
+    pub fn user_id(&self) -> Result<&str> {
         self.principal
             .user_id()
-            .ok_or_else(|| AppError::Unauthorized("sign in first".into()))
+            .ok_or_else(|| Error::Unauthorized("sign in first".into()))
     }
 
     /// An audit event for `action` on `kind/id` by this caller.
@@ -102,7 +114,7 @@ impl EventDraft {
     }
 
     /// The event.
-    pub fn build(self) -> AppResult<AuditEvent> {
+    pub fn build(self) -> Result<AuditEvent> {
         let actor = match &self.ctx.principal {
             Principal::User { id, .. } => Actor::User(id.clone()),
             Principal::Link { id, .. } => Actor::Service(format!("link:{id}")),
@@ -131,65 +143,112 @@ impl EventDraft {
     }
 }
 
-/// Authorizes `action` on `target`; a refusal is recorded as a `denied` audit event and counted.
-pub async fn authorize(
-    app: &App,
-    ctx: &Ctx,
-    action: &str,
-    target: &Target,
-    audit_kind: &str,
-    audit_id: &str,
-) -> AppResult<()> {
-    match app
-        .authz
-        .check(&ctx.principal, action, target, &ctx.facts())
-    {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            app.metrics.denials.inc();
-            // Anonymous denials: the first per address and window is recorded, the rest are
-            // summarized (see `crate::denials`).
-            let record = ctx.principal != Principal::Anonymous
-                || app.denials.admit(ctx.ip, action, app.now());
-            if record {
-                let event = ctx
-                    .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
-                    .outcome(Outcome::Denied)
-                    .build()?;
-                app.events.record(&event).await?;
+/// What every service decides and records with: the authorizer, the audit outbox, the clock,
+/// the metrics and the aggregation of anonymous denials. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Policy decisions.
+    pub authz: Arc<Authorizer>,
+    /// Events that change no row.
+    pub events: Arc<DynEventLog>,
+    /// The one clock domain code reads.
+    pub clock: Arc<dyn Clock>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Anonymous denials, summarized per source address.
+    pub denials: Arc<DenialAggregator>,
+}
+
+impl Guard {
+    /// Now, in microseconds since the epoch.
+    pub fn now(&self) -> i64 {
+        self.clock.now_micros()
+    }
+
+    /// Records an event that changes no row.
+    pub async fn record(&self, event: &AuditEvent) -> Result<()> {
+        Ok(self.events.record(event).await?)
+    }
+
+    /// Authorizes `action` on `target`; a refusal is recorded as a `denied` audit event and
+    /// counted.
+    pub async fn authorize(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        target: &Target,
+        audit_kind: &str,
+        audit_id: &str,
+    ) -> Result<()> {
+        match self
+            .authz
+            .check(&ctx.principal, action, target, &ctx.facts())
+        {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                self.metrics.denials.inc();
+                // Anonymous denials: the first per address and window is recorded, the rest
+                // are summarized (see `crate::denials`).
+                let record = ctx.principal != Principal::Anonymous
+                    || self.denials.admit(ctx.ip, action, self.now());
+                if record {
+                    let event = ctx
+                        .event(&format!("authz.denied.{action}"), audit_kind, audit_id)
+                        .outcome(Outcome::Denied)
+                        .build()?;
+                    self.record(&event).await?;
+                }
+                // Nobody signed in: the answer is "sign in", not "forbidden".
+                if ctx.principal == Principal::Anonymous
+                    && !matches!(action, "register" | "login")
+                    && matches!(err, Error::Forbidden { .. })
+                {
+                    return Err(Error::Unauthorized(format!("sign in to {action}")));
+                }
+                Err(err)
             }
-            // Nobody signed in: the answer is "sign in", not "forbidden".
-            if ctx.principal == Principal::Anonymous
-                && !matches!(action, "register" | "login")
-                && matches!(err, AppError::Forbidden { .. })
-            {
-                return Err(AppError::Unauthorized(format!("sign in to {action}")));
-            }
-            Err(err)
         }
     }
-}
 
-/// Authorizes `action` on the platform itself (registration, own root, observability,
-/// administration).
-pub async fn authorize_platform(app: &App, ctx: &Ctx, action: &str) -> AppResult<()> {
-    authorize(
-        app,
-        ctx,
-        action,
-        &Target::Platform,
-        "platform",
-        "strongroom",
-    )
-    .await
-}
+    /// Authorizes `action` on the platform itself (registration, own root, observability,
+    /// administration).
+    pub async fn authorize_platform(&self, ctx: &Ctx, action: &str) -> Result<()> {
+        self.authorize(ctx, action, &Target::Platform, "platform", "strongroom")
+            .await
+    }
 
-/// Authorizes the signed-in caller to manage their own account; returns their user id.
-pub async fn authorize_own_account(app: &App, ctx: &Ctx) -> AppResult<String> {
-    let user = ctx.user_id()?.to_owned();
-    let target = Target::Account(user.clone());
-    authorize(app, ctx, "manage_account", &target, "user", &user).await?;
-    Ok(user)
+    /// Authorizes the signed-in caller to manage their own account; returns their user id.
+    pub async fn authorize_own_account(&self, ctx: &Ctx) -> Result<String> {
+        let user = ctx.user_id()?.to_owned();
+        let target = Target::Account(user.clone());
+        self.authorize(ctx, "manage_account", &target, "user", &user)
+            .await?;
+        Ok(user)
+    }
+
+    /// Records the summaries of anonymous denials whose window closed (all of them with
+    /// `everything`, at shutdown); returns how many summaries were written.
+    pub async fn flush_denials(&self, everything: bool) -> Result<usize> {
+        let summaries = self.denials.drain(self.now(), everything);
+        for s in &summaries {
+            let mut ctx = Ctx::system();
+            ctx.ip = s.ip;
+            let mut event = ctx
+                .event("authz.denied.summary", "platform", "strongroom")
+                .outcome(Outcome::Denied)
+                .attr("count", s.suppressed)
+                .attr("since", rfc3339(s.since_micros))
+                .attr(
+                    "actions",
+                    serde_json::to_value(&s.actions).unwrap_or_default(),
+                );
+            if s.ip.is_unspecified() {
+                event = event.attr("sources", "many");
+            }
+            self.record(&event.build()?).await?;
+        }
+        Ok(summaries.len())
+    }
 }
 
 /// Microseconds to RFC 3339.
@@ -197,28 +256,4 @@ pub fn rfc3339(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
         .map(|t| t.to_string())
         .unwrap_or_default()
-}
-
-/// Records the summaries of anonymous denials whose window closed (all of them with
-/// `everything`, at shutdown); returns how many summaries were written.
-pub async fn flush_denials(app: &App, everything: bool) -> AppResult<usize> {
-    let summaries = app.denials.drain(app.now(), everything);
-    for s in &summaries {
-        let mut ctx = Ctx::system();
-        ctx.ip = s.ip;
-        let mut event = ctx
-            .event("authz.denied.summary", "platform", "strongroom")
-            .outcome(Outcome::Denied)
-            .attr("count", s.suppressed)
-            .attr("since", rfc3339(s.since_micros))
-            .attr(
-                "actions",
-                serde_json::to_value(&s.actions).unwrap_or_default(),
-            );
-        if s.ip.is_unspecified() {
-            event = event.attr("sources", "many");
-        }
-        app.events.record(&event.build()?).await?;
-    }
-    Ok(summaries.len())
 }

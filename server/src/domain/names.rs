@@ -1,14 +1,14 @@
 //! Validation of names, emails and passwords: what users type.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 
 /// Longest file or folder name, in bytes (most filesystems' limit).
 pub const MAX_NAME_BYTES: usize = 255;
 
 /// A file or folder name: 1 to 255 bytes, no control characters, no `/` or `\`, not `.`/`..`,
 /// no leading or trailing spaces.
-pub fn file_name(name: &str) -> AppResult<String> {
-    let bad = |why: &str| Err(AppError::Invalid(format!("invalid name: {why}")));
+pub fn file_name(name: &str) -> Result<String> {
+    let bad = |why: &str| Err(Error::Invalid(format!("invalid name: {why}")));
     if name.is_empty() {
         return bad("empty");
     }
@@ -31,13 +31,9 @@ pub fn file_name(name: &str) -> AppResult<String> {
 }
 
 /// An email address: lower-cased, one `@`, a dot in the domain, at most 254 bytes.
-pub fn email(email: &str) -> AppResult<String> {
+pub fn email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
-    let bad = || {
-        Err(AppError::Invalid(format!(
-            "invalid email address: {email:?}"
-        )))
-    };
+    let bad = || Err(Error::Invalid(format!("invalid email address: {email:?}")));
     if e.len() > 254 || e.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return bad();
     }
@@ -57,10 +53,10 @@ pub fn email(email: &str) -> AppResult<String> {
 }
 
 /// A display name: 1 to 100 characters, no control characters.
-pub fn display_name(name: &str) -> AppResult<String> {
+pub fn display_name(name: &str) -> Result<String> {
     let n = name.trim();
     if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
-        return Err(AppError::Invalid(
+        return Err(Error::Invalid(
             "invalid name: 1 to 100 characters, no control characters".into(),
         ));
     }
@@ -68,25 +64,23 @@ pub fn display_name(name: &str) -> AppResult<String> {
 }
 
 /// A password: 12 to 1024 bytes (NIST SP 800-63B's length-over-composition advice).
-pub fn password(password: &str) -> AppResult<()> {
+pub fn password(password: &str) -> Result<()> {
     if password.len() < 12 {
-        return Err(AppError::Invalid(
+        return Err(Error::Invalid(
             "password must be at least 12 characters".into(),
         ));
     }
     if password.len() > 1024 {
-        return Err(AppError::Invalid(
-            "password must be at most 1024 bytes".into(),
-        ));
+        return Err(Error::Invalid("password must be at most 1024 bytes".into()));
     }
     Ok(())
 }
 
 /// An id from a URL: a UUID, or 404 (never a database error for junk).
-pub fn id(text: &str) -> AppResult<String> {
+pub fn id(text: &str) -> Result<String> {
     uuid::Uuid::parse_str(text)
         .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound("no such item".into()))
+        .map_err(|_| Error::NotFound("no such item".into()))
 }
 
 #[cfg(test)]
@@ -108,10 +102,7 @@ mod tests {
             " lead",
             &"x".repeat(256),
         ] {
-            assert!(
-                matches!(file_name(bad), Err(AppError::Invalid(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(file_name(bad), Err(Error::Invalid(_))), "{bad:?}");
         }
     }
 
@@ -136,7 +127,7 @@ mod tests {
         assert!(password("short").is_err());
         assert!(password("correct horse battery").is_ok());
         assert!(password(&"x".repeat(2000)).is_err());
-        assert!(matches!(id("../../etc/passwd"), Err(AppError::NotFound(_))));
+        assert!(matches!(id("../../etc/passwd"), Err(Error::NotFound(_))));
         assert!(id("0190f5c2-7a5e-7cc4-8a53-6a1f0d1b2c3d").is_ok());
     }
 }

@@ -9,17 +9,21 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use strongroom_audit::AuditEvent;
 
-use super::files::{self, Delivery, NewFile, Want};
-use super::{Ctx, folders, fsck, grants};
-use crate::app::App;
-use crate::authz::Principal;
+use strongroom_file_verifier::{Algorithm, KeyRing as FileKeys, SecretKey};
+
+use super::files::{Delivery, NewFile, Want};
+use super::{Ctx, Files, Folders, Guard, Shares};
+use crate::authz::{Authorizer, Principal};
+use crate::blobs::Blobs;
 use crate::clock::ManualClock;
-use crate::config::Config;
-use crate::error::AppError;
+use crate::config::{FilesConfig, StorageConfig};
+use crate::denials::DenialAggregator;
+use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::store::{
     self, ChainNode, FileChange, FileQuery, FileRecord, FileStore, FolderChange, FolderEdge,
     FolderRecord, FolderStore, GrantRecord, GrantStore, HeldRole, Located, MemoryStore, NewGrant,
-    Shares, UserRecord, UserStore,
+    Shares as Listed, UserRecord, UserStore,
 };
 
 /// Counts the calls to the file, folder and share stores: each is one round trip on SQL.
@@ -111,7 +115,7 @@ impl GrantStore for Counting {
         self.tick();
         self.inner.put(g, e).await
     }
-    async fn list(&self, which: Shares<'_>) -> store::Result<Vec<GrantRecord>> {
+    async fn list(&self, which: Listed<'_>) -> store::Result<Vec<GrantRecord>> {
         self.tick();
         GrantStore::list(self.inner.as_ref(), which).await
     }
@@ -125,34 +129,67 @@ impl GrantStore for Counting {
     }
 }
 
+/// The services over one memory store, built from their narrow handles (no `App`); the file,
+/// folder and share stores are seen through [`Counting`].
 struct World {
-    app: App,
+    files: Files,
+    folders: Folders,
+    shares: Shares,
     store: Arc<MemoryStore>,
     counting: Arc<Counting>,
-    _dir: tempfile::TempDir,
+    blobs: Blobs,
+    verifier: FileKeys,
+    guard: Guard,
 }
 
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_owned(),
-        ..Config::default()
-    };
+fn world() -> World {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(ManualClock::starting_now());
-    let mut app = App::in_memory(config, clock, store.clone()).await.unwrap();
     let counting = Arc::new(Counting {
         inner: store.clone(),
         calls: AtomicUsize::new(0),
     });
-    app.files = counting.clone();
-    app.folders = counting.clone();
-    app.grants = counting.clone();
+    let clock = Arc::new(ManualClock::starting_now());
+    let guard = Guard {
+        authz: Arc::new(
+            Authorizer::with_policies(false, &[])
+                .unwrap()
+                .with_clock(clock.clone()),
+        ),
+        events: store.clone(),
+        clock,
+        metrics: Metrics::new(),
+        denials: Arc::new(DenialAggregator::new(60, 100)),
+    };
+    let blobs = Blobs::open("memory://", &StorageConfig::default()).unwrap();
+    let mut verifier = FileKeys::with_algorithm(Algorithm::Blake3Keyed);
+    verifier
+        .insert_signing_key("k1", SecretKey::from_bytes(&[7; 32]).unwrap())
+        .unwrap();
+    let folders = Folders::new(counting.clone(), counting.clone(), guard.clone());
+    let files = Files::new(
+        counting.clone(),
+        folders.clone(),
+        blobs.clone(),
+        verifier.clone(),
+        FilesConfig::default(),
+        guard.clone(),
+    );
+    let shares = Shares::new(
+        counting.clone(),
+        store.clone(),
+        files.clone(),
+        folders.clone(),
+        guard.clone(),
+    );
     World {
-        app,
+        files,
+        folders,
+        shares,
         store,
         counting,
-        _dir: dir,
+        blobs,
+        verifier,
+        guard,
     }
 }
 
@@ -195,7 +232,7 @@ async fn upload(
         content_type: "text/plain".into(),
     };
     let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(body))]);
-    files::upload(&w.app, ctx, new, chunks).await.unwrap().id
+    w.files.upload(ctx, new, chunks).await.unwrap().id
 }
 
 async fn read(delivery: Delivery) -> Result<Vec<u8>, std::io::Error> {
@@ -211,13 +248,15 @@ async fn read(delivery: Delivery) -> Result<Vec<u8>, std::io::Error> {
 
 #[tokio::test]
 async fn a_decision_30_folders_deep_costs_two_round_trips() {
-    let w = world().await;
+    let w = world();
     let ann = person(&w, "ann").await;
     let bob = person(&w, "bob").await;
     let mut parent: Option<String> = None;
     let mut top = String::new();
     for level in 0..30 {
-        let f = folders::create(&w.app, &ann, parent.as_deref(), &format!("level {level}"))
+        let f = w
+            .folders
+            .create(&ann, parent.as_deref(), &format!("level {level}"))
             .await
             .unwrap();
         if level == 0 {
@@ -227,13 +266,14 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
     }
     let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
     // Bob may read it through a share on the top folder, 30 levels up.
-    grants::grant(&w.app, &ann, "folder", &top, "bob@example.com", "viewer")
+    w.shares
+        .grant(&ann, "folder", &top, "bob@example.com", "viewer")
         .await
         .unwrap();
 
     for (who, ctx) in [("owner", &ann), ("shared", &bob)] {
         w.counting.calls.store(0, Ordering::SeqCst);
-        files::get(&w.app, ctx, &file).await.unwrap();
+        w.files.get(ctx, &file).await.unwrap();
         assert_eq!(
             w.counting.calls.load(Ordering::SeqCst),
             2,
@@ -243,22 +283,17 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
     // A refusal costs the same and reveals nothing.
     let eve = person(&w, "eve").await;
     w.counting.calls.store(0, Ordering::SeqCst);
-    let refused = files::get(&w.app, &eve, &file).await;
-    assert!(matches!(refused, Err(AppError::NotFound(_))), "{refused:?}");
+    let refused = w.files.get(&eve, &file).await;
+    assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
     assert_eq!(w.counting.calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn an_altered_blob_fails_verify_and_its_download() {
-    let w = world().await;
+    let w = world();
     let ann = person(&w, "ann").await;
     let id = upload(&w, &ann, None, "a.txt", b"hello world").await;
-    let got = read(
-        files::download(&w.app, &ann, &id, &Want::default())
-            .await
-            .unwrap(),
-    )
-    .await;
+    let got = read(w.files.download(&ann, &id, &Want::default()).await.unwrap()).await;
     assert_eq!(got.unwrap(), b"hello world");
 
     // Same length, one byte changed, behind the server's back.
@@ -266,22 +301,16 @@ async fn an_altered_blob_fails_verify_and_its_download() {
     let altered = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
         b"hello w0rld",
     ))]);
-    w.app
-        .blobs
-        .put_stream(&key, altered, 1 << 20, &w.app.verifier)
+    w.blobs
+        .put_stream(&key, altered, 1 << 20, &w.verifier)
         .await
         .unwrap();
 
-    let v = files::verify(&w.app, &ann, &id).await.unwrap();
+    let v = w.files.verify(&ann, &id).await.unwrap();
     assert!(!v.ok && !v.sha256_matches && !v.signature_valid, "{v:?}");
-    let got = read(
-        files::download(&w.app, &ann, &id, &Want::default())
-            .await
-            .unwrap(),
-    )
-    .await;
+    let got = read(w.files.download(&ann, &id, &Want::default()).await.unwrap()).await;
     assert!(got.is_err(), "an altered file was delivered whole: {got:?}");
-    assert_eq!(w.app.metrics.integrity_failures.get(), 1);
+    assert_eq!(w.guard.metrics.integrity_failures.get(), 1);
     // The failure reaches the audit trail.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(
@@ -292,10 +321,20 @@ async fn an_altered_blob_fails_verify_and_its_download() {
         "no file.integrity_failed event"
     );
     // Checking can be turned off (then only the length is checked).
-    let mut w2 = w;
-    w2.app.config.files.verify_downloads = false;
+    let unchecked = Files::new(
+        w.store.clone(),
+        w.folders.clone(),
+        w.blobs.clone(),
+        w.verifier.clone(),
+        FilesConfig {
+            verify_downloads: false,
+            ..FilesConfig::default()
+        },
+        w.guard.clone(),
+    );
     let got = read(
-        files::download(&w2.app, &ann, &id, &Want::default())
+        unchecked
+            .download(&ann, &id, &Want::default())
             .await
             .unwrap(),
     )
@@ -305,19 +344,17 @@ async fn an_altered_blob_fails_verify_and_its_download() {
 
 #[tokio::test]
 async fn fsck_repairs_a_cycle_on_the_memory_store() {
-    let w = world().await;
+    let w = world();
     let ann = person(&w, "ann").await;
-    let a = folders::create(&w.app, &ann, None, "a").await.unwrap();
-    let b = folders::create(&w.app, &ann, Some(&a.id), "b")
-        .await
-        .unwrap();
+    let a = w.folders.create(&ann, None, "a").await.unwrap();
+    let b = w.folders.create(&ann, Some(&a.id), "b").await.unwrap();
     // Damage no API call can make: a points at its own child.
     w.store.force_parent(&a.id, &b.id);
-    let report = fsck::fsck(&w.app, false).await.unwrap();
+    let report = w.folders.fsck(false).await.unwrap();
     assert_eq!(report.damage.len(), 1, "{report:?}");
     assert!(!report.repaired);
-    let report = fsck::fsck(&w.app, true).await.unwrap();
+    let report = w.folders.fsck(true).await.unwrap();
     assert!(report.repaired);
-    assert!(fsck::fsck(&w.app, false).await.unwrap().damage.is_empty());
-    folders::get(&w.app, &ann, &b.id).await.unwrap();
+    assert!(w.folders.fsck(false).await.unwrap().damage.is_empty());
+    w.folders.get(&ann, &b.id).await.unwrap();
 }

@@ -12,8 +12,9 @@ use super::Caller;
 use super::admin::{AuditPage, audit_page, parse_time};
 use crate::app::AppState;
 use crate::domain::Ctx;
-use crate::domain::accounts::{self, SessionView, User};
-use crate::error::{AppResult, Problem};
+use crate::domain::accounts::{SessionView, User};
+use crate::error::Result;
+use crate::http::problem::Problem;
 
 /// Registration.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,8 +109,10 @@ pub async fn register(
     State(app): State<AppState>,
     caller: Caller,
     Json(r): Json<RegisterRequest>,
-) -> AppResult<(StatusCode, Json<Registration>)> {
-    accounts::register(&app, &caller.anonymous(), &r.email, &r.name, &r.password).await?;
+) -> Result<(StatusCode, Json<Registration>)> {
+    app.accounts
+        .register(&caller.anonymous(), &r.email, &r.name, &r.password)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Registration {
@@ -126,10 +129,10 @@ pub async fn login(
     State(app): State<AppState>,
     caller: Caller,
     Json(r): Json<LoginRequest>,
-) -> AppResult<Json<Tokens>> {
+) -> Result<Json<Tokens>> {
     let ctx = caller.anonymous();
     let c = client(&ctx, r.device_id);
-    let (user, pair) = accounts::login(&app, &ctx, &r.email, &r.password, c).await?;
+    let (user, pair) = app.accounts.login(&ctx, &r.email, &r.password, c).await?;
     Ok(Json(tokens(&app, pair, Some(user))))
 }
 
@@ -140,26 +143,26 @@ pub async fn refresh(
     State(app): State<AppState>,
     caller: Caller,
     Json(r): Json<RefreshRequest>,
-) -> AppResult<Json<Tokens>> {
+) -> Result<Json<Tokens>> {
     let ctx = caller.anonymous();
     let c = client(&ctx, r.device_id);
-    let pair = accounts::refresh(&app, &ctx, &r.refresh_token, &c).await?;
+    let pair = app.accounts.refresh(&ctx, &r.refresh_token, &c).await?;
     Ok(Json(tokens(&app, pair, None)))
 }
 
 /// Ends this session.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout(State(app): State<AppState>, caller: Caller) -> AppResult<StatusCode> {
-    accounts::logout(&app, &caller.0).await?;
+pub async fn logout(State(app): State<AppState>, caller: Caller) -> Result<StatusCode> {
+    app.accounts.logout(&caller.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// My profile.
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = Problem)))]
-pub async fn profile(State(app): State<AppState>, caller: Caller) -> AppResult<Json<User>> {
-    Ok(Json(accounts::profile(&app, &caller.0).await?))
+pub async fn profile(State(app): State<AppState>, caller: Caller) -> Result<Json<User>> {
+    Ok(Json(app.accounts.profile(&caller.0).await?))
 }
 
 /// A profile change.
@@ -181,9 +184,11 @@ pub async fn update_profile(
     State(app): State<AppState>,
     caller: Caller,
     Json(u): Json<ProfileUpdate>,
-) -> AppResult<Json<User>> {
+) -> Result<Json<User>> {
     Ok(Json(
-        accounts::update_profile(&app, &caller.0, u.name.as_deref(), u.email.as_deref()).await?,
+        app.accounts
+            .update_profile(&caller.0, u.name.as_deref(), u.email.as_deref())
+            .await?,
     ))
 }
 
@@ -202,8 +207,8 @@ pub async fn delete_account(
     State(app): State<AppState>,
     caller: Caller,
     Json(d): Json<DeleteAccount>,
-) -> AppResult<StatusCode> {
-    accounts::delete_account(&app, &caller.0, &d.password).await?;
+) -> Result<StatusCode> {
+    app.accounts.delete_account(&caller.0, &d.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,8 +230,10 @@ pub async fn change_password(
     State(app): State<AppState>,
     caller: Caller,
     Json(p): Json<PasswordChange>,
-) -> AppResult<StatusCode> {
-    accounts::change_password(&app, &caller.0, &p.current_password, &p.new_password).await?;
+) -> Result<StatusCode> {
+    app.accounts
+        .change_password(&caller.0, &p.current_password, &p.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,8 +243,8 @@ pub async fn change_password(
 pub async fn sessions(
     State(app): State<AppState>,
     caller: Caller,
-) -> AppResult<Json<Vec<SessionView>>> {
-    Ok(Json(accounts::sessions(&app, &caller.0).await?))
+) -> Result<Json<Vec<SessionView>>> {
+    Ok(Json(app.accounts.sessions(&caller.0).await?))
 }
 
 /// Revokes one of my sessions.
@@ -248,8 +255,8 @@ pub async fn revoke_session(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<StatusCode> {
-    accounts::revoke_session(&app, &caller.0, &id).await?;
+) -> Result<StatusCode> {
+    app.accounts.revoke_session(&caller.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,8 +283,8 @@ pub async fn activity(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<ActivityQuery>,
-) -> AppResult<Json<AuditPage>> {
-    let user = crate::domain::authorize_own_account(&app, &caller.0).await?;
+) -> Result<Json<AuditPage>> {
+    let user = app.guard.authorize_own_account(&caller.0).await?;
     let mut query = AuditQuery::new()
         .actor(Actor::User(user))
         .order(Order::NewestFirst);

@@ -8,8 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::domain::accounts::{self, User};
-use crate::error::{AppError, AppResult, Problem};
+use crate::domain::accounts::User;
+use crate::error::{Error, Result};
+use crate::http::problem::Problem;
 
 /// One audit record.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,9 +34,9 @@ pub struct AuditPage {
 }
 
 /// Parses an RFC 3339 time from a query.
-pub fn parse_time(s: &str) -> AppResult<Timestamp> {
+pub fn parse_time(s: &str) -> Result<Timestamp> {
     s.parse()
-        .map_err(|_| AppError::BadRequest(format!("invalid time {s:?}: use RFC 3339")))
+        .map_err(|_| Error::BadRequest(format!("invalid time {s:?}: use RFC 3339")))
 }
 
 /// Runs `query` with paging arguments.
@@ -44,18 +45,16 @@ pub async fn audit_page(
     mut query: AuditQuery,
     limit: Option<usize>,
     after: Option<String>,
-) -> AppResult<AuditPage> {
+) -> Result<AuditPage> {
     let limit = limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::BadRequest(
-            "limit must be between 1 and 500".into(),
-        ));
+        return Err(Error::BadRequest("limit must be between 1 and 500".into()));
     }
     query = query.limit(limit);
     if let Some(a) = after {
         let c: Cursor = a
             .parse()
-            .map_err(|_| AppError::BadRequest("invalid cursor".into()))?;
+            .map_err(|_| Error::BadRequest("invalid cursor".into()))?;
         query = query.after(c);
     }
     let page = app.audit.query(&query).await?;
@@ -106,9 +105,11 @@ pub async fn audit(
     State(app): State<AppState>,
     caller: Caller,
     Query(f): Query<AuditFilter>,
-) -> AppResult<Json<AuditPage>> {
+) -> Result<Json<AuditPage>> {
     caller.0.user_id()?;
-    crate::domain::authorize_platform(&app, &caller.0, "read_audit").await?;
+    app.guard
+        .authorize_platform(&caller.0, "read_audit")
+        .await?;
     let mut q = AuditQuery::new();
     if let Some(u) = f.user {
         q = q.actor(Actor::User(u));
@@ -120,7 +121,7 @@ pub async fn audit(
         (Some(t), Some(i)) => q = q.resource(Resource::new(t, i)?),
         (None, None) => {}
         _ => {
-            return Err(AppError::BadRequest(
+            return Err(Error::BadRequest(
                 "give resource_type and resource_id together".into(),
             ));
         }
@@ -131,7 +132,7 @@ pub async fn audit(
             "failure" => Outcome::Failure,
             "denied" => Outcome::Denied,
             _ => {
-                return Err(AppError::BadRequest(
+                return Err(Error::BadRequest(
                     "outcome is success, failure or denied".into(),
                 ));
             }
@@ -146,7 +147,7 @@ pub async fn audit(
     q = q.order(match f.order.as_deref() {
         None | Some("newest") => Order::NewestFirst,
         Some("oldest") => Order::OldestFirst,
-        Some(_) => return Err(AppError::BadRequest("order is newest or oldest".into())),
+        Some(_) => return Err(Error::BadRequest("order is newest or oldest".into())),
     });
     Ok(Json(audit_page(&app, q, f.limit, f.after).await?))
 }
@@ -198,9 +199,11 @@ fn checkpoint(c: Option<strongroom_audit::Checkpoint>) -> Option<CheckpointView>
 pub async fn verify_chain(
     State(app): State<AppState>,
     caller: Caller,
-) -> AppResult<Json<ChainReport>> {
+) -> Result<Json<ChainReport>> {
     caller.0.user_id()?;
-    crate::domain::authorize_platform(&app, &caller.0, "read_audit").await?;
+    app.guard
+        .authorize_platform(&caller.0, "read_audit")
+        .await?;
     Ok(Json(match app.audit.verify(..).await {
         Ok(r) => ChainReport {
             ok: true,
@@ -229,9 +232,9 @@ pub async fn verify_chain(
 /// Every account.
 #[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
-pub async fn users(State(app): State<AppState>, caller: Caller) -> AppResult<Json<Vec<User>>> {
+pub async fn users(State(app): State<AppState>, caller: Caller) -> Result<Json<Vec<User>>> {
     caller.0.user_id()?;
-    Ok(Json(accounts::list_users(&app, &caller.0).await?))
+    Ok(Json(app.accounts.list_users(&caller.0).await?))
 }
 
 /// Disables an account: signed out everywhere, logins refused, its links and shares suspended.
@@ -242,11 +245,9 @@ pub async fn disable_user(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<User>> {
+) -> Result<Json<User>> {
     caller.0.user_id()?;
-    Ok(Json(
-        accounts::set_disabled(&app, &caller.0, &id, true).await?,
-    ))
+    Ok(Json(app.accounts.set_disabled(&caller.0, &id, true).await?))
 }
 
 /// Enables a disabled account.
@@ -257,10 +258,10 @@ pub async fn enable_user(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<User>> {
+) -> Result<Json<User>> {
     caller.0.user_id()?;
     Ok(Json(
-        accounts::set_disabled(&app, &caller.0, &id, false).await?,
+        app.accounts.set_disabled(&caller.0, &id, false).await?,
     ))
 }
 
@@ -279,9 +280,9 @@ pub async fn reset_password(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<PasswordReset>> {
+) -> Result<Json<PasswordReset>> {
     caller.0.user_id()?;
     Ok(Json(PasswordReset {
-        password: accounts::reset_password(&app, &caller.0, &id).await?,
+        password: app.accounts.reset_password(&caller.0, &id).await?,
     }))
 }

@@ -10,7 +10,7 @@ use http::request::Parts;
 use crate::app::AppState;
 use crate::authz::Principal;
 use crate::domain::Ctx;
-use crate::error::AppError;
+use crate::error::Error;
 
 /// What the middleware learned about the request.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ impl Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(bearer_token).ok_or_else(|| {
-                AppError::Unauthorized("use Authorization: Bearer <access token>".into())
+                Error::Unauthorized("use Authorization: Bearer <access token>".into())
             })?;
             let claims = match app.sessions.verify_access(token.trim(), true).await {
                 Ok(c) => c,
@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for Caller {
                 }
             };
             if let Err(wait) = app.limiter.check_user(&claims.sub) {
-                return Err(AppError::TooManyRequests(
+                return Err(Error::TooManyRequests(
                     "too many requests for this user".into(),
                     wait,
                 ));

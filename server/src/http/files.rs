@@ -12,10 +12,11 @@ use super::Caller;
 use crate::app::AppState;
 use crate::conn::MinRate;
 use crate::domain::files::{
-    self, ByteRange, Delivery, FileMeta, FileUpdate, IfNoneMatch, Listing, NewFile, Page,
-    Verification, Want,
+    ByteRange, Delivery, FileMeta, FileUpdate, IfNoneMatch, Listing, NewFile, Page, Verification,
+    Want,
 };
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{Error, Result};
+use crate::http::problem::Problem;
 
 /// Where and under which name to store an upload.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -43,7 +44,7 @@ pub async fn upload(
     Query(p): Query<UploadParams>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<(StatusCode, Json<FileMeta>)> {
+) -> Result<(StatusCode, Json<FileMeta>)> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -59,7 +60,7 @@ pub async fn upload(
         &app.config.http,
         app.metrics.clone(),
     );
-    let meta = files::upload(&app, &caller.0, new, body).await?;
+    let meta = app.files.upload(&caller.0, new, body).await?;
     Ok((StatusCode::CREATED, Json(meta)))
 }
 
@@ -87,12 +88,12 @@ pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> AppResult<Json<Page>> {
+) -> Result<Json<Page>> {
     let desc = match p.order.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(o) => {
-            return Err(AppError::BadRequest(format!(
+            return Err(Error::BadRequest(format!(
                 "order is asc or desc, not {o:?}"
             )));
         }
@@ -104,7 +105,7 @@ pub async fn list(
         limit: p.limit,
         offset: p.offset,
     };
-    Ok(Json(files::list(&app, &caller.0, &q).await?))
+    Ok(Json(app.files.list(&caller.0, &q).await?))
 }
 
 /// A file's metadata.
@@ -115,8 +116,8 @@ pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<FileMeta>> {
-    Ok(Json(files::get(&app, &caller.0, &id).await?))
+) -> Result<Json<FileMeta>> {
+    Ok(Json(app.files.get(&caller.0, &id).await?))
 }
 
 /// A change to a file.
@@ -140,13 +141,13 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     Json(p): Json<FilePatch>,
-) -> AppResult<Json<FileMeta>> {
+) -> Result<Json<FileMeta>> {
     let change = FileUpdate {
         name: p.name,
         folder_id: p.folder_id,
         public: p.public,
     };
-    Ok(Json(files::update(&app, &caller.0, &id, &change).await?))
+    Ok(Json(app.files.update(&caller.0, &id, &change).await?))
 }
 
 /// Deletes a file.
@@ -157,8 +158,8 @@ pub async fn delete(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<StatusCode> {
-    files::delete(&app, &caller.0, &id).await?;
+) -> Result<StatusCode> {
+    app.files.delete(&caller.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,8 +174,11 @@ pub async fn download(
     Path(id): Path<String>,
     method: http::Method,
     headers: HeaderMap,
-) -> AppResult<Response> {
-    let delivery = files::download(&app, &caller.0, &id, &want(&method, &headers)?).await?;
+) -> Result<Response> {
+    let delivery = app
+        .files
+        .download(&caller.0, &id, &want(&method, &headers)?)
+        .await?;
     Ok(deliver(&app, delivery))
 }
 
@@ -186,12 +190,12 @@ pub async fn verify(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Verification>> {
-    Ok(Json(files::verify(&app, &caller.0, &id).await?))
+) -> Result<Json<Verification>> {
+    Ok(Json(app.files.verify(&caller.0, &id).await?))
 }
 
 /// The conditional and range headers of a download request.
-pub fn want(method: &http::Method, headers: &HeaderMap) -> AppResult<Want> {
+pub fn want(method: &http::Method, headers: &HeaderMap) -> Result<Want> {
     let get = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
     Ok(Want {
         range: get(header::RANGE).map(parse_range).transpose()?,
@@ -202,11 +206,11 @@ pub fn want(method: &http::Method, headers: &HeaderMap) -> AppResult<Want> {
 
 /// Parses a `Range` header (RFC 9110 §14.2): one `bytes=` range. Another unit is a 400; several
 /// ranges or nonsense numbers parse to a range that answers 416.
-pub fn parse_range(header: &str) -> AppResult<ByteRange> {
+pub fn parse_range(header: &str) -> Result<ByteRange> {
     let spec = header
         .trim()
         .strip_prefix("bytes=")
-        .ok_or_else(|| AppError::BadRequest("only byte ranges are supported".into()))?;
+        .ok_or_else(|| Error::BadRequest("only byte ranges are supported".into()))?;
     if spec.contains(',') {
         return Ok(ByteRange::Unsatisfiable(
             "multiple ranges are not supported".into(),
@@ -337,7 +341,7 @@ mod tests {
         }
         assert!(matches!(
             parse_range("items=0-1"),
-            Err(AppError::BadRequest(_))
+            Err(Error::BadRequest(_))
         ));
         assert_eq!(parse_if_none_match("*"), IfNoneMatch::Any);
         assert_eq!(

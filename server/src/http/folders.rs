@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 
 use super::Caller;
 use crate::app::AppState;
-use crate::domain::folders::{self, Folder};
-use crate::error::{AppResult, Problem};
+use crate::domain::folders::Folder;
+use crate::error::Result;
+use crate::http::problem::Problem;
 
 /// A new folder.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,8 +35,11 @@ pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
     Json(n): Json<NewFolder>,
-) -> AppResult<(StatusCode, Json<Folder>)> {
-    let f = folders::create(&app, &caller.0, n.parent_id.as_deref(), &n.name).await?;
+) -> Result<(StatusCode, Json<Folder>)> {
+    let f = app
+        .folders
+        .create(&caller.0, n.parent_id.as_deref(), &n.name)
+        .await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -47,8 +51,8 @@ pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Folder>> {
-    Ok(Json(folders::get(&app, &caller.0, &id).await?))
+) -> Result<Json<Folder>> {
+    Ok(Json(app.folders.get(&caller.0, &id).await?))
 }
 
 /// A change to a folder.
@@ -73,22 +77,22 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     Json(p): Json<FolderPatch>,
-) -> AppResult<Json<Folder>> {
+) -> Result<Json<Folder>> {
     if p.name.is_none() && p.parent_id.is_none() && p.public.is_none() {
-        return Err(crate::error::AppError::Invalid(
+        return Err(crate::error::Error::Invalid(
             "nothing to change: give name, parent_id and/or public".into(),
         ));
     }
     Ok(Json(
-        folders::update(
-            &app,
-            &caller.0,
-            &id,
-            p.name.as_deref(),
-            p.parent_id.as_deref(),
-            p.public,
-        )
-        .await?,
+        app.folders
+            .update(
+                &caller.0,
+                &id,
+                p.name.as_deref(),
+                p.parent_id.as_deref(),
+                p.public,
+            )
+            .await?,
     ))
 }
 
@@ -100,7 +104,7 @@ pub async fn delete(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<StatusCode> {
-    folders::delete(&app, &caller.0, &id).await?;
+) -> Result<StatusCode> {
+    app.folders.delete(&caller.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

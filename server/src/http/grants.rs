@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 
 use super::Caller;
 use crate::app::AppState;
-use crate::domain::grants::{self, Grant, ShareRequest};
-use crate::error::{AppResult, Problem};
+use crate::domain::grants::{Grant, ShareRequest};
+use crate::error::Result;
+use crate::http::problem::Problem;
 
 /// A share with a named user.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,10 +31,14 @@ pub async fn grant_file(
     caller: Caller,
     Path(id): Path<String>,
     Json(g): Json<NewGrant>,
-) -> AppResult<(StatusCode, Json<ShareRequest>)> {
+) -> Result<(StatusCode, Json<ShareRequest>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(grants::grant(&app, &caller.0, "file", &id, &g.email, &g.role).await?),
+        Json(
+            app.shares
+                .grant(&caller.0, "file", &id, &g.email, &g.role)
+                .await?,
+        ),
     ))
 }
 
@@ -45,8 +50,8 @@ pub async fn file_grants(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<Grant>>> {
-    Ok(Json(grants::list(&app, &caller.0, "file", &id).await?))
+) -> Result<Json<Vec<Grant>>> {
+    Ok(Json(app.shares.list(&caller.0, "file", &id).await?))
 }
 
 /// Stops sharing a file with a user.
@@ -57,8 +62,8 @@ pub async fn revoke_file(
     State(app): State<AppState>,
     caller: Caller,
     Path((id, user_id)): Path<(String, String)>,
-) -> AppResult<StatusCode> {
-    grants::revoke(&app, &caller.0, "file", &id, &user_id).await?;
+) -> Result<StatusCode> {
+    app.shares.revoke(&caller.0, "file", &id, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -71,10 +76,14 @@ pub async fn grant_folder(
     caller: Caller,
     Path(id): Path<String>,
     Json(g): Json<NewGrant>,
-) -> AppResult<(StatusCode, Json<ShareRequest>)> {
+) -> Result<(StatusCode, Json<ShareRequest>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(grants::grant(&app, &caller.0, "folder", &id, &g.email, &g.role).await?),
+        Json(
+            app.shares
+                .grant(&caller.0, "folder", &id, &g.email, &g.role)
+                .await?,
+        ),
     ))
 }
 
@@ -86,8 +95,8 @@ pub async fn folder_grants(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<Grant>>> {
-    Ok(Json(grants::list(&app, &caller.0, "folder", &id).await?))
+) -> Result<Json<Vec<Grant>>> {
+    Ok(Json(app.shares.list(&caller.0, "folder", &id).await?))
 }
 
 /// Stops sharing a folder with a user.
@@ -98,8 +107,10 @@ pub async fn revoke_folder(
     State(app): State<AppState>,
     caller: Caller,
     Path((id, user_id)): Path<(String, String)>,
-) -> AppResult<StatusCode> {
-    grants::revoke(&app, &caller.0, "folder", &id, &user_id).await?;
+) -> Result<StatusCode> {
+    app.shares
+        .revoke(&caller.0, "folder", &id, &user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,6 +120,6 @@ pub async fn revoke_folder(
 pub async fn shared_with_me(
     State(app): State<AppState>,
     caller: Caller,
-) -> AppResult<Json<Vec<Grant>>> {
-    Ok(Json(grants::shared_with_me(&app, &caller.0).await?))
+) -> Result<Json<Vec<Grant>>> {
+    Ok(Json(app.shares.shared_with_me(&caller.0).await?))
 }

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use super::Caller;
 use super::files::{deliver, want};
 use crate::app::AppState;
-use crate::domain::links::{self, CreatedLink, Link, LinkInfo, LinkOptions};
-use crate::error::{AppResult, Problem};
+use crate::domain::links::{CreatedLink, Link, LinkInfo, LinkOptions};
+use crate::error::Result;
+use crate::http::problem::Problem;
 
 /// Options of a new link.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -34,7 +35,7 @@ pub async fn create(
     caller: Caller,
     Path(id): Path<String>,
     Json(n): Json<NewLink>,
-) -> AppResult<(StatusCode, Json<CreatedLink>)> {
+) -> Result<(StatusCode, Json<CreatedLink>)> {
     let opts = LinkOptions {
         ttl_secs: n.ttl_secs,
         password: n.password,
@@ -42,7 +43,7 @@ pub async fn create(
     };
     Ok((
         StatusCode::CREATED,
-        Json(links::create(&app, &caller.0, &id, &opts).await?),
+        Json(app.links.create(&caller.0, &id, &opts).await?),
     ))
 }
 
@@ -54,15 +55,15 @@ pub async fn for_file(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Vec<Link>>> {
-    Ok(Json(links::for_file(&app, &caller.0, &id).await?))
+) -> Result<Json<Vec<Link>>> {
+    Ok(Json(app.links.for_file(&caller.0, &id).await?))
 }
 
 /// Links I created.
 #[utoipa::path(get, path = "/links", tag = "links", security(("bearer" = [])),
     responses((status = 200, body = Vec<Link>), (status = 401, body = Problem)))]
-pub async fn mine(State(app): State<AppState>, caller: Caller) -> AppResult<Json<Vec<Link>>> {
-    Ok(Json(links::mine(&app, &caller.0).await?))
+pub async fn mine(State(app): State<AppState>, caller: Caller) -> Result<Json<Vec<Link>>> {
+    Ok(Json(app.links.mine(&caller.0).await?))
 }
 
 /// Revokes a link.
@@ -73,8 +74,8 @@ pub async fn revoke(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<StatusCode> {
-    links::revoke(&app, &caller.0, &id).await?;
+) -> Result<StatusCode> {
+    app.links.revoke(&caller.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -94,15 +95,11 @@ pub async fn info(
     caller: Caller,
     Path(token): Path<String>,
     headers: HeaderMap,
-) -> AppResult<Json<LinkInfo>> {
+) -> Result<Json<LinkInfo>> {
     Ok(Json(
-        links::info(
-            &app,
-            &caller.anonymous(),
-            &token,
-            password(&headers).as_deref(),
-        )
-        .await?,
+        app.links
+            .info(&caller.anonymous(), &token, password(&headers).as_deref())
+            .await?,
     ))
 }
 
@@ -117,14 +114,15 @@ pub async fn download(
     Path(token): Path<String>,
     method: http::Method,
     headers: HeaderMap,
-) -> AppResult<Response> {
-    let d = links::download(
-        &app,
-        &caller.anonymous(),
-        &token,
-        password(&headers).as_deref(),
-        &want(&method, &headers)?,
-    )
-    .await?;
+) -> Result<Response> {
+    let d = app
+        .links
+        .download(
+            &caller.anonymous(),
+            &token,
+            password(&headers).as_deref(),
+            &want(&method, &headers)?,
+        )
+        .await?;
     Ok(deliver(&app, d))
 }

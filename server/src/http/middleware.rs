@@ -14,11 +14,12 @@ use tracing::Instrument;
 
 use super::caller::RequestMeta;
 use crate::app::AppState;
-use crate::error::{AppError, InternalDetail};
+use crate::error;
+use crate::http::problem::InternalDetail;
 
 /// Unknown routes.
-pub async fn not_found() -> AppError {
-    AppError::NotFound("no such route".into())
+pub async fn not_found() -> error::Error {
+    error::Error::NotFound("no such route".into())
 }
 
 fn request_id(req: &Request) -> String {
@@ -61,8 +62,10 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
         .insert(RequestMeta { id: id.clone(), ip });
 
     let mut res = match app.limiter.check_ip(&ip.to_string()) {
-        Err(wait) => AppError::TooManyRequests("too many requests from this address".into(), wait)
-            .into_response(),
+        Err(wait) => {
+            error::Error::TooManyRequests("too many requests from this address".into(), wait)
+                .into_response()
+        }
         Ok(()) => {
             // Everything logged while handling the request carries its id.
             let span =
@@ -115,7 +118,7 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
     res
 }
 
-/// Error responses not built by [`AppError`] (axum's rejections, 404/405, limits, timeouts)
+/// Error responses not built by [`error::Error`] (axum's rejections, 404/405, limits, timeouts)
 /// become problem documents with the same status.
 async fn into_problem(res: Response) -> Response {
     let status = res.status();
@@ -145,19 +148,19 @@ async fn into_problem(res: Response) -> Response {
         text
     };
     let err = match status.as_u16() {
-        400 => AppError::BadRequest(detail),
-        401 => AppError::Unauthorized(detail),
-        404 => AppError::NotFound(detail),
-        405 => AppError::BadRequest(format!("method not allowed: {detail}")),
-        408 => AppError::Unavailable(format!("request timed out: {detail}")),
-        413 => AppError::TooLarge(detail),
-        415 => AppError::UnsupportedMediaType(detail),
-        422 => AppError::Invalid(detail),
-        s if s < 500 => AppError::BadRequest(detail),
-        _ => AppError::Internal(detail),
+        400 => error::Error::BadRequest(detail),
+        401 => error::Error::Unauthorized(detail),
+        404 => error::Error::NotFound(detail),
+        405 => error::Error::BadRequest(format!("method not allowed: {detail}")),
+        408 => error::Error::Unavailable(format!("request timed out: {detail}")),
+        413 => error::Error::TooLarge(detail),
+        415 => error::Error::UnsupportedMediaType(detail),
+        422 => error::Error::Invalid(detail),
+        s if s < 500 => error::Error::BadRequest(detail),
+        _ => error::Error::Internal(detail),
     };
     // Keep the original status (405, 408 ...) and its Allow header.
-    let mut problem = err.problem();
+    let mut problem = super::problem::problem(&err);
     problem.status = status.as_u16();
     problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
     let mut out = (status, axum::Json(problem)).into_response();
@@ -168,7 +171,7 @@ async fn into_problem(res: Response) -> Response {
     if let Some(allow) = parts.headers.get(header::ALLOW) {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
-    if let AppError::Internal(d) = &err {
+    if let error::Error::Internal(d) = &err {
         out.extensions_mut().insert(InternalDetail(d.clone()));
     }
     out

@@ -9,6 +9,7 @@ mod grants;
 mod links;
 mod middleware;
 mod ops;
+pub mod problem;
 
 use std::time::Duration;
 

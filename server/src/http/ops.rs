@@ -12,10 +12,11 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::Caller;
 use crate::app::AppState;
-use crate::error::{AppResult, Problem};
+use crate::error::Result;
+use crate::http::problem::Problem;
 
-async fn observe(app: &AppState, caller: &Caller) -> AppResult<()> {
-    crate::domain::authorize_platform(app, &caller.0, "observe").await
+async fn observe(app: &AppState, caller: &Caller) -> Result<()> {
+    app.guard.authorize_platform(&caller.0, "observe").await
 }
 
 /// Liveness.
@@ -27,7 +28,7 @@ pub struct Health {
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
-pub async fn healthz(State(app): State<AppState>, caller: Caller) -> AppResult<Json<Health>> {
+pub async fn healthz(State(app): State<AppState>, caller: Caller) -> Result<Json<Health>> {
     observe(&app, &caller).await?;
     Ok(Json(Health { status: "ok" }))
 }
@@ -47,7 +48,7 @@ pub struct Readiness {
 
 /// Ready to serve: database, object store and event bus.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
-pub async fn readyz(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+pub async fn readyz(State(app): State<AppState>, caller: Caller) -> Result<Response> {
     observe(&app, &caller).await?;
     let database = app.events.ping().await;
     let object_store = app.blobs.ping().await;
@@ -74,7 +75,7 @@ pub async fn metrics(
     State(app): State<AppState>,
     caller: Caller,
     headers: http::HeaderMap,
-) -> AppResult<Response> {
+) -> Result<Response> {
     observe(&app, &caller).await?;
     app.refresh_gauges().await;
     let openmetrics = headers
@@ -100,7 +101,7 @@ pub async fn metrics(
 
 /// Public keys verifying access tokens (for other services).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "ops", responses((status = 200, body = Object), (status = 403, body = Problem)))]
-pub async fn jwks(State(app): State<AppState>, caller: Caller) -> AppResult<Response> {
+pub async fn jwks(State(app): State<AppState>, caller: Caller) -> Result<Response> {
     observe(&app, &caller).await?;
     let mut r = app.sessions.jwks().into_response();
     r.headers_mut().insert(

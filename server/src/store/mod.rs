@@ -107,17 +107,3 @@ impl From<strongroom_audit::Error> for Error {
         Error::Backend(format!("outbox: {e}"))
     }
 }
-
-impl From<Error> for crate::error::AppError {
-    fn from(e: Error) -> Self {
-        use crate::error::AppError;
-        match e {
-            Error::NotFound => AppError::NotFound("not found".into()),
-            Error::ParentGone => AppError::NotFound("the folder no longer exists".into()),
-            Error::Conflict(m) => AppError::Conflict(m),
-            Error::Invalid(m) => AppError::Invalid(m),
-            Error::Unavailable(m) => AppError::Unavailable(m),
-            Error::Corrupt(m) | Error::Backend(m) => AppError::Internal(m),
-        }
-    }
-}
