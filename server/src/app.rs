@@ -266,6 +266,7 @@ impl App {
         let session_store = backends.sessions;
         let sessions =
             SessionManager::builder(session_store, TokenKeys::new(signing), token_policy)
+                .clock(Arc::new(crate::clock::ForSessions(clock.clone())))
                 .idle_timeout(Duration::from_secs(config.auth.idle_timeout_secs))
                 .absolute_lifetime(Duration::from_secs(config.auth.session_lifetime_secs))
                 .revocation_cache(
@@ -289,6 +290,7 @@ impl App {
                 ChainId::new("strongroom").map_err(|e| BuildError::Audit(e.to_string()))?,
                 CheckpointSigner::from_seed(&seed),
             )
+            .clock(Arc::new(crate::clock::ForAudit(clock.clone())))
             .checkpoint_every(1000)
             .checkpoint_interval(Duration::from_secs(60))
             // Outside the database: someone who can rewrite the tables cannot also move this

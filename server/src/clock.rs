@@ -41,3 +41,25 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// The server's clock as the audit crate's (the audit log's checkpoints and retention).
+#[derive(Debug)]
+pub struct ForAudit(pub std::sync::Arc<dyn Clock>);
+
+impl strongroom_audit::Clock for ForAudit {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::from_microsecond(self.0.now_micros())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// The server's clock as the session store's (token and session expiry).
+#[derive(Debug)]
+pub struct ForSessions(pub std::sync::Arc<dyn Clock>);
+
+impl strongroom_session_store::Clock for ForSessions {
+    fn now(&self) -> std::time::SystemTime {
+        let micros = self.0.now_micros().max(0) as u64;
+        std::time::UNIX_EPOCH + std::time::Duration::from_micros(micros)
+    }
+}

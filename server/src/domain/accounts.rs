@@ -213,7 +213,13 @@ impl Accounts {
         let password = crate::token::random_token("", 18);
         let email = "admin@strongroom.local";
         match self
-            .create_user(&Ctx::system(), email, "Administrator", &password, true)
+            .create_user(
+                &self.guard.system_ctx(),
+                email,
+                "Administrator",
+                &password,
+                true,
+            )
             .await
         {
             Ok(_) => Ok(Some((email.to_owned(), password))),

@@ -146,7 +146,7 @@ impl Folders {
                 repaired: false,
             });
         }
-        let ctx = Ctx::system();
+        let ctx = self.guard.system_ctx();
         let mut all = Vec::new();
         let mut pending = damage;
         // Bounded: each round moves at least one folder to a root, which it never leaves.

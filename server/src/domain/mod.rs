@@ -46,10 +46,13 @@ pub struct Ctx {
     pub user_agent: Option<String>,
     /// Request id (from `X-Request-Id` or generated).
     pub request_id: String,
+    /// The server's clock: audit events are stamped with it.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Ctx {
-    /// A context for work not tied to a request (bootstrap, tests).
+    /// A context for work not tied to a request (bootstrap, repairs, summaries), on the system
+    /// clock; services use [`Guard::system_ctx`], which keeps the server's clock.
     pub fn system() -> Ctx {
         Ctx {
             principal: Principal::Anonymous,
@@ -57,6 +60,7 @@ impl Ctx {
             ip: IpAddr::from([127, 0, 0, 1]),
             user_agent: None,
             request_id: uuid::Uuid::now_v7().to_string(),
+            clock: Arc::new(crate::clock::SystemClock),
         }
     }
 
@@ -128,7 +132,10 @@ impl EventDraft {
                 self.id
             },
         )?;
+        let time = jiff::Timestamp::from_microsecond(self.ctx.clock.now_micros())
+            .map_err(|e| Error::Internal(format!("clock: {e}")))?;
         let mut b = AuditEvent::builder(actor, self.action, resource)
+            .time(time)
             .outcome(self.outcome)
             .ip(self.ctx.ip)
             .request_id(self.ctx.request_id)
@@ -160,6 +167,14 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// A context for work not tied to a request, on this guard's clock.
+    pub fn system_ctx(&self) -> Ctx {
+        Ctx {
+            clock: self.clock.clone(),
+            ..Ctx::system()
+        }
+    }
+
     /// Now, in microseconds since the epoch.
     pub fn now(&self) -> i64 {
         self.clock.now_micros()
@@ -231,7 +246,7 @@ impl Guard {
     pub async fn flush_denials(&self, everything: bool) -> Result<usize> {
         let summaries = self.denials.drain(self.now(), everything);
         for s in &summaries {
-            let mut ctx = Ctx::system();
+            let mut ctx = self.system_ctx();
             ctx.ip = s.ip;
             let mut event = ctx
                 .event("authz.denied.summary", "platform", "strongroom")

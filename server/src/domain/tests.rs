@@ -140,6 +140,7 @@ struct World {
     blobs: Blobs,
     verifier: FileKeys,
     guard: Guard,
+    clock: Arc<ManualClock>,
 }
 
 fn world() -> World {
@@ -156,7 +157,7 @@ fn world() -> World {
                 .with_clock(clock.clone()),
         ),
         events: store.clone(),
-        clock,
+        clock: clock.clone(),
         metrics: Metrics::new(),
         denials: Arc::new(DenialAggregator::new(60, 100)),
     };
@@ -190,6 +191,7 @@ fn world() -> World {
         blobs,
         verifier,
         guard,
+        clock,
     }
 }
 
@@ -211,7 +213,7 @@ async fn person(w: &World, id: &str) -> Ctx {
     UserStore::create(w.store.as_ref(), &user, &event)
         .await
         .unwrap();
-    let mut ctx = Ctx::system();
+    let mut ctx = w.guard.system_ctx();
     ctx.principal = Principal::User {
         id: id.into(),
         admin: false,
@@ -357,4 +359,23 @@ async fn fsck_repairs_a_cycle_on_the_memory_store() {
     assert!(report.repaired);
     assert!(w.folders.fsck(false).await.unwrap().damage.is_empty());
     w.folders.get(&ann, &b.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn events_are_stamped_by_the_server_clock() {
+    let w = world();
+    let ann = person(&w, "ann").await;
+    w.clock.advance_secs(1000 * 86_400);
+    let folder = w.folders.create(&ann, None, "later").await.unwrap();
+    let events = w.store.events();
+    let created = events
+        .iter()
+        .find(|e| e.action() == "folder.created" && e.resource().id == folder.id)
+        .unwrap();
+    use crate::clock::Clock;
+    assert_eq!(
+        created.time().as_microsecond(),
+        w.clock.now_micros(),
+        "the event time is the server clock's, not the system's"
+    );
 }

@@ -62,6 +62,7 @@ impl FromRequestParts<AppState> for Caller {
             ip: meta.ip,
             user_agent,
             request_id: meta.id,
+            clock: app.clock.clone(),
         };
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(bearer_token).ok_or_else(|| {

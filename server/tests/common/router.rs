@@ -154,6 +154,11 @@ impl Harness {
             )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        self.login(email).await
+    }
+
+    /// Signs in a user made by [`Harness::user`] again (a fresh access token).
+    pub async fn login(&self, email: &str) -> (String, Value) {
         let r = self
             .call(
                 Method::POST,
