@@ -7,6 +7,10 @@
 #   3. 4 KiB uploads per second, 32 concurrent clients (wrk)
 #   4. server peak RSS (VmHWM) during a 1 GiB upload vs a 1 MiB upload (fresh process each; a
 #      256 MiB upload too, to show the peak is bounded by the part buffers, not the file size)
+#   5. policy decisions: GET /files/{id} on a file at the root vs one 30 folders deep (wrk)
+#
+# The download is measured twice: with the default integrity check (files.verify_downloads: a
+# keyed BLAKE3 pass over every byte sent) and with it off (a second server on the same data).
 #
 # Usage: bench/server.sh        (needs ~4 GiB free under ${TMPDIR:-/tmp}; installs nginx, hyperfine
 #                                and wrk from Debian's packages if missing, so run it as root)
@@ -52,10 +56,12 @@ OSPUT_FSYNC=$([ "$FSYNC" = true ] && echo --fsync || true)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongroom-server-bench.XXXXXX")
 DATA=$WORK/data
 SERVER_PID=
+SERVER2_PID=
 NGINX_PID=
 cleanup() {
   set +e
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$SERVER2_PID" ] && kill "$SERVER2_PID" 2>/dev/null && wait "$SERVER2_PID" 2>/dev/null
   [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
   rm -rf "$WORK"
 }
@@ -74,8 +80,8 @@ for v in $(compgen -e); do
   case $v in STRONGROOM_*) UNSET+=(-u "$v") ;; esac
 done
 
-start_server() {
-  env "${UNSET[@]}" \
+start_server() { # [extra VAR=value ...]
+  env "${UNSET[@]}" "$@" \
     STRONGROOM_DATA_DIR="$DATA" \
     STRONGROOM_LISTEN="127.0.0.1:$PORT" \
     STRONGROOM_PUBLIC_URL="$BASE" \
@@ -168,15 +174,33 @@ for _ in $(seq 100); do
 done
 cat "$BLOB" >/dev/null # both serve this very file, from the page cache
 
+# The same data served without the download integrity check, for the second figure.
+PORT2=$(free_port)
+env "${UNSET[@]}" STRONGROOM_DATA_DIR="$DATA" STRONGROOM_LISTEN="127.0.0.1:$PORT2" \
+  STRONGROOM_PUBLIC_URL="http://127.0.0.1:$PORT2" STRONGROOM_LOG_LEVEL=warn \
+  STRONGROOM_HTTP_RATE_LIMIT_PER_IP=100000000 STRONGROOM_HTTP_RATE_LIMIT_PER_USER=100000000 \
+  STRONGROOM_EVENTS_RELAY=false STRONGROOM_FILES_VERIFY_DOWNLOADS=false \
+  "$BIN" serve >>"$WORK/server2.log" 2>&1 &
+SERVER2_PID=$!
+for _ in $(seq 300); do
+  curl -sf -o /dev/null "http://127.0.0.1:$PORT2/healthz" && break
+  sleep 0.1
+done
+
 log "1. download, 1 GiB"
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/download.json" \
   -n strongroom "curl -sf -o /dev/null -H 'Authorization: Bearer $TOKEN' $BASE/files/$DL_ID/content" \
-  -n nginx "curl -sf -o /dev/null http://127.0.0.1:$NGINX_PORT/$DL_ID" >&2
+  -n nginx "curl -sf -o /dev/null http://127.0.0.1:$NGINX_PORT/$DL_ID" \
+  -n strongroom-unverified "curl -sf -o /dev/null -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$PORT2/files/$DL_ID/content" >&2
 DL_OURS=$(median "$WORK/download.json" 0)
 DL_PEER=$(median "$WORK/download.json" 1)
+DL_UNVERIFIED=$(median "$WORK/download.json" 2)
 kill -QUIT "$NGINX_PID"
 wait "$NGINX_PID" || true
 NGINX_PID=
+kill "$SERVER2_PID"
+wait "$SERVER2_PID" || true
+SERVER2_PID=
 
 # --- 2. upload vs object_store -----------------------------------------------------------------
 log "2. upload, 1 GiB"
@@ -212,6 +236,25 @@ if [ -n "$SMALL_ERR" ] || grep -q 'Socket errors' "$WORK/wrk.txt"; then
   SMALL_NOTE=" (ERRORS: ${SMALL_ERR:-0} non-2xx; see above)"
 fi
 
+# --- 5. decisions: a file at the root vs 30 folders deep ---------------------------------------
+log "5. GET /files/{id}: root vs 30 folders deep, ${WRK_SECONDS} s each"
+ROOT_FILE=$(upload "$WORK/input-1m.bin" shallow.bin)
+PARENT=""
+for level in $(seq 30); do
+  PARENT=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"name\": \"level $level\"${PARENT:+, \"parent_id\": \"$PARENT\"}}" "$BASE/folders" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+done
+DEEP_FILE=$(curl -sf -H 'Expect:' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/octet-stream' \
+  -T "$WORK/input-1m.bin" -X POST "$BASE/files?name=deep.bin&folder_id=$PARENT" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+decisions() { # file id -> requests/s
+  wrk -t "$(nproc)" -c 16 -d "${WRK_SECONDS}s" -H "Authorization: Bearer $TOKEN" "$BASE/files/$1" |
+    awk '/^Requests\/sec:/ {printf "%.0f", $2}'
+}
+META_ROOT=$(decisions "$ROOT_FILE")
+META_DEEP=$(decisions "$DEEP_FILE")
+
 # --- 4. peak RSS: 1 MiB vs 1 GiB upload --------------------------------------------------------
 log "4. peak RSS"
 stop_server
@@ -236,7 +279,8 @@ stop_server
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 MACHINE="$(nproc) cores, $CPU, $(. /etc/os-release && echo "$PRETTY_NAME")"
 python3 - "$DL_OURS" "$DL_PEER" "$UP_OURS" "$UP_PEER" "$SMALL_RPS" "$SMALL_P99" "$SMALL_NOTE" \
-  "$RSS_IDLE" "$RSS_1M" "$RSS_1G" "$RSS_256M" "$MACHINE" "$RUNS" "$UP_SERVER_CPU" $UP_CURL_CPU "$SMALL_CPU_MS" "$FSYNC" "$UP_PEER_SHA" <<'EOF'
+  "$RSS_IDLE" "$RSS_1M" "$RSS_1G" "$RSS_256M" "$MACHINE" "$RUNS" "$UP_SERVER_CPU" $UP_CURL_CPU "$SMALL_CPU_MS" "$FSYNC" "$UP_PEER_SHA" \
+  "$DL_UNVERIFIED" "$META_ROOT" "$META_DEEP" <<'EOF'
 import sys
 dl, dlp, up, upp = map(float, sys.argv[1:5])
 rps, p99, note = sys.argv[5], sys.argv[6], sys.argv[7]
@@ -246,15 +290,22 @@ srv_cpu, curl_cpu, peer_cpu = map(float, sys.argv[14:17])
 small_cpu_ms = sys.argv[17]
 fsync = "fsync on" if sys.argv[18] == "true" else "fsync off"
 upps = float(sys.argv[19])
+dlu = float(sys.argv[20])
+meta_root, meta_deep = sys.argv[21], sys.argv[22]
 gib = 1024 ** 3
 rows = [
     ("Download 1 GiB (page cache, loopback, curl)", f"{dl:.3f} s ({gib / dl / 1e6:,.0f} MB/s)",
      "nginx 1.22, sendfile on", f"{dlp:.3f} s ({gib / dlp / 1e6:,.0f} MB/s)", f"{dlp / dl:.2f}×"),
+    ("Download 1 GiB, files.verify_downloads = false", f"{dlu:.3f} s ({gib / dlu / 1e6:,.0f} MB/s)",
+     "nginx 1.22, sendfile on", f"{dlp:.3f} s ({gib / dlp / 1e6:,.0f} MB/s)", f"{dlp / dlu:.2f}×"),
     (f"Upload 1 GiB (loopback, curl -T, {fsync})", f"{up:.3f} s ({gib / up / 1e6:,.0f} MB/s)",
      f"object_store put to local dir, {fsync}", f"{upp:.3f} s ({gib / upp / 1e6:,.0f} MB/s)", f"{upp / up:.2f}×"),
     (f"Upload 1 GiB (loopback, curl -T, {fsync})", f"{up:.3f} s ({gib / up / 1e6:,.0f} MB/s)",
      f"object_store put + SHA-256 alongside, {fsync}", f"{upps:.3f} s ({gib / upps / 1e6:,.0f} MB/s)", f"{upps / up:.2f}×"),
     ("4 KiB uploads, 32 connections (wrk)", f"{rps} uploads/s, p99 {p99}{note}", "-", "-", "-"),
+    ("GET /files/{id} 30 folders deep, 16 connections (wrk)", f"{meta_deep} requests/s",
+     "same, file at the root", f"{meta_root} requests/s",
+     f"{float(meta_deep) / float(meta_root):.2f}×" if float(meta_root) else "-"),
     ("Server peak RSS (VmHWM), 1 GiB upload", f"{r1g:.1f} MiB", "same, 1 MiB upload", f"{r1m:.1f} MiB",
      f"{r1g / r1m:.2f}× (256 MiB upload: {r256m:.1f} MiB; idle {idle:.1f} MiB)"),
 ]

@@ -122,6 +122,7 @@ struct Backends {
     grants: Arc<crate::store::DynGrantStore>,
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
+    versions: Arc<crate::store::DynVersionStore>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
     /// The outbox to relay from.
@@ -219,7 +220,8 @@ impl App {
             links: store.clone(),
             grants: store.clone(),
             files: store.clone(),
-            folders: store,
+            folders: store.clone(),
+            versions: store,
             sessions,
             audit,
             outbox: Some(outbox),
@@ -355,6 +357,7 @@ impl App {
             domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone());
         let files = domain::Files::new(
             backends.files,
+            backends.versions,
             folders.clone(),
             blobs.clone(),
             verifier,

@@ -1,5 +1,5 @@
-//! The command-line client: `strongroom login | whoami | upload | download | ls | rm | share |
-//! unshare | links | sessions`. The server URL and tokens live in a client config file written
+//! The command-line client: `strongroom login | whoami | upload | download | ls | rm | versions |
+//! restore | share | unshare | links | sessions`. The server URL and tokens live in a client config file written
 //! with mode 0600; an expired access token is refreshed once, transparently.
 
 use std::io::Write;
@@ -274,8 +274,30 @@ impl Client {
         res.json().await.map_err(|e| e.to_string())
     }
 
-    /// `download`: streams to `out` (written to a temporary file, renamed when complete).
-    pub async fn download(&mut self, id: &str, out: Option<&Path>) -> Result<PathBuf, String> {
+    /// `versions`: a file's versions, newest first.
+    pub async fn versions(&mut self, id: &str) -> Result<Value, String> {
+        self.json(reqwest::Method::GET, &format!("/files/{id}/versions"), None)
+            .await
+    }
+
+    /// `restore`: makes an old version current again.
+    pub async fn restore(&mut self, id: &str, version: i64) -> Result<Value, String> {
+        self.json(
+            reqwest::Method::POST,
+            &format!("/files/{id}/versions/{version}/restore"),
+            None,
+        )
+        .await
+    }
+
+    /// `download`: streams the current content, or `version`, to `out` (written to a temporary
+    /// file, renamed when complete).
+    pub async fn download(
+        &mut self,
+        id: &str,
+        version: Option<i64>,
+        out: Option<&Path>,
+    ) -> Result<PathBuf, String> {
         let meta = self
             .json(reqwest::Method::GET, &format!("/files/{id}"), None)
             .await?;
@@ -284,7 +306,10 @@ impl Client {
             .unwrap_or("download")
             .replace('/', "_");
         let target = out.map_or_else(|| PathBuf::from(&name), Path::to_path_buf);
-        let url = self.url(&format!("/files/{id}/content"));
+        let url = self.url(&match version {
+            Some(v) => format!("/files/{id}/versions/{v}/content"),
+            None => format!("/files/{id}/content"),
+        });
         let res = self
             .send(|h, token| {
                 let mut r = h.get(&url);

@@ -179,6 +179,11 @@ pub struct FilesConfig {
     /// Check every whole-file download against its signature while it streams, and cut it off
     /// before its last bytes if the stored content was altered (costs one keyed BLAKE3 pass).
     pub verify_downloads: bool,
+    /// Versions kept per file by count: the newest this many (0: no count rule).
+    pub versions_keep_last: u32,
+    /// Versions kept by age: those younger than this many days (0: no age rule). A version
+    /// either rule keeps stays; the current version always stays; with neither rule, all stay.
+    pub versions_keep_days: u32,
 }
 
 impl Default for FilesConfig {
@@ -190,6 +195,8 @@ impl Default for FilesConfig {
             link_max_attempts: 5,
             link_lock_secs: 300,
             verify_downloads: true,
+            versions_keep_last: 10,
+            versions_keep_days: 30,
         }
     }
 }
@@ -350,6 +357,14 @@ const ENV_KEYS: &[(&str, &str)] = &[
     (
         "STRONGROOM_FILES_VERIFY_DOWNLOADS",
         "files.verify_downloads",
+    ),
+    (
+        "STRONGROOM_FILES_VERSIONS_KEEP_LAST",
+        "files.versions_keep_last",
+    ),
+    (
+        "STRONGROOM_FILES_VERSIONS_KEEP_DAYS",
+        "files.versions_keep_days",
     ),
     ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
     (
@@ -533,7 +548,12 @@ fn env_value(key: &str, value: &str) -> toml::Value {
     let last = key.rsplit('.').next().unwrap_or(key);
     let is_bool = matches!(
         last,
-        "s3_allow_http" | "relay" | "open_registration" | "trust_forwarded_for" | "fsync"
+        "s3_allow_http"
+            | "relay"
+            | "open_registration"
+            | "trust_forwarded_for"
+            | "fsync"
+            | "verify_downloads"
     );
     let is_int = last.ends_with("_secs")
         || last.ends_with("_ms")
@@ -541,7 +561,11 @@ fn env_value(key: &str, value: &str) -> toml::Value {
         || last.starts_with("rate_limit")
         || matches!(
             last,
-            "max_connections" | "max_connections_per_ip" | "link_max_attempts"
+            "max_connections"
+                | "max_connections_per_ip"
+                | "link_max_attempts"
+                | "versions_keep_last"
+                | "versions_keep_days"
         );
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {
@@ -590,6 +614,36 @@ mod tests {
         );
         assert_eq!(c.storage_url(), "file://strongroom-data/blobs");
         assert!(c.events.kafka_brokers.is_empty());
+    }
+
+    /// Every variable of the table takes some value an operator would write for it (`true`,
+    /// `10`, a URL, an address …): a setting whose type the env parser does not know fails here
+    /// instead of at an operator's start.
+    #[test]
+    fn every_variable_accepts_a_value() {
+        let candidates = [
+            "true",
+            "10",
+            "65536",
+            "info",
+            "json",
+            "127.0.0.1:9",
+            "http://127.0.0.1:9",
+            "sqlite://x.db",
+            "s3://bucket",
+            "x",
+        ];
+        for (var, _) in ENV_KEYS {
+            let errors: Vec<String> = candidates
+                .iter()
+                .filter_map(|v| Config::load(None, env(&[(var, v)])).err())
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.len() < candidates.len(),
+                "{var} accepts none of {candidates:?}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Error {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// A condition the caller set (`If-Match`) does not hold any more.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The link is used up, revoked or expired.
     #[error("{0}")]
     Gone(String),
@@ -112,6 +115,7 @@ impl From<crate::store::Error> for Error {
             Store::NotFound => Error::NotFound("not found".into()),
             Store::ParentGone => Error::NotFound("the folder no longer exists".into()),
             Store::Conflict(m) => Error::Conflict(m),
+            stale @ Store::Stale { .. } => Error::PreconditionFailed(stale.to_string()),
             Store::Invalid(m) => Error::Invalid(m),
             Store::Unavailable(m) => Error::Unavailable(m),
             Store::Corrupt(m) | Store::Backend(m) => Error::Internal(m),

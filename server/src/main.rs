@@ -67,9 +67,24 @@ enum Command {
     Download {
         /// File id.
         id: String,
+        /// An older version instead of the current content.
+        #[arg(long)]
+        version: Option<i64>,
         /// Output path (default: the file's name).
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Lists a file's versions, newest first.
+    Versions {
+        /// File id.
+        id: String,
+    },
+    /// Makes an old version of a file current again (as a new version).
+    Restore {
+        /// File id.
+        id: String,
+        /// The version to bring back.
+        version: i64,
     },
     /// Lists your root or a folder.
     Ls {
@@ -212,9 +227,46 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Command::Download { id, output } => {
-            let path = c.download(&id, output.as_deref()).await?;
+        Command::Download {
+            id,
+            version,
+            output,
+        } => {
+            let path = c.download(&id, version, output.as_deref()).await?;
             println!("{}", path.display());
+        }
+        Command::Versions { id } => {
+            let versions = c.versions(&id).await?;
+            if cli.json {
+                print(&versions);
+            } else {
+                for v in versions.as_array().into_iter().flatten() {
+                    println!(
+                        "{:>4}{}  {:>12}  {}  {}{}",
+                        v["version"],
+                        if v["current"] == true { "*" } else { " " },
+                        v["size"],
+                        v["created_at"].as_str().unwrap_or(""),
+                        v["sha256"].as_str().unwrap_or(""),
+                        v["restored_from"]
+                            .as_i64()
+                            .map(|r| format!("  (restored from {r})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Command::Restore { id, version } => {
+            let meta = c.restore(&id, version).await?;
+            if cli.json {
+                print(&meta);
+            } else {
+                println!(
+                    "{} is at version {}",
+                    meta["name"].as_str().unwrap_or(&id),
+                    meta["version"]
+                );
+            }
         }
         Command::Ls { folder } => {
             let page = c.ls(folder.as_deref()).await?;

@@ -1,5 +1,6 @@
-//! The background loops, in one place: the outbox relay, the orphan sweeper, the summaries of
-//! anonymous denials, and the hourly housekeeping (expired sessions, idle rate-limit windows).
+//! The background loops, in one place: the outbox relay, the orphan sweeper with version
+//! retention, the summaries of anonymous denials, and the hourly housekeeping (expired sessions,
+//! idle rate-limit windows).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,12 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => break,
                     _ = tokio::time::sleep(Duration::from_secs(interval)) => {}
+                }
+                // Retention first: the blobs of pruned versions go at once, not at the next sweep.
+                match app.files.prune_versions().await {
+                    Ok(n) if n > 0 => tracing::info!(versions = n, "pruned old versions"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "version retention failed"),
                 }
                 match app.files.sweep_orphans(grace).await {
                     Ok(n) => {

@@ -69,7 +69,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     let doc = serde_json::to_value(strongroom::http::openapi()).unwrap();
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in ["get", "post", "patch", "delete"] {
+        for method in ["get", "put", "post", "patch", "delete"] {
             if let Some(op) = item.get(method) {
                 routes.push((
                     method.to_uppercase(),
@@ -109,6 +109,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("POST", "/folders") => json!({ "name": "e" }),
             ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
             ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
+            ("PUT", "/files/{id}/content") => json!("the second version"),
             ("POST", "/files/{id}/links") => json!({}),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
                 json!({ "email": "friend@example.com", "role": "viewer" })
@@ -118,7 +119,11 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     };
     let mut access = token.clone();
     for (method, path, has_body) in routes {
-        let path_with_user = path.replace("{user_id}", &friend_id);
+        // Version 1 exists from the start; restoring it (a POST, before the DELETEs) makes
+        // another current, so deleting version 1 succeeds too.
+        let path_with_user = path
+            .replace("{user_id}", &friend_id)
+            .replace("{version}", "1");
         let uri = match path_with_user.as_str() {
             p if p.starts_with("/files/{id}") => p.replace("{id}", &file_id),
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),

@@ -414,11 +414,14 @@ impl Accounts {
             });
         }
         let event = ctx.event("account.deleted", "user", &user).build()?;
-        let blob_ids = self.store.delete(&user, &event).await?;
+        let blobs = self.store.delete(&user, &event).await?;
         self.sessions.revoke_all(&user).await?;
-        for id in blob_ids {
+        for key in blobs {
             // Best effort: the sweeper removes what a crash here leaves behind.
-            let _ = self.blobs.delete(&crate::blobs::Blobs::key(&id)).await;
+            let _ = self
+                .blobs
+                .delete(&object_store::path::Path::from(key))
+                .await;
         }
         Ok(())
     }

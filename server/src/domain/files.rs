@@ -25,7 +25,8 @@ use crate::authz::{Node, Target};
 use crate::blobs::{BlobStream, Blobs};
 use crate::config::FilesConfig;
 use crate::error::{Error, Result};
-use crate::store::{DynFileStore, FileChange, FileOrder, FileQuery, FileRecord};
+use crate::store::{DynFileStore, DynVersionStore, FileChange, FileOrder, FileQuery, FileRecord};
+use object_store::path::Path as ObjectPath;
 
 /// A file's metadata.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -48,10 +49,16 @@ pub struct FileMeta {
     pub signature: String,
     /// Readable by anyone.
     pub public: bool,
+    /// The current version's number (1 for a new file).
+    pub version: i64,
     /// Created (RFC 3339).
     pub created_at: String,
     /// Last changed (RFC 3339).
     pub updated_at: String,
+    /// Where this content is in the blob store (not sent).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub blob_key: String,
 }
 
 impl FileMeta {
@@ -84,8 +91,10 @@ impl From<FileRecord> for FileMeta {
             sha256: f.sha256,
             signature: f.signature,
             public: f.public,
+            version: f.version,
             created_at: rfc3339(f.created_at),
             updated_at: rfc3339(f.updated_at),
+            blob_key: f.blob_key,
         }
     }
 }
@@ -93,18 +102,20 @@ impl From<FileRecord> for FileMeta {
 /// Files: uploads, listings, changes, downloads, verification.
 #[derive(Debug, Clone)]
 pub struct Files {
-    store: Arc<DynFileStore>,
-    folders: Folders,
-    blobs: Blobs,
-    verifier: FileKeys,
-    limits: FilesConfig,
-    guard: Guard,
+    pub(super) store: Arc<DynFileStore>,
+    pub(super) versions: Arc<DynVersionStore>,
+    pub(super) folders: Folders,
+    pub(super) blobs: Blobs,
+    pub(super) verifier: FileKeys,
+    pub(super) limits: FilesConfig,
+    pub(super) guard: Guard,
 }
 
 impl Files {
-    /// Over the file store and the blobs, authorizing through `folders`.
+    /// Over the file and version stores and the blobs, authorizing through `folders`.
     pub fn new(
         store: Arc<DynFileStore>,
+        versions: Arc<DynVersionStore>,
         folders: Folders,
         blobs: Blobs,
         verifier: FileKeys,
@@ -113,6 +124,7 @@ impl Files {
     ) -> Files {
         Files {
             store,
+            versions,
             folders,
             blobs,
             verifier,
@@ -159,8 +171,9 @@ impl Files {
         }
     }
 
-    /// Streams an upload into the store, then commits its metadata and event.
-    pub async fn upload<S, E>(&self, ctx: &Ctx, new: NewFile, body: S) -> Result<FileMeta>
+    /// Streams an upload into the store, then commits its metadata and event. An upload to a
+    /// name already taken in the folder becomes that file's next version.
+    pub async fn upload<S, E>(&self, ctx: &Ctx, new: NewFile, body: S) -> Result<Uploaded>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -200,15 +213,51 @@ impl Files {
             signature: stored.signature.to_string(),
             blob_key: key.as_ref().to_owned(),
             public: false,
+            version: 1,
             created_at: now,
             updated_at: now,
         };
-        if let Err(e) = self.store.insert(&record, &event).await {
-            // Not committed, so nobody can see it: remove the blob now rather than at the sweep.
-            let _ = self.blobs.delete(&key).await;
-            return Err(e.into());
+        match self.store.insert(&record, &event).await {
+            Ok(()) => Ok(Uploaded {
+                file: record.into(),
+                created: true,
+            }),
+            Err(crate::store::Error::Conflict(m)) if m == crate::store::FILE_NAME_TAKEN => {
+                // The name is taken: the upload becomes that file's next version, if the caller
+                // may write it.
+                let stored = StoredContent {
+                    key: key.clone(),
+                    size: stored.size,
+                    sha256: stored.sha256,
+                    signature: stored.signature.to_string(),
+                    content_type: record.content_type,
+                };
+                let existing = self
+                    .store
+                    .find_named(&record.owner_id, &record.folder_id, &record.name)
+                    .await;
+                let result = match existing {
+                    Ok(Some(existing)) => self.add_version(ctx, &existing.id, None, stored).await,
+                    Ok(None) => Err(Error::Conflict(
+                        "a file with that name was just moved or deleted; retry".into(),
+                    )),
+                    Err(e) => Err(e.into()),
+                };
+                if result.is_err() {
+                    let _ = self.blobs.delete(&key).await;
+                }
+                Ok(Uploaded {
+                    file: result?,
+                    created: false,
+                })
+            }
+            Err(e) => {
+                // Not committed, so nobody can see it: remove the blob now rather than at the
+                // sweep.
+                let _ = self.blobs.delete(&key).await;
+                Err(e.into())
+            }
         }
-        Ok(record.into())
     }
 
     /// Lists a folder (or the caller's root).
@@ -330,10 +379,12 @@ impl Files {
             .event("file.deleted", "file", &file.id)
             .attr("name", file.name.as_str())
             .build()?;
-        if !self.store.delete(&file.id, &event).await? {
+        let Some(blobs) = self.store.delete(&file.id, &event).await? else {
             return Err(Error::NotFound("no such file".into()));
+        };
+        for key in blobs {
+            let _ = self.blobs.delete(&ObjectPath::from(key)).await;
         }
-        let _ = self.blobs.delete(&Blobs::key(&file.id)).await;
         Ok(())
     }
 
@@ -363,7 +414,10 @@ impl Files {
         let body = if file.size == 0 {
             futures::stream::empty().boxed()
         } else {
-            let blob = self.blobs.get(&Blobs::key(&file.id), range.clone()).await?;
+            let blob = self
+                .blobs
+                .get(&ObjectPath::from(file.blob_key.as_str()), range.clone())
+                .await?;
             self.checked(ctx, &file, range.as_ref(), blob)
         };
         let event = ctx
@@ -440,7 +494,10 @@ impl Files {
         let mut sha = Sha256::new();
         let mut size = 0u64;
         if file.size > 0 {
-            let mut body = self.blobs.get(&Blobs::key(&file.id), None).await?;
+            let mut body = self
+                .blobs
+                .get(&ObjectPath::from(file.blob_key.as_str()), None)
+                .await?;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| Error::Internal(format!("read blob: {e}")))?;
                 size += chunk.len() as u64;
@@ -477,7 +534,8 @@ impl Files {
         let candidates = self.blobs.older_than(grace).await?;
         let mut removed = self.blobs.sweep_staging(grace);
         for id in candidates {
-            if self.store.get(&id).await?.is_none() {
+            let key = Blobs::key(&id);
+            if !self.versions.blob_in_use(key.as_ref()).await? {
                 self.blobs.delete(&Blobs::key(&id)).await?;
                 removed += 1;
             }
@@ -498,7 +556,7 @@ pub struct NewFile {
 }
 
 /// A media type we accept: `type/subtype` with token characters, at most 255 bytes.
-fn content_type(ct: &str) -> Result<String> {
+pub(super) fn content_type(ct: &str) -> Result<String> {
     let ct = ct.trim();
     let token = |s: &str| {
         !s.is_empty()
@@ -514,6 +572,25 @@ fn content_type(ct: &str) -> Result<String> {
         }
         _ => Err(Error::Invalid(format!("invalid content type {ct:?}"))),
     }
+}
+
+/// The result of an upload.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// The file as it is now.
+    pub file: FileMeta,
+    /// A new file (`false`: a new version of the file that had the name).
+    pub created: bool,
+}
+
+/// A blob written and hashed, not yet referenced.
+#[derive(Debug, Clone)]
+pub(super) struct StoredContent {
+    pub(super) key: ObjectPath,
+    pub(super) size: u64,
+    pub(super) sha256: String,
+    pub(super) signature: String,
+    pub(super) content_type: String,
 }
 
 /// How to list.

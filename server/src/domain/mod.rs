@@ -10,6 +10,7 @@ pub mod grants;
 pub mod integrity;
 pub mod links;
 pub mod names;
+pub mod versions;
 
 pub use crate::error::{Error, Result};
 pub use accounts::Accounts;

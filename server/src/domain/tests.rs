@@ -61,9 +61,18 @@ impl FileStore for Counting {
         self.tick();
         FileStore::update(self.inner.as_ref(), id, c, at, e).await
     }
-    async fn delete(&self, id: &str, e: &AuditEvent) -> store::Result<bool> {
+    async fn delete(&self, id: &str, e: &AuditEvent) -> store::Result<Option<Vec<String>>> {
         self.tick();
         FileStore::delete(self.inner.as_ref(), id, e).await
+    }
+    async fn find_named(
+        &self,
+        owner: &str,
+        folder: &str,
+        name: &str,
+    ) -> store::Result<Option<FileRecord>> {
+        self.tick();
+        self.inner.find_named(owner, folder, name).await
     }
 }
 
@@ -169,6 +178,7 @@ fn world() -> World {
     let folders = Folders::new(counting.clone(), counting.clone(), guard.clone());
     let files = Files::new(
         counting.clone(),
+        store.clone(),
         folders.clone(),
         blobs.clone(),
         verifier.clone(),
@@ -234,7 +244,7 @@ async fn upload(
         content_type: "text/plain".into(),
     };
     let chunks = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(body))]);
-    w.files.upload(ctx, new, chunks).await.unwrap().id
+    w.files.upload(ctx, new, chunks).await.unwrap().file.id
 }
 
 async fn read(delivery: Delivery) -> Result<Vec<u8>, std::io::Error> {
@@ -324,6 +334,7 @@ async fn an_altered_blob_fails_verify_and_its_download() {
     );
     // Checking can be turned off (then only the length is checked).
     let unchecked = Files::new(
+        w.store.clone(),
         w.store.clone(),
         w.folders.clone(),
         w.blobs.clone(),

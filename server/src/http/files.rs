@@ -34,10 +34,12 @@ pub struct UploadParams {
     pub folder_id: Option<String>,
 }
 
-/// Uploads a file: the request body is the content, streamed (never buffered whole).
+/// Uploads a file: the request body is the content, streamed (never buffered whole). To a name
+/// already taken in the folder, the upload becomes that file's next version (200 instead of 201).
 #[utoipa::path(post, path = "/files", tag = "files", security(("bearer" = [])), params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes; Content-Type is stored as the file's media type"),
-    responses((status = 201, body = FileMeta), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = FileMeta, description = "A new file"), (status = 200, body = FileMeta, description = "A new version of the file that had this name"),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn upload(
     State(app): State<AppState>,
     caller: Caller,
@@ -60,8 +62,13 @@ pub async fn upload(
         &app.config.http,
         app.metrics.clone(),
     );
-    let meta = app.files.upload(&caller.0, new, body).await?;
-    Ok((StatusCode::CREATED, Json(meta)))
+    let up = app.files.upload(&caller.0, new, body).await?;
+    let status = if up.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(up.file)))
 }
 
 /// Listing options.

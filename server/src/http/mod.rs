@@ -10,6 +10,7 @@ mod links;
 mod middleware;
 mod ops;
 pub mod problem;
+mod versions;
 
 use std::time::Duration;
 
@@ -84,6 +85,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(files::list))
         .routes(routes!(files::get, files::update, files::delete))
         .routes(routes!(files::verify))
+        .routes(routes!(versions::list))
+        .routes(routes!(versions::download))
+        .routes(routes!(versions::restore))
+        .routes(routes!(versions::delete))
         .routes(routes!(links::create, links::for_file))
         .routes(routes!(folders::create))
         .routes(routes!(folders::get, folders::update, folders::delete))
@@ -110,7 +115,7 @@ fn api() -> OpenApiRouter<AppState> {
 fn transfers() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(files::upload))
-        .routes(routes!(files::download))
+        .routes(routes!(files::download, versions::put_content))
         .routes(routes!(links::download))
 }
 

@@ -105,9 +105,16 @@ impl BeginWrite for PgPool {
 }
 
 /// Row locks inside a write transaction, for invariants that span rows (a folder must exist while
-/// something is put into it, and stay empty while it is deleted). PostgreSQL takes `FOR SHARE` /
-/// `FOR UPDATE` row locks; SQLite needs nothing, its write transactions already run one at a time.
-pub trait FolderLock {
+/// something is put into it, and stay empty while it is deleted; a file's current version is read
+/// and replaced by one writer at a time). PostgreSQL takes `FOR SHARE` / `FOR UPDATE` row locks;
+/// SQLite needs nothing, its write transactions already run one at a time.
+pub trait RowLock {
+    /// Locks file `id` for an update and reads its current version and content digest.
+    fn lock_file(
+        &mut self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send;
+
     /// Locks folder `id` (shared: to add to it; exclusive: to delete it) and tells whether it
     /// exists.
     fn lock_folder(
@@ -127,7 +134,17 @@ pub trait FolderLock {
     ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
-impl FolderLock for sqlx::Transaction<'static, sqlx::Sqlite> {
+impl RowLock for sqlx::Transaction<'static, sqlx::Sqlite> {
+    async fn lock_file(&mut self, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT version, sha256 FROM files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **self)
+            .await?;
+        row.map(|r| Ok((r.try_get("version")?, r.try_get("sha256")?)))
+            .transpose()
+    }
+
     async fn lock_folder(&mut self, id: &str, _exclusive: bool) -> Result<bool, sqlx::Error> {
         let row = sqlx::query("SELECT id FROM folders WHERE id = $1")
             .bind(id)
@@ -142,7 +159,17 @@ impl FolderLock for sqlx::Transaction<'static, sqlx::Sqlite> {
     }
 }
 
-impl FolderLock for sqlx::Transaction<'static, sqlx::Postgres> {
+impl RowLock for sqlx::Transaction<'static, sqlx::Postgres> {
+    async fn lock_file(&mut self, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT version, sha256 FROM files WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **self)
+            .await?;
+        row.map(|r| Ok((r.try_get("version")?, r.try_get("sha256")?)))
+            .transpose()
+    }
+
     async fn lock_folder(&mut self, id: &str, exclusive: bool) -> Result<bool, sqlx::Error> {
         let sql = if exclusive {
             "SELECT id FROM folders WHERE id = $1 FOR UPDATE"

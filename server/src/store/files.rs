@@ -32,6 +32,8 @@ pub struct FileRecord {
     pub blob_key: String,
     /// Readable by anyone.
     pub public: bool,
+    /// The current version's number (1 for a new file).
+    pub version: i64,
     /// Created.
     pub created_at: i64,
     /// Last changed.
@@ -95,7 +97,9 @@ pub struct FileChange {
 /// Contract (checked by [`super::conformance`]): names are unique per folder among files
 /// (`Conflict` naming the file name rule); `insert` and a move into a folder that does not exist
 /// (or is deleted at the same moment) are `NotFound`, and a folder being deleted waits for them;
-/// `locate` answers in one round trip; `delete` also removes the shares and links on the file;
+/// `insert` records the content as version 1 (see [`super::VersionStore`]); `locate` answers in
+/// one round trip; `delete` also removes the shares, links and versions of the file and returns
+/// the blobs they used;
 /// every write records its event in the same transaction, and a refused write records none.
 #[async_trait]
 pub trait FileStore: Debug + Send + Sync + 'static {
@@ -107,6 +111,13 @@ pub trait FileStore: Debug + Send + Sync + 'static {
     async fn locate(&self, id: &str) -> Result<Option<Located>>;
     /// A page of a folder's files.
     async fn list(&self, query: &FileQuery<'_>) -> Result<Vec<FileRecord>>;
+    /// The file named `name` in `folder_id` (`""`: the root) of `owner_id`.
+    async fn find_named(
+        &self,
+        owner_id: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>>;
     /// Changes a file at `at`, with its event.
     async fn update(
         &self,
@@ -115,9 +126,10 @@ pub trait FileStore: Debug + Send + Sync + 'static {
         at: i64,
         event: &AuditEvent,
     ) -> Result<()>;
-    /// Deletes a file with its shares and links, with its event; `false` if it was not there
-    /// (and then no event is recorded).
-    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool>;
+    /// Deletes a file with its shares, links and versions, with its event; the blob keys of its
+    /// versions (to delete after the commit), or `None` if it was not there (and then no event is
+    /// recorded).
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>>;
 }
 
 /// A file store behind a pointer.
@@ -138,6 +150,14 @@ impl<T: FileStore + ?Sized> FileStore for Arc<T> {
     async fn list(&self, query: &FileQuery<'_>) -> Result<Vec<FileRecord>> {
         (**self).list(query).await
     }
+    async fn find_named(
+        &self,
+        owner_id: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>> {
+        (**self).find_named(owner_id, folder_id, name).await
+    }
     async fn update(
         &self,
         id: &str,
@@ -147,7 +167,7 @@ impl<T: FileStore + ?Sized> FileStore for Arc<T> {
     ) -> Result<()> {
         (**self).update(id, change, at, event).await
     }
-    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>> {
         (**self).delete(id, event).await
     }
 }

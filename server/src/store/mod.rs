@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]) and events that change no row ([`EventLog`]).
+//! ([`LinkStore`]), shares ([`GrantStore`]), versions ([`VersionStore`]) and events that change no row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
 //! contract tests in [`conformance`] (see `docs/architecture.md`).
 
@@ -19,6 +19,7 @@ mod links;
 mod memory;
 mod sql;
 mod users;
+mod versions;
 
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
@@ -34,6 +35,7 @@ pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, R
 pub use memory::MemoryStore;
 pub use sql::SqlStore;
 pub use users::{DynUserStore, UserChange, UserKey, UserRecord, UserStore};
+pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,12 @@ pub enum Error {
     /// names it.
     #[error("{0}")]
     Invalid(String),
+    /// A conditional write found the content changed since the caller read it (`If-Match`).
+    #[error("the file changed since you read it (its current version is {current})")]
+    Stale {
+        /// The current version's number.
+        current: i64,
+    },
     /// The stored data breaks an invariant (left by an older version or edited by hand); the
     /// message says how to repair it.
     #[error("{0}")]

@@ -58,7 +58,7 @@ pub struct UserChange {
 /// records its event in the same transaction, and a refused write records none; `delete`
 /// removes the account with what it owned and handed out (its files, folders, their links and
 /// shares, the links it made on others' files, the shares it gave and held) and returns the
-/// ids of the files whose blobs are now to be removed.
+/// blob keys of its files' versions, to remove after the commit.
 #[async_trait]
 pub trait UserStore: Debug + Send + Sync + 'static {
     /// Creates an account, with its event.
@@ -77,8 +77,8 @@ pub trait UserStore: Debug + Send + Sync + 'static {
         at: i64,
         event: &AuditEvent,
     ) -> Result<()>;
-    /// Deletes an account and everything it owned or handed out, with its event; the ids of
-    /// its files.
+    /// Deletes an account and everything it owned or handed out, with its event; the blob keys
+    /// of its files' versions.
     async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Vec<String>>;
 }
 

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 mod tree;
+mod versions;
 pub use tree::{
     file, files_contract, folder, folders_contract, folders_depth, folders_racing_moves,
 };
+pub use versions::{versions_contract, versions_retention};
 
 use strongroom_audit::{Actor, AuditEvent, Resource};
 
@@ -558,6 +560,8 @@ mod tests {
         folders_depth(mem.as_ref()).await;
         folders_racing_moves(mem.clone()).await;
         files_contract(mem.as_ref(), &events).await;
+        versions_contract(mem.as_ref(), &events).await;
+        versions_retention(mem.clone()).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -606,6 +610,8 @@ mod tests {
         folders_depth(store.as_ref()).await;
         folders_racing_moves(store.clone()).await;
         files_contract(store.as_ref(), &events).await;
+        versions_contract(store.as_ref(), &events).await;
+        versions_retention(store.clone()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

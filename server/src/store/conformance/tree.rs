@@ -22,6 +22,7 @@ pub fn file(id: &str, owner: &str, folder: &str, name: &str, size: u64, at: i64)
         signature: "sr1:test".into(),
         blob_key: format!("blobs/{id}"),
         public: false,
+        version: 1,
         created_at: at,
         updated_at: at,
     }
@@ -195,6 +196,7 @@ where
         FileStore::delete(store, &f, &event("file.deleted"))
             .await
             .unwrap()
+            .is_some()
     );
     FolderStore::delete(store, &c, &event("folder.deleted"))
         .await
@@ -424,6 +426,31 @@ where
             .unwrap()
             .is_empty()
     );
+    assert_eq!(
+        store
+            .find_named(&ann, "", "a.txt")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        y
+    );
+    assert_eq!(
+        store
+            .find_named(&ann, &sub, "deep.txt")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        z
+    );
+    assert!(
+        store
+            .find_named(&ann, &top, "deep.txt")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Refusals, each recording nothing.
     let before = events().await;
@@ -481,9 +508,10 @@ where
     .await;
     assert!(matches!(missing, Err(Error::NotFound)), "{missing:?}");
     assert!(
-        !FileStore::delete(store, "nope", &event("file.deleted"))
+        FileStore::delete(store, "nope", &event("file.deleted"))
             .await
             .unwrap()
+            .is_none()
     );
     assert_eq!(
         events().await - before,
@@ -536,6 +564,7 @@ where
         FileStore::delete(store, &z, &event("file.deleted"))
             .await
             .unwrap()
+            .is_some_and(|blobs| blobs == [format!("blobs/{z}")])
     );
     assert!(FileStore::get(store, &z).await.unwrap().is_none());
     assert_eq!(events().await - before, 1);

@@ -31,7 +31,24 @@ impl FileStore for MemoryStore {
         if name_taken(&s, &f.owner_id, &f.folder_id, &f.name, "") {
             return Err(Error::Conflict(FILE_NAME_TAKEN.into()));
         }
-        s.files.insert(f.id.clone(), f.clone());
+        let mut f = f.clone();
+        f.version = 1;
+        s.versions.insert(
+            (f.id.clone(), 1),
+            crate::store::VersionRecord {
+                file_id: f.id.clone(),
+                version: 1,
+                size: f.size,
+                content_type: f.content_type.clone(),
+                sha256: f.sha256.clone(),
+                signature: f.signature.clone(),
+                blob_key: f.blob_key.clone(),
+                created_by: f.owner_id.clone(),
+                created_at: f.created_at,
+                restored_from: None,
+            },
+        );
+        s.files.insert(f.id.clone(), f);
         s.events.push(event.clone());
         Ok(())
     }
@@ -78,6 +95,20 @@ impl FileStore for MemoryStore {
             .collect())
     }
 
+    async fn find_named(
+        &self,
+        owner_id: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>> {
+        Ok(self
+            .lock()
+            .files
+            .values()
+            .find(|f| f.owner_id == owner_id && f.folder_id == folder_id && f.name == name)
+            .cloned())
+    }
+
     async fn update(&self, id: &str, c: &FileChange, at: i64, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
         let current = s.files.get(id).cloned().ok_or(Error::NotFound)?;
@@ -105,15 +136,16 @@ impl FileStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>> {
         let mut s = self.lock();
         if s.files.remove(id).is_none() {
-            return Ok(false);
+            return Ok(None);
         }
+        let blobs = super::versions::remove_all(&mut s, id);
         s.grants
             .retain(|(kind, node, _), _| !(kind == "file" && node == id));
         s.links.retain(|_, l| l.file_id != id);
         s.events.push(event.clone());
-        Ok(true)
+        Ok(Some(blobs))
     }
 }

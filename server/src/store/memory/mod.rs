@@ -11,6 +11,7 @@ use strongroom_audit::AuditEvent;
 mod events;
 mod files;
 mod folders;
+mod versions;
 
 use super::files::FileRecord;
 use super::folders::FolderRecord;
@@ -30,6 +31,8 @@ struct State {
     users: BTreeMap<String, UserRecord>,
     files: BTreeMap<String, FileRecord>,
     folders: BTreeMap<String, FolderRecord>,
+    /// (file, version) -> version.
+    versions: BTreeMap<(String, i64), super::VersionRecord>,
     links: BTreeMap<String, LinkRecord>,
     /// (kind, id, user) -> (role, granted_by, created_at).
     grants: BTreeMap<(String, String, String), (String, String, i64)>,
@@ -331,8 +334,10 @@ impl UserStore for MemoryStore {
             .filter(|f| f.owner_id == id)
             .map(|f| f.id.clone())
             .collect();
+        let mut blobs = Vec::new();
         for f in &files {
             s.files.remove(f);
+            blobs.extend(versions::remove_all(&mut s, f));
         }
         for f in &folders {
             s.folders.remove(f);
@@ -345,6 +350,6 @@ impl UserStore for MemoryStore {
         s.links
             .retain(|_, l| l.created_by != id && !files.contains(&l.file_id));
         s.events.push(event.clone());
-        Ok(files)
+        Ok(blobs)
     }
 }

@@ -5,13 +5,13 @@ use sqlx::Row;
 use strongroom_audit::AuditEvent;
 
 use super::SqlStore;
-use crate::store::db::{FolderLock, in_tx_with_event, on_db};
+use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::folders::ChainNode;
 use crate::store::{
     Error, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, MAX_DEPTH, Result,
 };
 
-const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at";
+const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, version, created_at, updated_at";
 
 /// The file `$1` and the folders above it, nearest first, in one statement: one row per folder
 /// (the file's columns repeated), or one row with NULL folder columns for a file at the root.
@@ -22,7 +22,7 @@ const LOCATE_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_publ
         SELECT f.id, f.owner_id, f.parent_id, f.is_public, c.depth + 1 \
         FROM folders f JOIN chain c ON f.id = c.parent_id \
         WHERE c.parent_id <> '' AND c.depth < $2) \
-    SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.created_at, x.updated_at, \
+    SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.version, x.created_at, x.updated_at, \
         c.id AS c_id, c.owner_id AS c_owner_id, c.parent_id AS c_parent_id, c.is_public AS c_is_public \
     FROM files x LEFT JOIN chain c ON TRUE WHERE x.id = $1 ORDER BY c.depth";
 
@@ -41,6 +41,7 @@ macro_rules! file_from_row {
             signature: row.try_get("signature")?,
             blob_key: row.try_get("blob_key")?,
             public: row.try_get("is_public")?,
+            version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         }
@@ -83,8 +84,8 @@ impl FileStore for SqlStore {
                 return Err(Error::ParentGone);
             }
             sqlx::query(
-                "INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "INSERT INTO files (id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)",
             )
             .bind(&f.id)
             .bind(&f.owner_id)
@@ -98,6 +99,20 @@ impl FileStore for SqlStore {
             .bind(f.public)
             .bind(f.created_at)
             .bind(f.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO file_versions (file_id, version, size, content_type, sha256, signature, blob_key, created_by, created_at) \
+                 VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&f.id)
+            .bind(f.size.min(i64::MAX as u64) as i64)
+            .bind(&f.content_type)
+            .bind(&f.sha256)
+            .bind(&f.signature)
+            .bind(&f.blob_key)
+            .bind(&f.owner_id)
+            .bind(f.created_at)
             .execute(&mut *tx)
             .await?
         });
@@ -148,6 +163,23 @@ impl FileStore for SqlStore {
         })
     }
 
+    async fn find_named(
+        &self,
+        owner_id: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 AND name = $3"
+        );
+        on_db!(&self.db, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(owner_id).bind(folder_id).bind(name).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(file_from_row!(&row))),
+                None => Ok(None),
+            }
+        })
+    }
+
     async fn update(&self, id: &str, c: &FileChange, at: i64, event: &AuditEvent) -> Result<()> {
         in_tx_with_event!(&self.db, event, |tx| {
             if let Some(folder) = c.folder_id.as_deref().filter(|f| !f.is_empty())
@@ -174,22 +206,30 @@ impl FileStore for SqlStore {
         Ok(())
     }
 
-    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<bool> {
+    async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>> {
+        let blobs: Vec<String>;
         in_tx_with_event!(&self.db, event, |tx| {
+            blobs = sqlx::query("SELECT DISTINCT blob_key FROM file_versions WHERE file_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("blob_key"))
+                .collect::<Result<_, _>>()?;
             sqlx::query("DELETE FROM grants WHERE resource_kind = 'file' AND resource_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            // Its links go with it (`ON DELETE CASCADE`).
+            // Its links and versions go with it (`ON DELETE CASCADE`).
             let n = sqlx::query("DELETE FROM files WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if n == 0 {
-                return Ok(false);
+                return Ok(None);
             }
         });
-        Ok(true)
+        Ok(Some(blobs))
     }
 }

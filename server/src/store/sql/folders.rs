@@ -6,7 +6,7 @@ use sqlx::Row;
 use strongroom_audit::AuditEvent;
 
 use super::SqlStore;
-use crate::store::db::{FolderLock, in_tx_with_event, on_db};
+use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::{
     ChainNode, Error, FOLDER_NOT_EMPTY, FolderChange, FolderEdge, FolderRecord, FolderStore,
     MAX_DEPTH, Result,

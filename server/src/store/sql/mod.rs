@@ -15,6 +15,7 @@ use super::{Error, Result};
 mod events;
 mod files;
 mod folders;
+mod versions;
 
 /// The metadata in a SQL database (the one the server opened).
 #[derive(Debug, Clone)]
@@ -440,13 +441,15 @@ impl UserStore for SqlStore {
         let run = async {
             let files: Vec<String>;
             in_tx_with_event!(&self.db, event, |tx| {
-                files = sqlx::query("SELECT id FROM files WHERE owner_id = $1")
-                    .bind(id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get("id"))
-                    .collect::<Result<_, _>>()?;
+                files = sqlx::query(
+                    "SELECT DISTINCT v.blob_key FROM file_versions v JOIN files f ON f.id = v.file_id WHERE f.owner_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("blob_key"))
+                .collect::<Result<_, _>>()?;
                 // Shares of what the account owned, the links it made on other people's files
                 // and the shares it gave; the rest (its files, folders, their links, the shares
                 // it held) cascades from the user row.
