@@ -174,10 +174,11 @@ for _ in $(seq 100); do
 done
 cat "$BLOB" >/dev/null # both serve this very file, from the page cache
 
-# The same data served without the download integrity check, for the second figure.
+# The same data served without the download integrity check, for the second figure (same public
+# URL: it is the tokens' issuer).
 PORT2=$(free_port)
 env "${UNSET[@]}" STRONGROOM_DATA_DIR="$DATA" STRONGROOM_LISTEN="127.0.0.1:$PORT2" \
-  STRONGROOM_PUBLIC_URL="http://127.0.0.1:$PORT2" STRONGROOM_LOG_LEVEL=warn \
+  STRONGROOM_PUBLIC_URL="$BASE" STRONGROOM_LOG_LEVEL=warn \
   STRONGROOM_HTTP_RATE_LIMIT_PER_IP=100000000 STRONGROOM_HTTP_RATE_LIMIT_PER_USER=100000000 \
   STRONGROOM_EVENTS_RELAY=false STRONGROOM_FILES_VERIFY_DOWNLOADS=false \
   "$BIN" serve >>"$WORK/server2.log" 2>&1 &

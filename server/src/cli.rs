@@ -1,5 +1,5 @@
 //! The command-line client: `strongroom login | whoami | upload | download | ls | rm | versions |
-//! restore | share | unshare | links | sessions`. The server URL and tokens live in a client config file written
+//! diff | restore | share | unshare | links | sessions`. The server URL and tokens live in a client config file written
 //! with mode 0600; an expired access token is refreshed once, transparently.
 
 use std::io::Write;
@@ -278,6 +278,23 @@ impl Client {
     pub async fn versions(&mut self, id: &str) -> Result<Value, String> {
         self.json(reqwest::Method::GET, &format!("/files/{id}/versions"), None)
             .await
+    }
+
+    /// `diff`: the difference between two versions.
+    pub async fn diff(
+        &mut self,
+        id: &str,
+        from: i64,
+        to: i64,
+        summary: bool,
+    ) -> Result<Value, String> {
+        let format = if summary { "summary" } else { "auto" };
+        self.json(
+            reqwest::Method::GET,
+            &format!("/files/{id}/diff?from={from}&to={to}&format={format}"),
+            None,
+        )
+        .await
     }
 
     /// `restore`: makes an old version current again.

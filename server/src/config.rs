@@ -184,6 +184,8 @@ pub struct FilesConfig {
     /// Versions kept by age: those younger than this many days (0: no age rule). A version
     /// either rule keeps stays; the current version always stays; with neither rule, all stay.
     pub versions_keep_days: u32,
+    /// The largest side, in bytes, of a text diff between versions (larger ones get a summary).
+    pub diff_max_bytes: u64,
 }
 
 impl Default for FilesConfig {
@@ -197,6 +199,7 @@ impl Default for FilesConfig {
             verify_downloads: true,
             versions_keep_last: 10,
             versions_keep_days: 30,
+            diff_max_bytes: 1024 * 1024,
         }
     }
 }
@@ -366,6 +369,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "STRONGROOM_FILES_VERSIONS_KEEP_DAYS",
         "files.versions_keep_days",
     ),
+    ("STRONGROOM_FILES_DIFF_MAX_BYTES", "files.diff_max_bytes"),
     ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
     (
         "STRONGROOM_HTTP_REQUEST_TIMEOUT_SECS",

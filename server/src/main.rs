@@ -79,6 +79,18 @@ enum Command {
         /// File id.
         id: String,
     },
+    /// Shows what changed between two versions of a file (a unified diff for text).
+    Diff {
+        /// File id.
+        id: String,
+        /// The older version.
+        from: i64,
+        /// The newer version.
+        to: i64,
+        /// A summary by block even for text.
+        #[arg(long)]
+        summary: bool,
+    },
     /// Makes an old version of a file current again (as a new version).
     Restore {
         /// File id.
@@ -254,6 +266,30 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                             .unwrap_or_default()
                     );
                 }
+            }
+        }
+        Command::Diff {
+            id,
+            from,
+            to,
+            summary,
+        } => {
+            let d = c.diff(&id, from, to, summary).await?;
+            if cli.json {
+                print(&d);
+            } else if let Some(unified) = d["unified"].as_str() {
+                print!("{unified}");
+            } else {
+                let s = &d["summary"];
+                println!(
+                    "v{from}: {} bytes {}\nv{to}: {} bytes {}\n{} of the {}-byte blocks differ",
+                    s["from_size"],
+                    s["from_sha256"].as_str().unwrap_or(""),
+                    s["to_size"],
+                    s["to_sha256"].as_str().unwrap_or(""),
+                    s["changed_blocks"],
+                    s["block_size"]
+                );
             }
         }
         Command::Restore { id, version } => {

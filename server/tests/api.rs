@@ -125,6 +125,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             .replace("{user_id}", &friend_id)
             .replace("{version}", "1");
         let uri = match path_with_user.as_str() {
+            "/files/{id}/diff" => format!("/files/{file_id}/diff?from=1&to=1"),
             p if p.starts_with("/files/{id}") => p.replace("{id}", &file_id),
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
             p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),

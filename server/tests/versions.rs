@@ -20,6 +20,7 @@ on_both_databases!(
     restore_delete_and_permissions,
     retention_keeps_the_newest_and_the_current,
     deleting_a_file_removes_every_versions_blob,
+    diffs_between_versions,
 );
 
 async fn put(h: &Harness, token: &str, id: &str, body: &[u8], if_match: Option<&str>) -> Reply {
@@ -386,5 +387,126 @@ async fn deleting_a_file_removes_every_versions_blob(backend: Backend) {
     assert_eq!(
         h.app.blobs.older_than(Duration::ZERO).await.unwrap().len(),
         before
+    );
+}
+
+async fn diffs_between_versions(backend: Backend) {
+    let Some(h) = harness_with(backend, 8 << 20, |c| c.files.diff_max_bytes = 64 * 1024).await
+    else {
+        return;
+    };
+    let (t, _) = h.user("ann@example.com").await;
+    let (eve, _) = h.user("eve@example.com").await;
+    let id = h
+        .upload(
+            &t,
+            "poem.txt",
+            b"roses are red\nviolets are blue\nsugar is sweet\n",
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    put(
+        &h,
+        &t,
+        &id,
+        b"roses are red\nviolets are violet\nsugar is sweet\nand so are you\n",
+        None,
+    )
+    .await;
+    let d = get(&h, &t, &format!("/files/{id}/diff?from=1&to=2"), &[]).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    assert_eq!(d.body["kind"], "text");
+    assert_eq!(d.body["identical"], false);
+    let unified = d.body["unified"].as_str().unwrap();
+    assert!(
+        unified.contains("-violets are blue\n+violets are violet\n"),
+        "{unified}"
+    );
+    assert!(unified.contains("+and so are you"), "{unified}");
+    let hunks = d.body["hunks"].as_array().unwrap();
+    assert_eq!(hunks.len(), 1);
+    assert_eq!(hunks[0]["old_start"], 1);
+    let same = get(&h, &t, &format!("/files/{id}/diff?from=2&to=2"), &[]).await;
+    assert_eq!(same.body["identical"], true);
+    assert!(same.body["hunks"].as_array().unwrap().is_empty());
+
+    // Binary content: a summary by block, and `format=text` is refused with a reason.
+    let mut blob = vec![0u8; 3 * 1024 * 1024];
+    blob[10] = 0xff;
+    put(&h, &t, &id, &blob, None).await;
+    blob[2 * 1024 * 1024 + 5] = 1;
+    put(&h, &t, &id, &blob, None).await;
+    let d = get(&h, &t, &format!("/files/{id}/diff?from=3&to=4"), &[]).await;
+    assert_eq!(d.body["kind"], "summary", "{}", d.body);
+    assert_eq!(d.body["summary"]["changed_blocks"], 1);
+    assert_eq!(d.body["summary"]["changed"], json!([2]));
+    assert_eq!(d.body["summary"]["from_size"], 3 * 1024 * 1024);
+    let text = get(
+        &h,
+        &t,
+        &format!("/files/{id}/diff?from=3&to=4&format=text"),
+        &[],
+    )
+    .await;
+    assert_eq!(text.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Text over the limit: a summary in auto, a 422 for format=text.
+    let big_text = "line\n".repeat(20_000);
+    put(&h, &t, &id, big_text.as_bytes(), None).await;
+    let d = get(&h, &t, &format!("/files/{id}/diff?from=2&to=5"), &[]).await;
+    assert_eq!(d.body["kind"], "summary");
+    let text = get(
+        &h,
+        &t,
+        &format!("/files/{id}/diff?from=2&to=5&format=text"),
+        &[],
+    )
+    .await;
+    assert_eq!(text.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        text.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("diff_max_bytes")
+    );
+    // A text diff against a summary-sized side still works for format=summary.
+    let s = get(
+        &h,
+        &t,
+        &format!("/files/{id}/diff?from=1&to=2&format=summary"),
+        &[],
+    )
+    .await;
+    assert_eq!(s.body["kind"], "summary");
+
+    // Bad input.
+    for (uri, status) in [
+        (
+            format!("/files/{id}/diff?from=1&to=99"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/files/{id}/diff?from=0&to=1"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (format!("/files/{id}/diff?from=1"), StatusCode::BAD_REQUEST),
+        (
+            format!("/files/{id}/diff?from=1&to=2&format=pdf"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/files/{id}/diff?from=1&to=2&context=5000"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(get(&h, &t, &uri, &[]).await.status, status, "{uri}");
+    }
+    assert_eq!(
+        get(&h, &eve, &format!("/files/{id}/diff?from=1&to=2"), &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
     );
 }

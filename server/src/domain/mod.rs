@@ -3,6 +3,7 @@
 //! authorizes, validates, acts and records its audit event; none knows about HTTP or the app.
 
 pub mod accounts;
+pub mod diff;
 pub mod files;
 pub mod folders;
 pub mod fsck;

@@ -239,7 +239,7 @@ impl Files {
         }
     }
 
-    async fn version_of(&self, file: &FileMeta, version: i64) -> Result<VersionRecord> {
+    pub(super) async fn version_of(&self, file: &FileMeta, version: i64) -> Result<VersionRecord> {
         if version < 1 {
             return Err(Error::BadRequest("versions are numbered from 1".into()));
         }

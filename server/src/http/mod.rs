@@ -86,6 +86,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(files::get, files::update, files::delete))
         .routes(routes!(files::verify))
         .routes(routes!(versions::list))
+        .routes(routes!(versions::diff))
         .routes(routes!(versions::download))
         .routes(routes!(versions::restore))
         .routes(routes!(versions::delete))

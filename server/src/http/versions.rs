@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode, header};
 
@@ -12,6 +12,7 @@ use super::files::{deliver, want};
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::conn::MinRate;
+use crate::domain::diff::{Diff, DiffFormat};
 use crate::domain::files::FileMeta;
 use crate::domain::versions::{IfMatch, Version};
 use crate::error::{Error, Result};
@@ -140,6 +141,50 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     app.files.delete_version(&caller.0, &id, version).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What to compare.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    /// The older version.
+    pub from: i64,
+    /// The newer version.
+    pub to: i64,
+    /// `auto` (default: text when both sides are UTF-8 text within `files.diff_max_bytes`,
+    /// else a summary), `text` (or 422) or `summary`.
+    pub format: Option<String>,
+    /// Lines of context around each change (default 3, at most 1000).
+    pub context: Option<usize>,
+}
+
+/// The difference between two versions of a file: a unified diff with its hunks for text, a
+/// summary by 1 MiB block for anything else.
+#[utoipa::path(get, path = "/files/{id}/diff", tag = "versions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "File id"), DiffParams),
+    responses((status = 200, body = Diff), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn diff(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<DiffParams>,
+) -> Result<Json<Diff>> {
+    let format = match q.format.as_deref().unwrap_or("auto") {
+        "auto" => DiffFormat::Auto,
+        "text" => DiffFormat::Text,
+        "summary" => DiffFormat::Summary,
+        other => {
+            return Err(Error::BadRequest(format!(
+                "format is auto, text or summary, not {other:?}"
+            )));
+        }
+    };
+    Ok(Json(
+        app.files
+            .diff(&caller.0, &id, q.from, q.to, format, q.context.unwrap_or(3))
+            .await?,
+    ))
 }
 
 #[cfg(test)]
