@@ -566,6 +566,33 @@ async fn command_line_client() {
         content(70_000),
         "{out}"
     );
+    // Versions: the same name again is version 2; list, diff, download an old one, restore.
+    std::fs::write(&file, b"version two\n").unwrap();
+    let (ok, out, err) = sr(&["upload", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let v2: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v2["id"].as_str(), v2["version"].as_i64()),
+        (Some(id), Some(2))
+    );
+    let (ok, out, err) = sr(&["versions", id]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{out}");
+    let (ok, out, err) = sr(&["diff", id, "1", "2", "--summary"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"changed_blocks\""), "{out}");
+    let (ok, _, err) = sr(&["download", id, "--version", "1", "-o", "v1.txt"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(home.path().join("v1.txt")).unwrap(),
+        content(70_000)
+    );
+    let (ok, out, err) = sr(&["restore", id, "1"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"version\": 3"), "{out}");
+    let (ok, _, err) = sr(&["diff", id, "1", "99"]);
+    assert!(!ok && err.contains("no version 99"), "{err}");
     let (ok, out, err) = sr(&["share", id, "--ttl", "600", "--max-downloads", "2"]);
     assert!(ok, "{err}");
     let link: Value = serde_json::from_str(&out).unwrap();
