@@ -830,6 +830,30 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
     for id in &ids {
         assert!(place.exists(id).await, "blob {id} is where it should be");
     }
+    // A second version of f0: its blob must go with the account too (looked for on disk, where
+    // this server's blob folder is its own; the bucket is shared with other tests).
+    let on_disk = |place: &BlobPlace| match place {
+        BlobPlace::Disk(root) => std::fs::read_dir(root.join("blobs").join("blobs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect::<std::collections::BTreeSet<_>>(),
+        BlobPlace::S3(_) => Default::default(),
+    };
+    let before_v2 = on_disk(&place);
+    let (st, v2) = api
+        .json(
+            api.http
+                .post(s.url("/files?name=f0.bin"))
+                .bearer_auth(&token)
+                .body(content(12_345)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v2}");
+    assert_eq!(v2["version"], 2);
+    let v2_blobs: Vec<String> = on_disk(&place).difference(&before_v2).cloned().collect();
+    if let BlobPlace::Disk(_) = place {
+        assert_eq!(v2_blobs.len(), 1, "{v2_blobs:?}");
+    }
     let (st, link) = api
         .json(
             api.http
@@ -862,7 +886,7 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    for id in &ids {
+    for id in ids.iter().chain(&v2_blobs) {
         assert!(!place.exists(id).await, "blob {id} outlived its account");
     }
     let link_token = link["token"].as_str().unwrap();

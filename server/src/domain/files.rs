@@ -185,16 +185,8 @@ impl Files {
         let name = names::file_name(&new.name)?;
         let ct = content_type(&new.content_type)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let key = Blobs::key(&id);
-        let counted = body.inspect(|c| {
-            if let Ok(b) = c {
-                self.guard.metrics.bytes_uploaded.inc_by(b.len() as u64);
-            }
-        });
-        let stored = self
-            .blobs
-            .put_stream(&key, counted, self.limits.max_upload_bytes, &self.verifier)
-            .await?;
+        let stored = self.store_blob(&id, ct, body).await?;
+        let key = stored.key.clone();
         let now = self.guard.now();
         let event = ctx
             .event("file.uploaded", "file", &id)
@@ -208,9 +200,9 @@ impl Files {
             folder_id,
             name,
             size: stored.size,
-            content_type: ct,
+            content_type: stored.content_type.clone(),
             sha256: stored.sha256.clone(),
-            signature: stored.signature.to_string(),
+            signature: stored.signature.clone(),
             blob_key: key.as_ref().to_owned(),
             public: false,
             version: 1,
@@ -225,13 +217,6 @@ impl Files {
             Err(crate::store::Error::Conflict(m)) if m == crate::store::FILE_NAME_TAKEN => {
                 // The name is taken: the upload becomes that file's next version, if the caller
                 // may write it.
-                let stored = StoredContent {
-                    key: key.clone(),
-                    size: stored.size,
-                    sha256: stored.sha256,
-                    signature: stored.signature.to_string(),
-                    content_type: record.content_type,
-                };
                 let existing = self
                     .store
                     .find_named(&record.owner_id, &record.folder_id, &record.name)
@@ -258,6 +243,37 @@ impl Files {
                 Err(e.into())
             }
         }
+    }
+
+    /// Streams `body` into a new blob named after `id`, counting and hashing it; nothing
+    /// references it yet.
+    pub(super) async fn store_blob<S, E>(
+        &self,
+        id: &str,
+        content_type: String,
+        body: S,
+    ) -> Result<StoredContent>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let key = Blobs::key(id);
+        let counted = body.inspect(|c| {
+            if let Ok(b) = c {
+                self.guard.metrics.bytes_uploaded.inc_by(b.len() as u64);
+            }
+        });
+        let stored = self
+            .blobs
+            .put_stream(&key, counted, self.limits.max_upload_bytes, &self.verifier)
+            .await?;
+        Ok(StoredContent {
+            key,
+            size: stored.size,
+            sha256: stored.sha256,
+            signature: stored.signature.to_string(),
+            content_type,
+        })
     }
 
     /// Lists a folder (or the caller's root).
@@ -536,7 +552,7 @@ impl Files {
         for id in candidates {
             let key = Blobs::key(&id);
             if !self.versions.blob_in_use(key.as_ref()).await? {
-                self.blobs.delete(&Blobs::key(&id)).await?;
+                self.blobs.delete(&key).await?;
                 removed += 1;
             }
         }

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use object_store::path::Path as ObjectPath;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::files::{Delivery, FileMeta, Files, StoredContent, Want, content_type};
 use super::{Ctx, Error, Result, rfc3339};
-use crate::blobs::Blobs;
 use crate::store::{NewVersion, VersionRecord};
 
 /// One version of a file.
@@ -73,23 +72,10 @@ impl Files {
                 Some(d)
             }
         };
-        let key = Blobs::key(&uuid::Uuid::now_v7().to_string());
-        let counted = body.inspect(|c| {
-            if let Ok(b) = c {
-                self.guard.metrics.bytes_uploaded.inc_by(b.len() as u64);
-            }
-        });
-        let stored = self
-            .blobs
-            .put_stream(&key, counted, self.limits.max_upload_bytes, &self.verifier)
+        let content = self
+            .store_blob(&uuid::Uuid::now_v7().to_string(), ct, body)
             .await?;
-        let content = StoredContent {
-            key: key.clone(),
-            size: stored.size,
-            sha256: stored.sha256,
-            signature: stored.signature.to_string(),
-            content_type: ct,
-        };
+        let key = content.key.clone();
         let result = self.add_version(ctx, &file.id, digests, content).await;
         if result.is_err() {
             let _ = self.blobs.delete(&key).await;

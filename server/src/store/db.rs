@@ -74,7 +74,7 @@ macro_rules! in_tx_with_event {
     };
 }
 
-pub(crate) use {in_tx_with_event, on_db};
+pub(in crate::store) use {in_tx_with_event, on_db};
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot upgrade

@@ -11,6 +11,13 @@ use super::Result;
 /// Deepest folder nesting accepted.
 pub const MAX_DEPTH: usize = 64;
 
+/// A chain longer than any the server builds (a cycle or damage left by an older version).
+pub(crate) fn corrupt(id: &str) -> super::Error {
+    super::Error::Corrupt(format!(
+        "folder {id} has a cycle or is nested deeper than {MAX_DEPTH}: run `strongroom fsck --repair`"
+    ))
+}
+
 /// A folder as stored (times in microseconds since the epoch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FolderRecord {

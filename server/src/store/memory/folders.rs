@@ -16,9 +16,7 @@ pub(super) fn chain(s: &State, id: &str) -> Result<Vec<ChainNode>> {
     let mut next = s.folders.get(id);
     while let Some(f) = next {
         if out.len() > MAX_DEPTH {
-            return Err(Error::Corrupt(format!(
-                "folder {id} has a cycle or is nested deeper than {MAX_DEPTH}: run `strongroom fsck --repair`"
-            )));
+            return Err(crate::store::folders::corrupt(id));
         }
         out.push(ChainNode {
             id: f.id.clone(),

@@ -33,12 +33,7 @@ const SUBTREE_HEIGHT_SQL: &str = "WITH RECURSIVE sub (id, depth) AS ( \
         SELECT f.id, s.depth + 1 FROM folders f JOIN sub s ON f.parent_id = s.id WHERE s.depth < $2) \
     SELECT CAST(MAX(depth) AS BIGINT) AS height FROM sub";
 
-/// A chain that is longer than any the server builds.
-pub(super) fn corrupt(id: &str) -> Error {
-    Error::Corrupt(format!(
-        "folder {id} has a cycle or is nested deeper than {MAX_DEPTH}: run `strongroom fsck --repair`"
-    ))
-}
+pub(super) use crate::store::folders::corrupt;
 
 macro_rules! folder_from_row {
     ($row:expr) => {{
