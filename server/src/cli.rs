@@ -370,6 +370,45 @@ impl Client {
             .map(|_| ())
     }
 
+    /// `trash`: what the caller deleted.
+    pub async fn trash(&mut self) -> Result<Value, String> {
+        self.json(reqwest::Method::GET, "/trash", None).await
+    }
+
+    /// The trash's path for item `id` (`/trash/files/ID` or `/trash/folders/ID`), found in the
+    /// listing so the user need not say which kind it is.
+    async fn trash_path(&mut self, id: &str) -> Result<String, String> {
+        let items = self.trash().await?;
+        let kind = items
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == id)
+            .and_then(|t| t["kind"].as_str())
+            .ok_or_else(|| format!("{id} is not in your trash"))?;
+        Ok(format!("/trash/{kind}s/{id}"))
+    }
+
+    /// `trash restore`.
+    pub async fn trash_restore(&mut self, id: &str) -> Result<Value, String> {
+        let path = self.trash_path(id).await?;
+        self.json(reqwest::Method::POST, &format!("{path}/restore"), None)
+            .await
+    }
+
+    /// `trash purge`.
+    pub async fn trash_purge(&mut self, id: &str) -> Result<(), String> {
+        let path = self.trash_path(id).await?;
+        self.json(reqwest::Method::DELETE, &path, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `trash empty`.
+    pub async fn trash_empty(&mut self) -> Result<Value, String> {
+        self.json(reqwest::Method::DELETE, "/trash", None).await
+    }
+
     /// `share`: creates a public link.
     pub async fn share(
         &mut self,

@@ -186,6 +186,8 @@ pub struct FilesConfig {
     pub versions_keep_days: u32,
     /// The largest side, in bytes, of a text diff between versions (larger ones get a summary).
     pub diff_max_bytes: u64,
+    /// Days a deleted file or folder stays in the trash before the sweeper purges it (at least 1).
+    pub trash_keep_days: u32,
 }
 
 impl Default for FilesConfig {
@@ -200,6 +202,7 @@ impl Default for FilesConfig {
             versions_keep_last: 10,
             versions_keep_days: 30,
             diff_max_bytes: 1024 * 1024,
+            trash_keep_days: 30,
         }
     }
 }
@@ -370,6 +373,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "files.versions_keep_days",
     ),
     ("STRONGROOM_FILES_DIFF_MAX_BYTES", "files.diff_max_bytes"),
+    ("STRONGROOM_FILES_TRASH_KEEP_DAYS", "files.trash_keep_days"),
     ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
     (
         "STRONGROOM_HTTP_REQUEST_TIMEOUT_SECS",
@@ -454,6 +458,9 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.files.trash_keep_days == 0 {
+            return bad("files.trash_keep_days must be at least 1");
+        }
         if self.files.max_upload_bytes == 0 {
             return bad("files.max_upload_bytes must be positive");
         }
@@ -570,6 +577,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
                 | "link_max_attempts"
                 | "versions_keep_last"
                 | "versions_keep_days"
+                | "trash_keep_days"
         );
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {

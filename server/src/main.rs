@@ -104,10 +104,15 @@ enum Command {
         #[arg(long)]
         folder: Option<String>,
     },
-    /// Deletes a file.
+    /// Moves a file to the trash (`strongroom trash` lists it; `trash restore` brings it back).
     Rm {
         /// File id.
         id: String,
+    },
+    /// Lists your trash, or restores, purges or empties it.
+    Trash {
+        #[command(subcommand)]
+        command: Option<TrashCommand>,
     },
     /// Creates a public link to a file, or shares it with a user (`--with EMAIL`).
     Share {
@@ -150,6 +155,24 @@ enum Command {
         #[arg(long)]
         revoke: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TrashCommand {
+    /// Lists what you deleted, oldest first (the default).
+    List,
+    /// Puts a trashed file or folder back where it was (the root when that folder is gone).
+    Restore {
+        /// File or folder id (as `strongroom trash` lists it).
+        id: String,
+    },
+    /// Deletes a trashed file or folder for good.
+    Purge {
+        /// File or folder id.
+        id: String,
+    },
+    /// Deletes everything in your trash for good.
+    Empty,
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,6 +351,45 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Rm { id } => c.rm(&id).await?,
+        Command::Trash { command } => {
+            let command = command.unwrap_or(TrashCommand::List);
+            let out = match &command {
+                TrashCommand::List => c.trash().await?,
+                TrashCommand::Restore { id } => c.trash_restore(id).await?,
+                TrashCommand::Purge { id } => {
+                    c.trash_purge(id).await?;
+                    serde_json::json!({ "purged": 1 })
+                }
+                TrashCommand::Empty => c.trash_empty().await?,
+            };
+            if cli.json {
+                print(&out);
+            } else {
+                match command {
+                    TrashCommand::List => {
+                        for t in out.as_array().into_iter().flatten() {
+                            println!(
+                                "{:<6}  {}  {:>12}  deleted {}  purged {}  {}",
+                                t["kind"].as_str().unwrap_or(""),
+                                t["id"].as_str().unwrap_or(""),
+                                t["size"],
+                                t["trashed_at"].as_str().unwrap_or(""),
+                                t["purge_at"].as_str().unwrap_or(""),
+                                t["name"].as_str().unwrap_or("")
+                            );
+                        }
+                    }
+                    TrashCommand::Restore { .. } => println!(
+                        "restored {} {} into {}",
+                        out["kind"].as_str().unwrap_or(""),
+                        out["name"].as_str().unwrap_or(""),
+                        out["folder_id"].as_str().unwrap_or("the root")
+                    ),
+                    TrashCommand::Purge { id } => println!("purged {id}"),
+                    TrashCommand::Empty => println!("purged {} items", out["purged"]),
+                }
+            }
+        }
         Command::Share {
             id,
             with: Some(email),

@@ -1,6 +1,6 @@
 //! The background loops, in one place: the outbox relay, the orphan sweeper with version
-//! retention, the summaries of anonymous denials, and the hourly housekeeping (expired sessions,
-//! idle rate-limit windows).
+//! retention and the trash's automatic purge, the summaries of anonymous denials, and the
+//! hourly housekeeping (expired sessions, idle rate-limit windows).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,11 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                     Ok(n) if n > 0 => tracing::info!(versions = n, "pruned old versions"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "version retention failed"),
+                }
+                match app.files.purge_expired_trash().await {
+                    Ok(n) if n > 0 => tracing::info!(items = n, "purged expired trash"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "trash purge failed"),
                 }
                 match app.files.sweep_orphans(grace).await {
                     Ok(n) => {

@@ -38,6 +38,19 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         .await
         .body;
     let folder_id = folder["id"].as_str().unwrap().to_owned();
+    // Two files in the trash: one to restore, one to purge.
+    let mut trashed = Vec::new();
+    for name in ["restore-me.txt", "purge-me.txt"] {
+        let id = h.upload(&token, name, b"bye").await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let gone = h
+            .call(Method::DELETE, &format!("/files/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT);
+        trashed.push(id);
+    }
     let link = h
         .call(
             Method::POST,
@@ -85,7 +98,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         ("POST", "/me/password") => 5,
         ("POST", "/auth/logout") => 6,
         ("DELETE", "/me") => 7,
-        ("DELETE", "/files/{id}") => 4,
+        ("DELETE", "/files/{id}") | ("DELETE", "/trash") => 4,
         ("DELETE", p) if p.contains("/grants/") => 2,
         ("DELETE", _) => 3,
         _ => 1,
@@ -130,6 +143,9 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
             p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),
             p if p.starts_with("/me/sessions/{id}") => p.replace("{id}", &other_session),
+            p if p.starts_with("/trash/{kind}/{id}") => p
+                .replace("{kind}", "files")
+                .replace("{id}", &trashed[usize::from(method == "DELETE")]),
             p if p.starts_with("/s/{token}") => p.replace("{token}", &link_token),
             p => p.to_owned(),
         };
@@ -766,9 +782,17 @@ async fn concurrent_renames_to_one_name_one_wins(backend: Backend) {
             h.send(upload),
             h.call(Method::DELETE, &del, Some(&token), None)
         );
+        // The delete moves the folder to the trash: an upload that won lands inside it and is
+        // hidden with it; one that lost finds no folder. Never a live file in a trashed folder.
         match (up.status, gone.status) {
-            (StatusCode::CREATED, StatusCode::CONFLICT)
-            | (StatusCode::NOT_FOUND, StatusCode::NO_CONTENT) => {}
+            (StatusCode::CREATED, StatusCode::NO_CONTENT) => {
+                let file = up.body["id"].as_str().unwrap();
+                let seen = h
+                    .call(Method::GET, &format!("/files/{file}"), Some(&token), None)
+                    .await;
+                assert_eq!(seen.status, StatusCode::NOT_FOUND, "{}", seen.body);
+            }
+            (StatusCode::NOT_FOUND, StatusCode::NO_CONTENT) => {}
             other => panic!(
                 "upload/delete race ended as {other:?}: {} / {}",
                 up.body, gone.body
@@ -826,7 +850,8 @@ async fn concurrent_renames_to_one_name_one_wins(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    // A folder with a file in it goes to the trash whole: the file is hidden with it.
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let listing = h
         .call(
             Method::GET,
@@ -835,5 +860,9 @@ async fn concurrent_renames_to_one_name_one_wins(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(listing.body["files"][0]["id"], json!(a));
+    assert_eq!(listing.status, StatusCode::NOT_FOUND, "{}", listing.body);
+    let file = h
+        .call(Method::GET, &format!("/files/{a}"), Some(&token), None)
+        .await;
+    assert_eq!(file.status, StatusCode::NOT_FOUND);
 }

@@ -626,6 +626,26 @@ async fn command_line_client() {
     assert!(ok, "{err}");
     let (ok, _, err) = sr(&["download", id]);
     assert!(!ok && err.contains("404"), "{err}");
+    // The trash from the command line: listed, restored, deleted again, purged, emptied.
+    let (ok, out, err) = sr(&["trash"]);
+    assert!(
+        ok && out.contains(id) && out.contains("purge_at"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = sr(&["trash", "restore", id]);
+    assert!(ok && out.contains("\"folder_id\""), "{out}{err}");
+    let (ok, _, err) = sr(&["download", id]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = sr(&["rm", id]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = sr(&["trash", "purge", id]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = sr(&["trash"]);
+    assert!(ok && !out.contains(id), "{out}");
+    let (ok, _, err) = sr(&["trash", "restore", id]);
+    assert!(!ok && err.contains("not in your trash"), "{err}");
+    let (ok, out, err) = sr(&["trash", "empty"]);
+    assert!(ok && out.contains("purged"), "{out}{err}");
 
     // Accounts from the command line: change one's password; administrators disable, enable
     // and reset accounts.

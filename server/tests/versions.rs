@@ -1,7 +1,8 @@
 //! File versions over HTTP, on SQLite and on PostgreSQL: uploads to a taken name and
 //! `PUT /files/{id}/content` make versions; `If-Match` protects against lost updates (also under
 //! concurrency); any version downloads with Range, HEAD and If-None-Match; restore, delete and
-//! retention keep the current version; deleting the file removes every version's blob.
+//! retention keep the current version; purging the file from the trash removes every version's
+//! blob.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ on_both_databases!(
     if_match_protects_against_lost_updates,
     restore_delete_and_permissions,
     retention_keeps_the_newest_and_the_current,
-    deleting_a_file_removes_every_versions_blob,
+    purging_a_file_removes_every_versions_blob,
     diffs_between_versions,
 );
 
@@ -363,7 +364,7 @@ async fn retention_keeps_the_newest_and_the_current(backend: Backend) {
     );
 }
 
-async fn deleting_a_file_removes_every_versions_blob(backend: Backend) {
+async fn purging_a_file_removes_every_versions_blob(backend: Backend) {
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
@@ -384,6 +385,20 @@ async fn deleting_a_file_removes_every_versions_blob(backend: Backend) {
         .call(Method::DELETE, &format!("/files/{id}"), Some(&t), None)
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
+    // In the trash, every version is kept; purged, none is.
+    assert_eq!(
+        h.app.blobs.older_than(Duration::ZERO).await.unwrap().len(),
+        before + 3
+    );
+    let purge = h
+        .call(
+            Method::DELETE,
+            &format!("/trash/files/{id}"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(purge.status, StatusCode::NO_CONTENT, "{}", purge.body);
     assert_eq!(
         h.app.blobs.older_than(Duration::ZERO).await.unwrap().len(),
         before

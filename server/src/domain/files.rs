@@ -144,15 +144,28 @@ impl Files {
 
     /// A file and its policy target: it and its folders, with the shares still in force. Two round
     /// trips to the store, however deep the file lies: the file with its folders, then the shares.
+    /// A file in the trash, or in a trashed folder, is "not found" here: only the trash's own
+    /// routes see it.
     pub async fn locate(&self, id: &str) -> Result<(FileMeta, Target)> {
+        match self.locate_any(id).await? {
+            (_, _, true) => Err(Error::NotFound("no such file".into())),
+            (file, target, false) => Ok((file, target)),
+        }
+    }
+
+    /// [`Files::locate`], trashed or not: the file, its target, and whether it is in the trash
+    /// (itself or through a folder above it).
+    pub(super) async fn locate_any(&self, id: &str) -> Result<(FileMeta, Target, bool)> {
         let Some(located) = self.store.locate(id).await? else {
             return Err(Error::NotFound("no such file".into()));
         };
+        let trashed =
+            located.file.trashed_at.is_some() || located.folders.iter().any(|f| f.trashed);
         let file = FileMeta::from(located.file);
         let mut nodes = vec![file.node(Vec::new())];
         nodes.extend(folders::nodes(located.folders));
         let target = self.folders.attach_grants(nodes).await?;
-        Ok((file, target))
+        Ok((file, target, trashed))
     }
 
     /// Loads file `id` and authorizes `action` on it. A file the caller may not read at all is
@@ -208,6 +221,7 @@ impl Files {
             version: 1,
             created_at: now,
             updated_at: now,
+            trashed_at: None,
         };
         match self.store.insert(&record, &event).await {
             Ok(()) => Ok(Uploaded {
@@ -388,20 +402,17 @@ impl Files {
         self.load(&file.id).await
     }
 
-    /// Deletes a file: the metadata goes first (so it is never served again), then the blob.
+    /// Moves a file to its owner's trash (see [`Files::purge`] for deleting it for good).
     pub async fn delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
         let file = self.authorize_on(ctx, "delete", id).await?;
         let event = ctx
-            .event("file.deleted", "file", &file.id)
+            .event("file.trashed", "file", &file.id)
             .attr("name", file.name.as_str())
             .build()?;
-        let Some(blobs) = self.store.delete(&file.id, &event).await? else {
-            return Err(Error::NotFound("no such file".into()));
-        };
-        for key in blobs {
-            let _ = self.blobs.delete(&ObjectPath::from(key)).await;
+        match self.store.trash(&file.id, self.guard.now(), &event).await {
+            Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such file".into())),
+            other => Ok(other?),
         }
-        Ok(())
     }
 
     /// Opens a file for download after authorizing `download`.

@@ -73,12 +73,22 @@ impl Folders {
     }
 
     /// The folder `id` and its ancestors, nearest first, without grants (one round trip).
+    /// A folder in the trash (itself or through a folder above it) is "not found".
     pub async fn chain_nodes(&self, id: &str) -> Result<Vec<Node>> {
+        match self.chain_any(id).await? {
+            (_, true) => Err(Error::NotFound("no such folder".into())),
+            (nodes, false) => Ok(nodes),
+        }
+    }
+
+    /// [`Folders::chain_nodes`], trashed or not, and whether it is in the trash.
+    pub(super) async fn chain_any(&self, id: &str) -> Result<(Vec<Node>, bool)> {
         let chain = self.store.chain(id).await?;
         if chain.is_empty() {
             return Err(Error::NotFound("no such folder".into()));
         }
-        Ok(nodes(chain))
+        let trashed = chain.iter().any(|c| c.trashed);
+        Ok((nodes(chain), trashed))
     }
 
     /// Fills in the grants of every node (one query) and drops those whose sharer lost the right
@@ -159,6 +169,7 @@ impl Folders {
             public: false,
             created_at: now,
             updated_at: now,
+            trashed_at: None,
         };
         self.store.create(&record, &event).await?;
         Ok(record.into())
@@ -245,12 +256,12 @@ impl Folders {
         self.load(&folder.id).await
     }
 
-    /// Deletes an empty folder.
+    /// Moves a folder, with everything in it, to its owner's trash.
     pub async fn delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
         let nodes = self.authorize_on(ctx, "delete", id).await?;
         let id = nodes[0].id.clone();
-        let event = ctx.event("folder.deleted", "folder", &id).build()?;
-        match self.store.delete(&id, &event).await {
+        let event = ctx.event("folder.trashed", "folder", &id).build()?;
+        match self.store.trash(&id, self.guard.now(), &event).await {
             Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such folder".into())),
             other => Ok(other?),
         }

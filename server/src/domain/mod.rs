@@ -11,6 +11,7 @@ pub mod grants;
 pub mod integrity;
 pub mod links;
 pub mod names;
+pub mod trash;
 pub mod versions;
 
 pub use crate::error::{Error, Result};

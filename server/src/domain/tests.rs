@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::store::{
     self, ChainNode, FileChange, FileQuery, FileRecord, FileStore, FolderChange, FolderEdge,
     FolderRecord, FolderStore, GrantRecord, GrantStore, HeldRole, Located, MemoryStore, NewGrant,
-    Shares as Listed, UserRecord, UserStore,
+    Shares as Listed, TrashQuery, UserRecord, UserStore,
 };
 
 /// Counts the calls to the file, folder and share stores: each is one round trip on SQL.
@@ -74,6 +74,29 @@ impl FileStore for Counting {
         self.tick();
         self.inner.find_named(owner, folder, name).await
     }
+    async fn trash(&self, id: &str, at: i64, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FileStore::trash(self.inner.as_ref(), id, at, e).await
+    }
+    async fn restore(
+        &self,
+        id: &str,
+        folder: &str,
+        name: &str,
+        at: i64,
+        e: &AuditEvent,
+    ) -> store::Result<()> {
+        self.tick();
+        FileStore::restore(self.inner.as_ref(), id, folder, name, at, e).await
+    }
+    async fn trashed(&self, q: &TrashQuery<'_>) -> store::Result<Vec<FileRecord>> {
+        self.tick();
+        FileStore::trashed(self.inner.as_ref(), q).await
+    }
+    async fn in_folder(&self, folder: &str) -> store::Result<Vec<FileRecord>> {
+        self.tick();
+        self.inner.in_folder(folder).await
+    }
 }
 
 #[async_trait]
@@ -115,6 +138,29 @@ impl FolderStore for Counting {
     async fn reattach(&self, id: &str, name: &str, at: i64, e: &AuditEvent) -> store::Result<()> {
         self.tick();
         self.inner.reattach(id, name, at, e).await
+    }
+    async fn trash(&self, id: &str, at: i64, e: &AuditEvent) -> store::Result<()> {
+        self.tick();
+        FolderStore::trash(self.inner.as_ref(), id, at, e).await
+    }
+    async fn restore(
+        &self,
+        id: &str,
+        parent: &str,
+        name: &str,
+        at: i64,
+        e: &AuditEvent,
+    ) -> store::Result<()> {
+        self.tick();
+        FolderStore::restore(self.inner.as_ref(), id, parent, name, at, e).await
+    }
+    async fn trashed(&self, q: &TrashQuery<'_>) -> store::Result<Vec<FolderRecord>> {
+        self.tick();
+        FolderStore::trashed(self.inner.as_ref(), q).await
+    }
+    async fn subtree(&self, id: &str) -> store::Result<Vec<FolderRecord>> {
+        self.tick();
+        self.inner.subtree(id).await
     }
 }
 

@@ -157,7 +157,7 @@ pub async fn update(
     Ok(Json(app.files.update(&caller.0, &id, &change).await?))
 }
 
-/// Deletes a file.
+/// Moves a file to the trash (`GET /trash`; purged after `files.trash_keep_days`).
 #[utoipa::path(delete, path = "/files/{id}", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path, description = "File id")),
     responses((status = 204), (status = 404, body = Problem)))]

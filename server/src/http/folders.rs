@@ -96,7 +96,7 @@ pub async fn update(
     ))
 }
 
-/// Deletes an empty folder.
+/// Moves a folder, with everything in it, to the trash.
 #[utoipa::path(delete, path = "/folders/{id}", tag = "folders", security(("bearer" = [])),
     params(("id" = String, Path, description = "Folder id")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]

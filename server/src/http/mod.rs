@@ -10,6 +10,7 @@ mod links;
 mod middleware;
 mod ops;
 pub mod problem;
+mod trash;
 mod versions;
 
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub use caller::Caller;
         (name = "me", description = "The caller's account, sessions and activity"),
         (name = "files", description = "Upload, download, metadata, verification"),
         (name = "folders", description = "Folders"),
+        (name = "versions", description = "Versions of a file: list, download, restore, diff"),
+        (name = "trash", description = "Deleted files and folders: list, restore, purge"),
         (name = "links", description = "Public share links"),
         (name = "sharing", description = "Shares with named users (viewer, commenter, editor)"),
         (name = "admin", description = "Administration"),
@@ -90,6 +93,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(versions::download))
         .routes(routes!(versions::restore))
         .routes(routes!(versions::delete))
+        .routes(routes!(trash::list, trash::empty))
+        .routes(routes!(trash::restore))
+        .routes(routes!(trash::purge))
         .routes(routes!(links::create, links::for_file))
         .routes(routes!(folders::create))
         .routes(routes!(folders::get, folders::update, folders::delete))

@@ -115,8 +115,9 @@ pub trait RowLock {
         id: &str,
     ) -> impl std::future::Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send;
 
-    /// Locks folder `id` (shared: to add to it; exclusive: to delete it) and tells whether it
-    /// exists.
+    /// Locks folder `id` (shared: to add to it; exclusive: to delete or trash it) and tells
+    /// whether it is there: shared, only a folder not at the top of a trashed subtree counts, so
+    /// nothing new lands in a trashed folder; exclusive, any folder does.
     fn lock_folder(
         &mut self,
         id: &str,
@@ -145,8 +146,13 @@ impl RowLock for sqlx::Transaction<'static, sqlx::Sqlite> {
             .transpose()
     }
 
-    async fn lock_folder(&mut self, id: &str, _exclusive: bool) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT id FROM folders WHERE id = $1")
+    async fn lock_folder(&mut self, id: &str, exclusive: bool) -> Result<bool, sqlx::Error> {
+        let sql = if exclusive {
+            "SELECT id FROM folders WHERE id = $1"
+        } else {
+            "SELECT id FROM folders WHERE id = $1 AND trashed_at IS NULL"
+        };
+        let row = sqlx::query(sql)
             .bind(id)
             .fetch_optional(&mut **self)
             .await?;
@@ -174,7 +180,7 @@ impl RowLock for sqlx::Transaction<'static, sqlx::Postgres> {
         let sql = if exclusive {
             "SELECT id FROM folders WHERE id = $1 FOR UPDATE"
         } else {
-            "SELECT id FROM folders WHERE id = $1 FOR SHARE"
+            "SELECT id FROM folders WHERE id = $1 AND trashed_at IS NULL FOR SHARE"
         };
         let row = sqlx::query(sql)
             .bind(id)

@@ -38,6 +38,9 @@ pub struct FileRecord {
     pub created_at: i64,
     /// Last changed.
     pub updated_at: i64,
+    /// When it went to the trash (`None`: it is live). A file in a trashed folder is not marked
+    /// itself: its folder chain says so.
+    pub trashed_at: Option<i64>,
 }
 
 /// A file with the folders above it, nearest first: everything a policy decision on it needs
@@ -130,6 +133,35 @@ pub trait FileStore: Debug + Send + Sync + 'static {
     /// versions (to delete after the commit), or `None` if it was not there (and then no event is
     /// recorded).
     async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>>;
+    /// Moves a live file to the trash at `at`, with its event; [`super::Error::NotFound`] if it is
+    /// missing or already there.
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()>;
+    /// Takes a trashed file out of the trash into `folder_id` (`""`: the root) under `name`, with
+    /// its event. `NotFound` if it is not in the trash, `ParentGone` if the folder is gone or in
+    /// the trash, `Conflict` if the name is taken there.
+    async fn restore(
+        &self,
+        id: &str,
+        folder_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// Files marked as trashed, oldest first: of one owner, and/or trashed before a time.
+    async fn trashed(&self, query: &TrashQuery<'_>) -> Result<Vec<FileRecord>>;
+    /// Every file directly in `folder_id`, trashed or not (to purge a trashed folder).
+    async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>>;
+}
+
+/// Which trashed items to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrashQuery<'a> {
+    /// Only this owner's.
+    pub owner_id: Option<&'a str>,
+    /// Only those trashed before this time (microseconds).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// A file store behind a pointer.
@@ -169,5 +201,24 @@ impl<T: FileStore + ?Sized> FileStore for Arc<T> {
     }
     async fn delete(&self, id: &str, event: &AuditEvent) -> Result<Option<Vec<String>>> {
         (**self).delete(id, event).await
+    }
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()> {
+        (**self).trash(id, at, event).await
+    }
+    async fn restore(
+        &self,
+        id: &str,
+        folder_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        (**self).restore(id, folder_id, name, at, event).await
+    }
+    async fn trashed(&self, query: &TrashQuery<'_>) -> Result<Vec<FileRecord>> {
+        (**self).trashed(query).await
+    }
+    async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>> {
+        (**self).in_folder(folder_id).await
     }
 }

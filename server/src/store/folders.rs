@@ -35,6 +35,8 @@ pub struct FolderRecord {
     pub created_at: i64,
     /// Last changed.
     pub updated_at: i64,
+    /// When it went to the trash (`None`: it is not the top of a trashed subtree).
+    pub trashed_at: Option<i64>,
 }
 
 /// What a policy decision needs of a folder.
@@ -48,6 +50,8 @@ pub struct ChainNode {
     pub parent_id: String,
     /// Readable by anyone.
     pub public: bool,
+    /// It is the top of a trashed subtree.
+    pub trashed: bool,
 }
 
 /// A folder's place in its tree, for `strongroom fsck`.
@@ -107,6 +111,26 @@ pub trait FolderStore: Debug + Send + Sync + 'static {
     /// Puts a folder at its owner's root under `name` (a repair: no cycle or depth check), with
     /// its event.
     async fn reattach(&self, id: &str, name: &str, at: i64, event: &AuditEvent) -> Result<()>;
+    /// Moves a live folder, with everything below it, to the trash at `at`, with its event;
+    /// `NotFound` if it is missing or already the top of a trashed subtree.
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()>;
+    /// Takes the top of a trashed subtree out of the trash into `parent_id` (`""`: the root)
+    /// under `name`, with its event. `NotFound` if it is not in the trash, `ParentGone` if the
+    /// parent is gone or in the trash, `Conflict` if the name is taken there, `Invalid` if the
+    /// parent now lies so deep that the subtree would nest too deep.
+    async fn restore(
+        &self,
+        id: &str,
+        parent_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// Folders marked as trashed, oldest first.
+    async fn trashed(&self, query: &super::TrashQuery<'_>) -> Result<Vec<FolderRecord>>;
+    /// Folder `id` and every folder below it, trashed or not, parents before their children
+    /// (empty if it is missing).
+    async fn subtree(&self, id: &str) -> Result<Vec<FolderRecord>>;
 }
 
 /// A folder store behind a pointer.
@@ -144,5 +168,24 @@ impl<T: FolderStore + ?Sized> FolderStore for Arc<T> {
     }
     async fn reattach(&self, id: &str, name: &str, at: i64, event: &AuditEvent) -> Result<()> {
         (**self).reattach(id, name, at, event).await
+    }
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()> {
+        (**self).trash(id, at, event).await
+    }
+    async fn restore(
+        &self,
+        id: &str,
+        parent_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        (**self).restore(id, parent_id, name, at, event).await
+    }
+    async fn trashed(&self, query: &super::TrashQuery<'_>) -> Result<Vec<FolderRecord>> {
+        (**self).trashed(query).await
+    }
+    async fn subtree(&self, id: &str) -> Result<Vec<FolderRecord>> {
+        (**self).subtree(id).await
     }
 }

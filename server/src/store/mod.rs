@@ -26,7 +26,9 @@ pub mod conformance;
 
 pub use db::Db;
 pub use events::{Backlog, DynEventLog, EventLog};
-pub use files::{DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located};
+pub use files::{
+    DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, TrashQuery,
+};
 pub use folders::{
     ChainNode, DynFolderStore, FolderChange, FolderEdge, FolderRecord, FolderStore, MAX_DEPTH,
 };

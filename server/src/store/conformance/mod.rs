@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
+mod trash;
 mod tree;
 mod versions;
+pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, folder, folders_contract, folders_depth, folders_racing_moves,
 };
@@ -560,6 +562,7 @@ mod tests {
         folders_depth(mem.as_ref()).await;
         folders_racing_moves(mem.clone()).await;
         files_contract(mem.as_ref(), &events).await;
+        trash_contract(mem.as_ref(), &events).await;
         versions_contract(mem.as_ref(), &events).await;
         versions_retention(mem.clone()).await;
         // Through `Arc<dyn>` too.
@@ -610,6 +613,7 @@ mod tests {
         folders_depth(store.as_ref()).await;
         folders_racing_moves(store.clone()).await;
         files_contract(store.as_ref(), &events).await;
+        trash_contract(store.as_ref(), &events).await;
         versions_contract(store.as_ref(), &events).await;
         versions_retention(store.clone()).await;
     }

@@ -25,6 +25,7 @@ pub fn file(id: &str, owner: &str, folder: &str, name: &str, size: u64, at: i64)
         version: 1,
         created_at: at,
         updated_at: at,
+        trashed_at: None,
     }
 }
 
@@ -38,10 +39,11 @@ pub fn folder(id: &str, owner: &str, parent: &str, name: &str) -> FolderRecord {
         public: false,
         created_at: 7,
         updated_at: 7,
+        trashed_at: None,
     }
 }
 
-async fn owner<S: UserStore + ?Sized>(store: &S) -> String {
+pub(super) async fn owner<S: UserStore + ?Sized>(store: &S) -> String {
     let id = fresh("owner");
     UserStore::create(
         store,

@@ -6,20 +6,33 @@ use strongroom_audit::AuditEvent;
 use super::{MemoryStore, State};
 use crate::store::{
     Error, FILE_NAME_TAKEN, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located,
-    Result,
+    Result, TrashQuery,
 };
 
 fn name_taken(s: &State, owner: &str, folder: &str, name: &str, except: &str) -> bool {
-    s.files
-        .values()
-        .any(|f| f.owner_id == owner && f.folder_id == folder && f.name == name && f.id != except)
+    s.files.values().any(|f| {
+        f.owner_id == owner
+            && f.folder_id == folder
+            && f.name == name
+            && f.id != except
+            && f.trashed_at.is_none()
+    })
+}
+
+/// Whether `folder` (`""`: the root) can take a new item: it exists and is not the top of a
+/// trashed subtree (like the SQL backends' shared folder lock).
+fn open_folder(s: &State, folder: &str) -> bool {
+    folder.is_empty()
+        || s.folders
+            .get(folder)
+            .is_some_and(|f| f.trashed_at.is_none())
 }
 
 #[async_trait]
 impl FileStore for MemoryStore {
     async fn insert(&self, f: &FileRecord, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
-        if !f.folder_id.is_empty() && !s.folders.contains_key(&f.folder_id) {
+        if !open_folder(&s, &f.folder_id) {
             return Err(Error::ParentGone);
         }
         if !s.users.contains_key(&f.owner_id) {
@@ -33,6 +46,7 @@ impl FileStore for MemoryStore {
         }
         let mut f = f.clone();
         f.version = 1;
+        f.trashed_at = None;
         s.versions.insert(
             (f.id.clone(), 1),
             crate::store::VersionRecord {
@@ -75,7 +89,9 @@ impl FileStore for MemoryStore {
         let mut out: Vec<FileRecord> = s
             .files
             .values()
-            .filter(|f| f.owner_id == q.owner_id && f.folder_id == q.folder_id)
+            .filter(|f| {
+                f.owner_id == q.owner_id && f.folder_id == q.folder_id && f.trashed_at.is_none()
+            })
             .cloned()
             .collect();
         out.sort_by(|a, b| {
@@ -105,15 +121,20 @@ impl FileStore for MemoryStore {
             .lock()
             .files
             .values()
-            .find(|f| f.owner_id == owner_id && f.folder_id == folder_id && f.name == name)
+            .find(|f| {
+                f.owner_id == owner_id
+                    && f.folder_id == folder_id
+                    && f.name == name
+                    && f.trashed_at.is_none()
+            })
             .cloned())
     }
 
     async fn update(&self, id: &str, c: &FileChange, at: i64, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
         let current = s.files.get(id).cloned().ok_or(Error::NotFound)?;
-        if let Some(folder) = c.folder_id.as_deref().filter(|f| !f.is_empty())
-            && !s.folders.contains_key(folder)
+        if let Some(folder) = c.folder_id.as_deref()
+            && !open_folder(&s, folder)
         {
             return Err(Error::ParentGone);
         }
@@ -147,5 +168,80 @@ impl FileStore for MemoryStore {
         s.links.retain(|_, l| l.file_id != id);
         s.events.push(event.clone());
         Ok(Some(blobs))
+    }
+
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()> {
+        let mut s = self.lock();
+        let f = s
+            .files
+            .get_mut(id)
+            .filter(|f| f.trashed_at.is_none())
+            .ok_or(Error::NotFound)?;
+        f.trashed_at = Some(at);
+        f.updated_at = at;
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn restore(
+        &self,
+        id: &str,
+        folder_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        let owner = match s.files.get(id) {
+            Some(f) if f.trashed_at.is_some() => f.owner_id.clone(),
+            _ => return Err(Error::NotFound),
+        };
+        if !open_folder(&s, folder_id) {
+            return Err(Error::ParentGone);
+        }
+        if name_taken(&s, &owner, folder_id, name, id) {
+            return Err(Error::Conflict(FILE_NAME_TAKEN.into()));
+        }
+        let f = s.files.get_mut(id).ok_or(Error::NotFound)?;
+        f.trashed_at = None;
+        f.folder_id = folder_id.to_owned();
+        f.name = name.to_owned();
+        f.updated_at = at;
+        s.events.push(event.clone());
+        Ok(())
+    }
+
+    async fn trashed(&self, q: &TrashQuery<'_>) -> Result<Vec<FileRecord>> {
+        let s = self.lock();
+        let mut out: Vec<FileRecord> = s
+            .files
+            .values()
+            .filter(|f| match f.trashed_at {
+                None => false,
+                Some(at) => {
+                    q.owner_id.is_none_or(|o| o == f.owner_id) && q.before.is_none_or(|b| at < b)
+                }
+            })
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            a.trashed_at
+                .cmp(&b.trashed_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out.truncate(q.limit as usize);
+        Ok(out)
+    }
+
+    async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>> {
+        let s = self.lock();
+        let mut out: Vec<FileRecord> = s
+            .files
+            .values()
+            .filter(|f| f.folder_id == folder_id)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 }

@@ -9,21 +9,23 @@ use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::folders::ChainNode;
 use crate::store::{
     Error, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, MAX_DEPTH, Result,
+    TrashQuery,
 };
 
-const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, version, created_at, updated_at";
+const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, version, created_at, updated_at, trashed_at";
 
 /// The file `$1` and the folders above it, nearest first, in one statement: one row per folder
 /// (the file's columns repeated), or one row with NULL folder columns for a file at the root.
 /// The chain stops after `$2 + 1` folders, so a cycle left by an older version cannot loop.
-const LOCATE_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_public, depth) AS ( \
-        SELECT f.id, f.owner_id, f.parent_id, f.is_public, 0 FROM folders f JOIN files x ON f.id = x.folder_id WHERE x.id = $1 \
+const LOCATE_SQL: &str = "WITH RECURSIVE chain (id, owner_id, parent_id, is_public, trashed_at, depth) AS ( \
+        SELECT f.id, f.owner_id, f.parent_id, f.is_public, f.trashed_at, 0 FROM folders f JOIN files x ON f.id = x.folder_id WHERE x.id = $1 \
         UNION ALL \
-        SELECT f.id, f.owner_id, f.parent_id, f.is_public, c.depth + 1 \
+        SELECT f.id, f.owner_id, f.parent_id, f.is_public, f.trashed_at, c.depth + 1 \
         FROM folders f JOIN chain c ON f.id = c.parent_id \
         WHERE c.parent_id <> '' AND c.depth < $2) \
-    SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.version, x.created_at, x.updated_at, \
-        c.id AS c_id, c.owner_id AS c_owner_id, c.parent_id AS c_parent_id, c.is_public AS c_is_public \
+    SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.version, x.created_at, x.updated_at, x.trashed_at, \
+        c.id AS c_id, c.owner_id AS c_owner_id, c.parent_id AS c_parent_id, c.is_public AS c_is_public, \
+        c.trashed_at AS c_trashed_at \
     FROM files x LEFT JOIN chain c ON TRUE WHERE x.id = $1 ORDER BY c.depth";
 
 macro_rules! file_from_row {
@@ -44,6 +46,7 @@ macro_rules! file_from_row {
             version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            trashed_at: row.try_get("trashed_at")?,
         }
     }};
 }
@@ -65,6 +68,7 @@ macro_rules! located_from_rows {
                         owner_id: r.try_get("c_owner_id")?,
                         parent_id: r.try_get("c_parent_id")?,
                         public: r.try_get("c_is_public")?,
+                        trashed: r.try_get::<Option<i64>, _>("c_trashed_at")?.is_some(),
                     });
                 }
                 if folders.len() > MAX_DEPTH {
@@ -145,7 +149,7 @@ impl FileStore for SqlStore {
         };
         let dir = if q.desc { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 ORDER BY {column} {dir}, id {dir} LIMIT $3 OFFSET $4"
+            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 AND trashed_at IS NULL ORDER BY {column} {dir}, id {dir} LIMIT $3 OFFSET $4"
         );
         on_db!(&self.db, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -170,7 +174,7 @@ impl FileStore for SqlStore {
         name: &str,
     ) -> Result<Option<FileRecord>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 AND name = $3"
+            "SELECT {COLUMNS} FROM files WHERE owner_id = $1 AND folder_id = $2 AND name = $3 AND trashed_at IS NULL"
         );
         on_db!(&self.db, pool => {
             match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(owner_id).bind(folder_id).bind(name).fetch_optional(pool).await? {
@@ -231,5 +235,85 @@ impl FileStore for SqlStore {
             }
         });
         Ok(Some(blobs))
+    }
+
+    async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()> {
+        in_tx_with_event!(&self.db, event, |tx| {
+            let n = sqlx::query(
+                "UPDATE files SET trashed_at = $1, updated_at = $1 WHERE id = $2 AND trashed_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(Error::NotFound);
+            }
+        });
+        Ok(())
+    }
+
+    async fn restore(
+        &self,
+        id: &str,
+        folder_id: &str,
+        name: &str,
+        at: i64,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        in_tx_with_event!(&self.db, event, |tx| {
+            if !folder_id.is_empty() && !tx.lock_folder(folder_id, false).await? {
+                return Err(Error::ParentGone);
+            }
+            let n = sqlx::query(
+                "UPDATE files SET trashed_at = NULL, folder_id = $1, name = $2, updated_at = $3 \
+                 WHERE id = $4 AND trashed_at IS NOT NULL",
+            )
+            .bind(folder_id)
+            .bind(name)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(Error::NotFound);
+            }
+        });
+        Ok(())
+    }
+
+    async fn trashed(&self, q: &TrashQuery<'_>) -> Result<Vec<FileRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM files WHERE trashed_at IS NOT NULL \
+             AND ($1 IS NULL OR owner_id = $1) AND ($2 IS NULL OR trashed_at < $2) \
+             ORDER BY trashed_at, id LIMIT $3"
+        );
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(q.owner_id)
+                .bind(q.before)
+                .bind(i64::from(q.limit))
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(file_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM files WHERE folder_id = $1 ORDER BY id");
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(folder_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(file_from_row!(row));
+            }
+            Ok(out)
+        })
     }
 }
