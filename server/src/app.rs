@@ -123,6 +123,7 @@ struct Backends {
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
+    chunks: Arc<crate::store::chunks::DynChunkStore>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
     /// The outbox to relay from.
@@ -221,7 +222,8 @@ impl App {
             grants: store.clone(),
             files: store.clone(),
             folders: store.clone(),
-            versions: store,
+            versions: store.clone(),
+            chunks: store,
             sessions,
             audit,
             outbox: Some(outbox),
@@ -240,9 +242,20 @@ impl App {
         crate::keys::make_private(&config.data_dir).map_err(|e| {
             BuildError::DataDir(format!("cannot secure {}: {e}", config.data_dir.display()))
         })?;
-        let blobs =
+        let mut blobs =
             Blobs::open(&config.storage_url(), &config.storage).map_err(BuildError::Storage)?;
         let keys_dir = config.keys_dir();
+        if config.storage.dedup {
+            let keks = crate::blobs::seal::Keks::open(keys_dir.clone())
+                .map_err(|e| BuildError::Keys(format!("key-encryption key: {e}")))?;
+            let keys = crate::blobs::seal::DataKeys::new(Arc::new(keks), backends.chunks.clone());
+            blobs = blobs.with_chunks(
+                backends.chunks.clone(),
+                keys,
+                config.storage.encrypt,
+                clock.clone(),
+            );
+        }
 
         let (seed, _) =
             crate::keys::load_or_create(&keys_dir, "file-signing.key", || random_key(32))

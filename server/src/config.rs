@@ -81,6 +81,13 @@ pub struct StorageConfig {
     /// Local disk: fsync each blob (and its directory) before its metadata commits, so that a
     /// power loss cannot leave metadata pointing at a lost blob.
     pub fsync: bool,
+    /// Split content into content-defined chunks stored once per owner (FastCDC, about 1 MiB
+    /// each). Off: one object per version, as before chunking (and no encryption).
+    pub dedup: bool,
+    /// Encrypt every chunk (AES-256-GCM under the owner's data key, wrapped by the key
+    /// directory's key-encryption key). Turn off only when the storage below already encrypts;
+    /// needs `dedup`. Changing it affects chunks written afterwards.
+    pub encrypt: bool,
 }
 
 impl Default for StorageConfig {
@@ -93,6 +100,8 @@ impl Default for StorageConfig {
             s3_secret_access_key: None,
             s3_allow_http: false,
             fsync: true,
+            dedup: true,
+            encrypt: true,
         }
     }
 }
@@ -321,6 +330,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("STRONGROOM_STORAGE_S3_ALLOW_HTTP", "storage.s3_allow_http"),
     ("STRONGROOM_STORAGE_FSYNC", "storage.fsync"),
+    ("STRONGROOM_STORAGE_DEDUP", "storage.dedup"),
+    ("STRONGROOM_STORAGE_ENCRYPT", "storage.encrypt"),
     ("STRONGROOM_EVENTS_KAFKA_BROKERS", "events.kafka_brokers"),
     ("STRONGROOM_EVENTS_KAFKA_TOPIC", "events.kafka_topic"),
     ("STRONGROOM_EVENTS_RELAY", "events.relay"),
@@ -458,6 +469,9 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.storage.encrypt && !self.storage.dedup {
+            return bad("storage.encrypt needs storage.dedup (chunks are what is encrypted)");
+        }
         if self.files.trash_keep_days == 0 {
             return bad("files.trash_keep_days must be at least 1");
         }
@@ -565,6 +579,8 @@ fn env_value(key: &str, value: &str) -> toml::Value {
             | "trust_forwarded_for"
             | "fsync"
             | "verify_downloads"
+            | "dedup"
+            | "encrypt"
     );
     let is_int = last.ends_with("_secs")
         || last.ends_with("_ms")

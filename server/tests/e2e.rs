@@ -424,13 +424,123 @@ async fn story(s: &Server) {
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
-/// SIGKILL in the middle of a multipart upload: nothing becomes visible, and after a restart
-/// the sweeper removes what the interrupted upload left on disk.
+/// Pseudo-random bytes (xorshift): content with no repeats, so every chunk is new.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// SIGKILL in the middle of a new version's upload (chunks written, pinned, not committed):
+/// after a restart the old version downloads byte-exact, the new one never appears, and the
+/// sweeper releases the abandoned pins and deletes exactly the chunks only it had written; the
+/// first version's chunks are all still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_version_upload_leaks_no_chunk() {
+    let env = [
+        ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
+        ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+    ];
+    let s = Server::start(&env);
+    let api = Api::new();
+    let (token, tokens) = api.register_and_login(&s).await;
+    let email = tokens["user"]["email"].as_str().unwrap().to_owned();
+    let owner = tokens["user"]["id"].as_str().unwrap().to_owned();
+    let v1 = noise(6 * 1024 * 1024, 11);
+    let (st, meta) = api
+        .json(
+            api.http
+                .post(s.url("/files?name=big.bin"))
+                .bearer_auth(&token)
+                .body(v1.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{meta}");
+    let id = meta["id"].as_str().unwrap().to_owned();
+    let place = BlobPlace::Disk(s.data.as_ref().unwrap().path().to_owned());
+    let v1_chunks = place.chunks(&owner).await;
+    assert!(v1_chunks.len() >= 3, "{v1_chunks:?}");
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let upload = tokio::spawn({
+        let req = api
+            .http
+            .post(s.url("/files?name=big.bin"))
+            .bearer_auth(&token)
+            .body(body);
+        async move { req.send().await }
+    });
+    // The first 3 MiB as in version 1 (chunks it shares), then new content.
+    let v2 = [&v1[..3 * 1024 * 1024], &noise(16 * 1024 * 1024, 12)[..]].concat();
+    for part in v2.chunks(1024 * 1024) {
+        tx.send(Ok(part.to_vec())).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while place.chunks(&owner).await.len() < v1_chunks.len() + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the new chunks never reached the disk"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let data = s.kill();
+    drop(tx);
+    let _ = upload.await;
+    assert!(place.chunks(&owner).await.len() > v1_chunks.len());
+
+    let s = Server::start_in(&env, data);
+    let tokens = api.login(&s, &email, "correct horse battery").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let (_, versions) = api
+        .json(
+            api.http
+                .get(s.url(&format!("/files/{id}/versions")))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while place.chunks(&owner).await != v1_chunks {
+        assert!(
+            Instant::now() < deadline,
+            "abandoned chunks not collected: {} left, {} expected",
+            place.chunks(&owner).await.len(),
+            v1_chunks.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = api
+        .http
+        .get(s.url(&format!("/files/{id}/content")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got[..] == v1[..], "version 1 is byte-exact");
+}
+
+/// SIGKILL in the middle of a multipart upload with chunking off (one object per version):
+/// nothing becomes visible, and after a restart the sweeper removes what the interrupted upload
+/// left on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_upload_leaves_nothing() {
     let env = [
         ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
         ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+        ("STRONGROOM_STORAGE_DEDUP", "false".to_owned()),
+        ("STRONGROOM_STORAGE_ENCRYPT", "false".to_owned()),
     ];
     let s = Server::start(&env);
     let api = Api::new();
@@ -786,28 +896,35 @@ async fn sqlite_and_local_disk() {
     );
 }
 
-/// Where a file's blob lives, to look at it behind the server's back.
+/// Where content lives, to look at it behind the server's back: the chunk objects of an owner.
 enum BlobPlace {
     Disk(std::path::PathBuf),
     S3(std::sync::Arc<dyn object_store::ObjectStore>),
 }
 
 impl BlobPlace {
-    async fn exists(&self, id: &str) -> bool {
+    fn store(&self) -> std::sync::Arc<dyn object_store::ObjectStore> {
         match self {
-            BlobPlace::Disk(root) => root.join("blobs").join("blobs").join(id).exists(),
-            BlobPlace::S3(store) => {
-                use object_store::ObjectStoreExt;
-                match store
-                    .head(&object_store::path::Path::from(format!("blobs/{id}")))
-                    .await
-                {
-                    Ok(_) => true,
-                    Err(object_store::Error::NotFound { .. }) => false,
-                    Err(e) => panic!("s3: {e}"),
-                }
-            }
+            BlobPlace::Disk(root) => std::sync::Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(root.join("blobs")).unwrap(),
+            ),
+            BlobPlace::S3(store) => store.clone(),
         }
+    }
+
+    /// The chunk objects of `owner`, sorted.
+    async fn chunks(&self, owner: &str) -> Vec<object_store::path::Path> {
+        use futures::TryStreamExt;
+        let prefix = object_store::path::Path::from(format!("chunks/{owner}"));
+        let mut out: Vec<_> = self
+            .store()
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .unwrap();
+        out.sort();
+        out
     }
 }
 
@@ -847,19 +964,10 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         assert_eq!(st, StatusCode::CREATED, "{meta}");
         ids.push(meta["id"].as_str().unwrap().to_owned());
     }
-    for id in &ids {
-        assert!(place.exists(id).await, "blob {id} is where it should be");
-    }
-    // A second version of f0: its blob must go with the account too (looked for on disk, where
-    // this server's blob folder is its own; the bucket is shared with other tests).
-    let on_disk = |place: &BlobPlace| match place {
-        BlobPlace::Disk(root) => std::fs::read_dir(root.join("blobs").join("blobs"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect::<std::collections::BTreeSet<_>>(),
-        BlobPlace::S3(_) => Default::default(),
-    };
-    let before_v2 = on_disk(&place);
+    let owner = tokens["user"]["id"].as_str().unwrap().to_owned();
+    let first = place.chunks(&owner).await;
+    assert_eq!(first.len(), 2, "one chunk per small file: {first:?}");
+    // A second version of f0: its chunk must go with the account too.
     let (st, v2) = api
         .json(
             api.http
@@ -870,10 +978,7 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         .await;
     assert_eq!(st, StatusCode::OK, "{v2}");
     assert_eq!(v2["version"], 2);
-    let v2_blobs: Vec<String> = on_disk(&place).difference(&before_v2).cloned().collect();
-    if let BlobPlace::Disk(_) = place {
-        assert_eq!(v2_blobs.len(), 1, "{v2_blobs:?}");
-    }
+    assert_eq!(place.chunks(&owner).await.len(), 3);
     let (st, link) = api
         .json(
             api.http
@@ -906,9 +1011,8 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         )
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    for id in ids.iter().chain(&v2_blobs) {
-        assert!(!place.exists(id).await, "blob {id} outlived its account");
-    }
+    let left = place.chunks(&owner).await;
+    assert!(left.is_empty(), "chunks outlived their account: {left:?}");
     let link_token = link["token"].as_str().unwrap();
     let (st, _) = api
         .json(api.http.get(s.url(&format!("/s/{link_token}"))))
@@ -946,22 +1050,24 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         )
         .await;
     assert_eq!(v["ok"], json!(true), "{v}");
-    let mut altered = content(50_000);
-    altered[25_000] ^= 1;
-    match &place {
-        BlobPlace::Disk(root) => {
-            std::fs::write(root.join("blobs").join("blobs").join(id), &altered).unwrap()
-        }
-        BlobPlace::S3(store) => {
-            use object_store::ObjectStoreExt;
-            store
-                .put(
-                    &object_store::path::Path::from(format!("blobs/{id}")),
-                    altered.into(),
-                )
-                .await
-                .unwrap();
-        }
+    // Flip one byte of the file's (one) chunk object where it is stored.
+    let friend_id = friend_me["id"].as_str().unwrap();
+    let stored = place.chunks(friend_id).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    {
+        use object_store::ObjectStoreExt;
+        let store = place.store();
+        let mut bytes = store
+            .get(&stored[0])
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec();
+        assert!(bytes.starts_with(b"SRC1"), "chunks are encrypted at rest");
+        bytes[1000] ^= 1;
+        store.put(&stored[0], bytes.into()).await.unwrap();
     }
     let (_, v) = api
         .json(
@@ -974,34 +1080,24 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
     assert_eq!(v["sha256_matches"], json!(false), "{v}");
     assert_eq!(v["signature_valid"], json!(false), "{v}");
 
-    // The download is cut off before its last bytes: the client never holds the altered file
-    // whole (when the file fits one read, the connection closes before the headers), and the
-    // failure is counted.
-    let sent = api
-        .http
-        .get(s.url(&format!("/files/{id}/content")))
-        .bearer_auth(&friend)
-        .send()
-        .await;
-    if let Ok(r) = sent {
-        assert_eq!(r.status(), StatusCode::OK);
-        let body = r.bytes().await;
-        assert!(
-            body.as_ref().map_or(true, |b| b.len() < 50_000),
-            "an altered file was delivered whole"
+    // Every chunk is authenticated before it is sent: the download, whole or a range, is a
+    // problem document and not a byte of the altered content; each failure is counted.
+    for range in [None, Some("bytes=0-99")] {
+        let mut req = api
+            .http
+            .get(s.url(&format!("/files/{id}/content")))
+            .bearer_auth(&friend);
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "{range:?}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{range:?}"
         );
     }
-    // A range is checked for length only: it still serves (the digest covers the whole file).
-    let r = api
-        .http
-        .get(s.url(&format!("/files/{id}/content")))
-        .bearer_auth(&friend)
-        .header("Range", "bytes=0-99")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(r.bytes().await.unwrap().len(), 100);
     let metrics = api
         .http
         .get(s.url("/metrics"))
@@ -1013,7 +1109,7 @@ async fn account_deletion_and_tampering(s: &Server, place: BlobPlace) {
         .await
         .unwrap();
     assert!(
-        metrics.contains("strongroom_integrity_failures_total 1"),
+        metrics.contains("strongroom_integrity_failures_total 2"),
         "{metrics}"
     );
 }

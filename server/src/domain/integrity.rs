@@ -5,7 +5,8 @@
 //! against the recorded digest). The last chunk is held back until the check passes; if it fails,
 //! the stream ends with an error instead, so the client never receives a complete body (the
 //! connection closes short of `Content-Length`). A range is checked for length only: a digest
-//! covers the whole file.
+//! covers the whole file; but chunked content is authenticated chunk by chunk as it is read, so
+//! a range over an altered chunk fails too, and is reported the same way.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -87,6 +88,13 @@ impl Stream for Checked {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
+                // The chunk engine authenticates each chunk before handing it out: this is a
+                // chunk missing from storage or altered there, on a range as on a whole file.
+                if e.kind() == std::io::ErrorKind::InvalidData
+                    && let Some(f) = self.on_failure.take()
+                {
+                    f("a stored chunk is missing or was altered");
+                }
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(Some(Ok(chunk))) => {

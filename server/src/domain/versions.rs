@@ -73,7 +73,7 @@ impl Files {
             }
         };
         let content = self
-            .store_blob(&uuid::Uuid::now_v7().to_string(), ct, body)
+            .store_blob(&file.owner_id, &uuid::Uuid::now_v7().to_string(), ct, body)
             .await?;
         let key = content.key.clone();
         let result = self.add_version(ctx, &file.id, digests, content).await;

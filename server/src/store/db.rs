@@ -74,7 +74,20 @@ macro_rules! in_tx_with_event {
     };
 }
 
-pub(in crate::store) use {in_tx_with_event, on_db};
+/// [`in_tx_with_event!`] for writes that record no audit event (the chunk index: bookkeeping
+/// of what is stored, not a user's action).
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        $crate::store::db::on_db!($db, pool => {
+            let _turn = $db.writer().await;
+            let mut $tx = $crate::store::db::BeginWrite::begin_write(pool).await?;
+            let _ = $body;
+            $tx.commit().await?;
+        })
+    };
+}
+
+pub(in crate::store) use {in_tx, in_tx_with_event, on_db};
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later cannot upgrade

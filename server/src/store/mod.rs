@@ -10,6 +10,7 @@
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
 //! contract tests in [`conformance`] (see `docs/architecture.md`).
 
+pub mod chunks;
 pub mod db;
 mod events;
 mod files;

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use strongroom_audit::AuditEvent;
 
+mod chunks;
 mod events;
 mod files;
 mod folders;
@@ -38,6 +39,8 @@ struct State {
     grants: BTreeMap<(String, String, String), (String, String, i64)>,
     /// The outbox: events in commit order.
     events: Vec<AuditEvent>,
+    /// The chunk index (see `chunks.rs`).
+    chunks: chunks::Index,
 }
 
 impl MemoryStore {
@@ -322,6 +325,7 @@ impl UserStore for MemoryStore {
         if s.users.remove(id).is_none() {
             return Err(Error::NotFound);
         }
+        s.chunks.data_keys.remove(id);
         let files: Vec<String> = s
             .files
             .values()

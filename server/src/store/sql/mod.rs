@@ -12,6 +12,7 @@ use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation}
 use super::users::{UserChange, UserKey, UserRecord, UserStore};
 use super::{Error, Result};
 
+mod chunks;
 mod events;
 mod files;
 mod folders;

@@ -1,9 +1,15 @@
-//! Blob storage through object_store: local disk by default, S3 by configuration.
+//! Content storage through object_store: local disk by default, S3 by configuration.
 //!
-//! An upload streams: each chunk goes to the store and, on two other threads, into SHA-256 and
-//! the file-verifier signer, so hashing overlaps the I/O instead of following it. Nothing holds
-//! the whole file in memory. A blob is visible under its key only once complete (local disk:
-//! staged then renamed; S3: multipart completion).
+//! With `storage.dedup` (the default) a content is a list of content-defined chunks stored once
+//! per owner and encrypted ([`chunked`], [`seal`]); without it, one object per version. Either
+//! way an upload streams: each piece goes to the store and, on two other threads, into SHA-256
+//! and the file-verifier signer, so hashing overlaps the I/O instead of following it. Nothing
+//! holds the whole file in memory. A content is visible under its key only once complete
+//! (chunks: its chunk list commits in one transaction; whole objects: staged then renamed on
+//! local disk, multipart completion on S3).
+
+pub mod chunked;
+pub mod seal;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -54,6 +60,8 @@ pub struct Blobs {
     kind: &'static str,
     /// The directory of a local-disk store (for sweeping interrupted uploads' staging files).
     local_root: Option<std::path::PathBuf>,
+    /// The chunk engine; `None`: one object per content.
+    chunked: Option<chunked::Chunked>,
 }
 
 impl Blobs {
@@ -69,6 +77,7 @@ impl Blobs {
                 store: Arc::new(fs),
                 kind: "local",
                 local_root: Some(std::path::PathBuf::from(dir)),
+                chunked: None,
             });
         }
         if url == "memory://" {
@@ -76,6 +85,7 @@ impl Blobs {
                 store: Arc::new(InMemory::new()),
                 kind: "memory",
                 local_root: None,
+                chunked: None,
             });
         }
         let bucket = url
@@ -101,7 +111,36 @@ impl Blobs {
             store: Arc::new(s3),
             kind: "s3",
             local_root: None,
+            chunked: None,
         })
+    }
+
+    /// Stores new content as deduplicated chunks indexed in `index`, encrypted when `encrypt`
+    /// (contents written whole before stay readable).
+    pub fn with_chunks(
+        mut self,
+        index: Arc<crate::store::chunks::DynChunkStore>,
+        keys: seal::DataKeys,
+        encrypt: bool,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Blobs {
+        self.chunked = Some(chunked::Chunked {
+            index,
+            keys,
+            encrypt,
+            clock,
+        });
+        self
+    }
+
+    /// The data keys, when chunking is on.
+    pub fn data_keys(&self) -> Option<&seal::DataKeys> {
+        self.chunked.as_ref().map(|c| &c.keys)
+    }
+
+    /// The raw object store (tests and repairs reach chunk objects through it).
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
     }
 
     /// `local`, `s3` or `memory`.
@@ -114,10 +153,11 @@ impl Blobs {
         ObjectPath::from(format!("blobs/{file_id}"))
     }
 
-    /// Streams `body` into the blob `key`, hashing and signing alongside; refuses more than `max`
-    /// bytes (the partial upload is aborted, nothing becomes visible).
+    /// Streams `body` into the content `key` of `owner`, hashing and signing alongside; refuses
+    /// more than `max` bytes (the partial upload is aborted, nothing becomes visible).
     pub async fn put_stream<S, E>(
         &self,
+        owner: &str,
         key: &ObjectPath,
         body: S,
         max: u64,
@@ -128,7 +168,13 @@ impl Blobs {
         E: std::fmt::Display,
     {
         let mut hashers = Hashers::start(signer)?;
-        let result = self.write(key, body, max, &mut hashers).await;
+        let result = match &self.chunked {
+            Some(c) => {
+                c.put(&self.store, owner, key, body, max, &mut hashers)
+                    .await
+            }
+            None => self.write(key, body, max, &mut hashers).await,
+        };
         match result {
             Ok(size) => {
                 let (sha256, signature) = hashers.finish().await?;
@@ -217,12 +263,20 @@ impl Blobs {
         Ok(size)
     }
 
-    /// Opens `key`, whole or a byte range of it.
+    /// Opens `key`, whole or a byte range of it. A chunk that is missing or fails its check ends
+    /// the stream with an [`std::io::ErrorKind::InvalidData`] error before any of its bytes.
     pub async fn get(
         &self,
         key: &ObjectPath,
         range: Option<Range<u64>>,
     ) -> Result<BlobStream, Error> {
+        if let Some(c) = &self.chunked
+            && let Some(content) = c.index.content(key.as_ref()).await?
+        {
+            return c
+                .get(&self.store, key, &content.owner_id, content.size, range)
+                .await;
+        }
         let opts = GetOptions {
             range: range.clone().map(GetRange::Bounded),
             ..Default::default()
@@ -243,24 +297,49 @@ impl Blobs {
         }
     }
 
-    /// Deletes `key` (missing is fine).
+    /// Deletes `key` (missing is fine): a chunked content's references go at once, and the
+    /// chunks it leaves without any are deleted.
     pub async fn delete(&self, key: &ObjectPath) -> Result<(), Error> {
+        if let Some(c) = &self.chunked
+            && c.delete(&self.store, key).await?
+        {
+            return Ok(());
+        }
         match self.store.delete(key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Blob ids last modified more than `age` ago.
+    /// Keys of contents (chunked ones and whole objects) written more than `age` ago.
     pub async fn older_than(&self, age: Duration) -> Result<Vec<String>, Error> {
         let cutoff = jiff::Timestamp::now().as_second() - age.as_secs() as i64;
         let prefix = ObjectPath::from("blobs");
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
-        Ok(metas
+        let mut keys: Vec<String> = metas
             .into_iter()
             .filter(|m| m.last_modified.timestamp() < cutoff)
-            .filter_map(|m| m.location.filename().map(str::to_owned))
-            .collect())
+            .map(|m| m.location.to_string())
+            .collect();
+        if let Some(c) = &self.chunked {
+            let before = c.clock.now_micros() - age.as_micros() as i64;
+            let contents = c.index.contents_before(before, 10_000).await?;
+            keys.extend(contents.into_iter().map(|c| c.key));
+        }
+        Ok(keys)
+    }
+
+    /// One pass of the chunk collector (no-op without chunking): pins of uploads started more
+    /// than `abandoned_after` ago are released, and every chunk without references is
+    /// deleted. Returns the chunks deleted.
+    pub async fn collect_garbage(&self, abandoned_after: Duration) -> Result<u64, Error> {
+        match &self.chunked {
+            Some(c) => {
+                let before = c.clock.now_micros() - abandoned_after.as_micros() as i64;
+                c.collect(&self.store, before).await
+            }
+            None => Ok(0),
+        }
     }
 
     /// Removes staging files of uploads interrupted by a crash (local disk only: the store
@@ -439,7 +518,7 @@ mod tests {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             let key = Blobs::key(&format!("f{len}"));
             let stored = blobs
-                .put_stream(&key, chunks(&data, 65536), u64::MAX, &k)
+                .put_stream("ann", &key, chunks(&data, 65536), u64::MAX, &k)
                 .await
                 .unwrap();
             assert_eq!(stored.size, len as u64);
@@ -462,7 +541,7 @@ mod tests {
         let key = Blobs::key("big");
         for max in [100u64, PART_SIZE as u64 + 1] {
             let err = blobs
-                .put_stream(&key, chunks(&data, 65536), max, &keys())
+                .put_stream("ann", &key, chunks(&data, 65536), max, &keys())
                 .await
                 .unwrap_err();
             assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
@@ -473,6 +552,158 @@ mod tests {
         }
         let leftovers: Vec<_> = walk(dir.path());
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A chunked store over memory, with its index and a fresh key directory.
+    fn chunked(encrypt: bool) -> (Blobs, Arc<crate::store::MemoryStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Arc::new(crate::store::MemoryStore::new());
+        let keks = seal::Keks::open(dir.path().to_owned()).unwrap();
+        let keys = seal::DataKeys::new(Arc::new(keks), index.clone());
+        let blobs = Blobs::open("memory://", &StorageConfig::default())
+            .unwrap()
+            .with_chunks(
+                index.clone(),
+                keys,
+                encrypt,
+                Arc::new(crate::clock::SystemClock),
+            );
+        (blobs, index, dir)
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    async fn objects(blobs: &Blobs) -> Vec<ObjectPath> {
+        let prefix = ObjectPath::from("chunks");
+        blobs
+            .store
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn chunked_contents_dedup_read_ranges_and_go_when_deleted() {
+        for encrypt in [true, false] {
+            let (blobs, _index, _dir) = chunked(encrypt);
+            let data = noise(9 * 1024 * 1024 + 77, 3);
+            let a = ObjectPath::from("blobs/a");
+            let stored = blobs
+                .put_stream("ann", &a, chunks(&data, 65536), u64::MAX, &keys())
+                .await
+                .unwrap();
+            assert_eq!(stored.sha256, hex::encode(Sha256::digest(&data)));
+            let first = objects(&blobs).await;
+            assert!(first.len() >= 3, "{} chunks", first.len());
+            assert_eq!(read_all(blobs.get(&a, None).await.unwrap()).await, data);
+            let part = read_all(blobs.get(&a, Some(5_000_000..5_000_100)).await.unwrap()).await;
+            assert_eq!(part, data[5_000_000..5_000_100]);
+            // The same content again, and one with an insertion: almost nothing new is stored.
+            let b = ObjectPath::from("blobs/b");
+            blobs
+                .put_stream("ann", &b, chunks(&data, 4096), u64::MAX, &keys())
+                .await
+                .unwrap();
+            assert_eq!(
+                objects(&blobs).await.len(),
+                first.len(),
+                "identical content is stored once"
+            );
+            let mut edited = data.clone();
+            edited.splice(10..10, b"an edit".iter().copied());
+            let c = ObjectPath::from("blobs/c");
+            blobs
+                .put_stream("ann", &c, chunks(&edited, 65536), u64::MAX, &keys())
+                .await
+                .unwrap();
+            assert!(objects(&blobs).await.len() <= first.len() + 2);
+            assert_eq!(read_all(blobs.get(&c, None).await.unwrap()).await, edited);
+            // Another owner's identical content shares nothing.
+            let d = ObjectPath::from("blobs/d");
+            blobs
+                .put_stream("bob", &d, chunks(&data, 65536), u64::MAX, &keys())
+                .await
+                .unwrap();
+            assert!(objects(&blobs).await.len() >= 2 * first.len());
+            // Deleting drops references; chunks still used elsewhere stay.
+            for k in [&a, &b, &c] {
+                blobs.delete(k).await.unwrap();
+            }
+            assert_eq!(
+                objects(&blobs).await.len(),
+                first.len(),
+                "only bob's are left"
+            );
+            blobs.delete(&d).await.unwrap();
+            assert!(objects(&blobs).await.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_altered_or_missing_chunk_fails_the_read() {
+        for encrypt in [true, false] {
+            let (blobs, _index, _dir) = chunked(encrypt);
+            let data = noise(3 * 1024 * 1024, 5);
+            let a = ObjectPath::from("blobs/a");
+            blobs
+                .put_stream("ann", &a, chunks(&data, 65536), u64::MAX, &keys())
+                .await
+                .unwrap();
+            let victim = objects(&blobs).await.remove(0);
+            let mut bytes = blobs
+                .store
+                .get(&victim)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec();
+            if encrypt {
+                assert!(bytes.starts_with(b"SRC1"), "sealed");
+                let needle = &data[..32];
+                assert!(
+                    !bytes.windows(32).any(|w| w == needle),
+                    "no plaintext at rest"
+                );
+            }
+            bytes[100] ^= 0x40;
+            blobs
+                .store
+                .put(&victim, PutPayload::from(bytes))
+                .await
+                .unwrap();
+            let err = blobs
+                .get(&a, None)
+                .await
+                .unwrap()
+                .try_fold(0usize, |n, b| async move { Ok(n + b.len()) })
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+            assert!(err.to_string().contains("altered"), "{err}");
+            blobs.store.delete(&victim).await.unwrap();
+            let err = blobs
+                .get(&a, None)
+                .await
+                .unwrap()
+                .try_fold(0usize, |n, b| async move { Ok(n + b.len()) })
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("missing"), "{err}");
+        }
     }
 
     fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,0 +1,388 @@
+//! The chunked engine: content split by FastCDC into chunks stored once per owner, each
+//! encrypted (or, with encryption off, checked against its keyed id when read).
+//!
+//! Writing: every chunk is pinned in the index before its object is written, and the content's
+//! chunk list commits in one transaction with the pins turning into references; a chunk the
+//! owner already stores is not written again. Reading: only the chunks a range overlaps are
+//! fetched, and each is authenticated before a byte of it goes out. Deleting: the content's
+//! references go in one transaction, then the objects of chunks left without any.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::FuturesOrdered;
+use futures::{Stream, StreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::seal::{DataKeys, TenantKey};
+use super::{BlobStream, Hashers};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::store::chunks::{ChunkRef, Claimed, DynChunkStore, NewPin, StoredChunk};
+
+/// FastCDC bounds: chunks are 256 KiB to 4 MiB, about 1 MiB on average (restic's average).
+pub const MIN_CHUNK: u32 = 256 * 1024;
+/// See [`MIN_CHUNK`].
+pub const AVG_CHUNK: u32 = 1024 * 1024;
+/// See [`MIN_CHUNK`].
+pub const MAX_CHUNK: u32 = 4 * 1024 * 1024;
+/// Chunks hashed, sealed and written at once per upload (bounds memory: about 4 × 4 MiB).
+const IN_FLIGHT: usize = 4;
+/// Chunks fetched ahead of the one being sent, per download.
+const READ_AHEAD: usize = 2;
+
+/// Where chunk objects live and how they are written.
+#[derive(Debug, Clone)]
+pub struct Chunked {
+    pub(super) index: Arc<DynChunkStore>,
+    pub(super) keys: DataKeys,
+    pub(super) encrypt: bool,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+/// The object of a chunk: per owner, sharded by the id's first byte, with its generation.
+pub fn chunk_path(owner: &str, chunk_id: &str, generation: i64) -> ObjectPath {
+    let shard = chunk_id.get(..2).unwrap_or("00");
+    ObjectPath::from(format!("chunks/{owner}/{shard}/{chunk_id}.{generation}"))
+}
+
+fn corrupt(what: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what)
+}
+
+impl Chunked {
+    /// Streams `body` into content `key` of `owner`.
+    pub(super) async fn put<S, E>(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        owner: &str,
+        key: &ObjectPath,
+        body: S,
+        max: u64,
+        hashers: &mut Hashers,
+    ) -> Result<u64, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let upload = uuid::Uuid::now_v7().to_string();
+        let tenant = self.keys.of(owner, self.clock.now_micros()).await?;
+        let result = self
+            .write_chunks(store, owner, &tenant, &upload, body, max, hashers)
+            .await;
+        let committed = match result {
+            Ok((size, list)) => self
+                .index
+                .commit(&upload, key.as_ref(), owner, &list, self.clock.now_micros())
+                .await
+                .map(|()| size)
+                .map_err(|e| match e {
+                    crate::store::Error::NotFound => Error::Unavailable(
+                        "the upload took so long that its chunks were released; retry".into(),
+                    ),
+                    other => other.into(),
+                }),
+            Err(e) => Err(e),
+        };
+        if committed.is_err() {
+            // Its chunks lose these pins; any left without references are collected.
+            let _ = self.index.release(&upload).await;
+        }
+        committed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_chunks<S, E>(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        owner: &str,
+        tenant: &Arc<TenantKey>,
+        upload: &str,
+        mut body: S,
+        max: u64,
+        hashers: &mut Hashers,
+    ) -> Result<(u64, Vec<ChunkRef>), Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut buf = BytesMut::new();
+        let mut size: u64 = 0;
+        let mut offset: u64 = 0;
+        let mut list = Vec::new();
+        let mut flight = FuturesOrdered::new();
+        let mut ended = false;
+        loop {
+            // Cut every chunk the buffer surely holds (a cut needs MAX_CHUNK bytes of lookahead,
+            // or the end of the body).
+            while buf.len() >= MAX_CHUNK as usize || (ended && !buf.is_empty()) {
+                let cut = first_cut(&buf, ended);
+                let chunk = buf.split_to(cut).freeze();
+                let at = offset;
+                offset += chunk.len() as u64;
+                flight.push_back(self.store_chunk(store, owner, tenant, upload, chunk, at));
+                if flight.len() >= IN_FLIGHT
+                    && let Some(done) = flight.next().await
+                {
+                    list.push(done?);
+                }
+            }
+            if ended {
+                break;
+            }
+            match body.next().await {
+                None => ended = true,
+                Some(Err(e)) => {
+                    return Err(Error::BadRequest(format!("upload interrupted: {e}")));
+                }
+                Some(Ok(bytes)) => {
+                    size += bytes.len() as u64;
+                    if size > max {
+                        return Err(Error::TooLarge(format!(
+                            "uploads are limited to {max} bytes"
+                        )));
+                    }
+                    hashers.feed(&bytes).await?;
+                    buf.extend_from_slice(&bytes);
+                }
+            }
+        }
+        while let Some(done) = flight.next().await {
+            list.push(done?);
+        }
+        Ok((size, list))
+    }
+
+    async fn store_chunk(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        owner: &str,
+        tenant: &Arc<TenantKey>,
+        upload: &str,
+        chunk: Bytes,
+        offset: u64,
+    ) -> Result<ChunkRef, Error> {
+        let (t, c) = (tenant.clone(), chunk.clone());
+        let chunk_id = tokio::task::spawn_blocking(move || t.chunk_id(&c))
+            .await
+            .map_err(|e| Error::Internal(format!("hashing a chunk: {e}")))?;
+        let pinned = self
+            .index
+            .pin(&NewPin {
+                upload_id: upload,
+                owner_id: owner,
+                chunk_id: &chunk_id,
+                size: chunk.len() as u64,
+                sealed: self.encrypt,
+                at: self.clock.now_micros(),
+            })
+            .await?;
+        if pinned.must_write {
+            let payload = if pinned.sealed {
+                let (t, c, o, id) = (
+                    tenant.clone(),
+                    chunk.clone(),
+                    owner.to_owned(),
+                    chunk_id.clone(),
+                );
+                let sealed = tokio::task::spawn_blocking(move || t.seal(&o, &id, &c))
+                    .await
+                    .map_err(|e| Error::Internal(format!("sealing a chunk: {e}")))??;
+                PutPayload::from(sealed)
+            } else {
+                PutPayload::from(chunk.clone())
+            };
+            store
+                .put(&chunk_path(owner, &chunk_id, pinned.generation), payload)
+                .await?;
+        }
+        Ok(ChunkRef {
+            chunk_id,
+            offset,
+            size: chunk.len() as u64,
+        })
+    }
+
+    /// Streams `range` (or all) of content `key` of `owner`, `size` bytes long.
+    pub(super) async fn get(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        key: &ObjectPath,
+        owner: &str,
+        size: u64,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobStream, Error> {
+        let want = range.unwrap_or(0..size);
+        if want.start >= want.end {
+            return Ok(futures::stream::empty().boxed());
+        }
+        let chunks = self
+            .index
+            .chunks_of(key.as_ref(), want.start, want.end)
+            .await?;
+        let tenant = self.keys.of(owner, self.clock.now_micros()).await?;
+        let store = store.clone();
+        let owner = owner.to_owned();
+        let reads = futures::stream::iter(chunks.into_iter().map(move |c| {
+            let (store, tenant, owner, want) =
+                (store.clone(), tenant.clone(), owner.clone(), want.clone());
+            async move { read_chunk(&store, &tenant, &owner, c, want).await }
+        }))
+        .buffered(READ_AHEAD);
+        Ok(reads.boxed())
+    }
+
+    /// Drops content `key` and collects the chunks it leaves without references. `false` if
+    /// there was no such content.
+    pub(super) async fn delete(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        key: &ObjectPath,
+    ) -> Result<bool, Error> {
+        if self.index.content(key.as_ref()).await?.is_none() {
+            return Ok(false);
+        }
+        let freed = self.index.drop_content(key.as_ref()).await?;
+        if !freed.is_empty() {
+            let claimed = self.index.claim(Some(&freed), freed.len() as u32).await?;
+            self.remove(store, claimed).await?;
+        }
+        Ok(true)
+    }
+
+    async fn remove(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        claimed: Vec<Claimed>,
+    ) -> Result<u64, Error> {
+        let mut n = 0;
+        for c in claimed {
+            match store
+                .delete(&chunk_path(&c.owner_id, &c.chunk_id, c.generation))
+                .await
+            {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.index.forget(&c).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// One pass of the collector: releases the pins of uploads abandoned before `stale_before`,
+    /// then deletes every chunk without references. Returns the chunks deleted.
+    pub(super) async fn collect(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        stale_before: i64,
+    ) -> Result<u64, Error> {
+        for upload in self.index.stale_uploads(stale_before).await? {
+            self.index.release(&upload).await?;
+        }
+        let mut n = 0;
+        loop {
+            let claimed = self.index.claim(None, 500).await?;
+            if claimed.is_empty() {
+                return Ok(n);
+            }
+            n += self.remove(store, claimed).await?;
+        }
+    }
+}
+
+/// Fetches, authenticates and trims one chunk to `want`.
+async fn read_chunk(
+    store: &Arc<dyn ObjectStore>,
+    tenant: &TenantKey,
+    owner: &str,
+    c: StoredChunk,
+    want: Range<u64>,
+) -> Result<Bytes, std::io::Error> {
+    let path = chunk_path(owner, &c.chunk_id, c.generation);
+    let stored = match store.get(&path).await {
+        Ok(r) => r.bytes().await.map_err(std::io::Error::other)?,
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(corrupt(format!(
+                "chunk {} is missing from storage",
+                c.chunk_id
+            )));
+        }
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    let plain: Bytes = if c.sealed {
+        tenant
+            .open(owner, &c.chunk_id, &stored)
+            .ok_or_else(|| corrupt(format!("chunk {} was altered in storage", c.chunk_id)))?
+            .into()
+    } else {
+        if !tenant.is_chunk(&c.chunk_id, &stored) {
+            return Err(corrupt(format!(
+                "chunk {} was altered in storage",
+                c.chunk_id
+            )));
+        }
+        stored
+    };
+    if plain.len() as u64 != c.size {
+        return Err(corrupt(format!(
+            "chunk {} has the wrong length",
+            c.chunk_id
+        )));
+    }
+    let from = want.start.saturating_sub(c.offset) as usize;
+    let to = (want.end.min(c.offset + c.size) - c.offset) as usize;
+    Ok(plain.slice(from..to))
+}
+
+/// Where the first chunk of `buf` ends: FastCDC's first cut (deterministic given `MAX_CHUNK`
+/// bytes from the chunk's start, or the end of the content).
+fn first_cut(buf: &[u8], at_end: bool) -> usize {
+    if buf.len() <= MIN_CHUNK as usize && at_end {
+        return buf.len();
+    }
+    fastcdc::v2020::FastCDC::new(buf, MIN_CHUNK, AVG_CHUNK, MAX_CHUNK)
+        .next()
+        .map_or(buf.len(), |c| c.length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_are_content_defined_and_survive_an_insertion() {
+        let mut data = vec![0u8; 12 * 1024 * 1024];
+        let mut x: u64 = 1;
+        for b in data.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        let cuts = |d: &[u8]| {
+            let mut out = Vec::new();
+            let mut rest = d;
+            while !rest.is_empty() {
+                let n = first_cut(rest, rest.len() < MAX_CHUNK as usize);
+                assert!(n as u32 <= MAX_CHUNK);
+                out.push(rest[..n].to_vec());
+                rest = &rest[n..];
+            }
+            out
+        };
+        let a = cuts(&data);
+        assert_eq!(a.concat(), data);
+        let mut edited = data.clone();
+        edited.splice(100..100, b"inserted".iter().copied());
+        let b = cuts(&edited);
+        let shared = b.iter().filter(|c| a.contains(c)).count();
+        assert!(
+            shared + 2 >= a.len(),
+            "{shared} of {} chunks shared",
+            a.len()
+        );
+    }
+}
