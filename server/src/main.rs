@@ -43,6 +43,14 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Adds a new key-encryption key to the key directory and rewraps every owner's data key
+    /// under it (chunks are not rewritten). Other servers sharing the key directory pick the new
+    /// key up when they next need one. Afterwards the old `content-kek-<n>.key` files may go.
+    RotateKek {
+        /// TOML config file (the same as `serve` uses).
+        #[arg(long, short, env = "STRONGROOM_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Prints the OpenAPI document.
     Openapi,
     /// Signs in and saves the tokens (password from STRONGROOM_CLIENT_PASSWORD or stdin).
@@ -219,7 +227,10 @@ async fn client_command(cli: Cli) -> Result<(), String> {
     let progress = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut c = Client::open(cli.server, progress)?;
     match cli.command {
-        Command::Serve { .. } | Command::Openapi | Command::Fsck { .. } => {
+        Command::Serve { .. }
+        | Command::Openapi
+        | Command::Fsck { .. }
+        | Command::RotateKek { .. } => {
             unreachable!("handled in main")
         }
         Command::Login { email } => {
@@ -559,6 +570,27 @@ fn main() -> ExitCode {
                         report.damage.len()
                     ));
                 }
+                Ok(())
+            }
+            Command::RotateKek { config } => {
+                let config =
+                    Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+                let app = strongroom::app::App::build(config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let keys = app
+                    .blobs
+                    .data_keys()
+                    .ok_or("storage.dedup is off: no content is encrypted, no key to rotate")?;
+                let id = keys.keks().add_next()?;
+                let n = keys
+                    .rewrap_all(app.now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::json!({ "kek": format!("content-kek-{id}.key"), "rewrapped": n })
+                );
                 Ok(())
             }
             Command::Openapi => {

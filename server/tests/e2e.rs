@@ -531,6 +531,64 @@ async fn killed_mid_version_upload_leaks_no_chunk() {
     assert!(got[..] == v1[..], "version 1 is byte-exact");
 }
 
+/// `strongroom rotate-kek`: a new key-encryption key, every data key rewrapped, no chunk
+/// rewritten; with the old key file deleted, everything still downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_key_encryption_key_rewraps_without_rewriting() {
+    let s = Server::start(&[]);
+    let api = Api::new();
+    let (token, tokens) = api.register_and_login(&s).await;
+    let email = tokens["user"]["email"].as_str().unwrap().to_owned();
+    let owner = tokens["user"]["id"].as_str().unwrap().to_owned();
+    let data = noise(2 * 1024 * 1024, 21);
+    let (st, meta) = api
+        .json(
+            api.http
+                .post(s.url("/files?name=secret.bin"))
+                .bearer_auth(&token)
+                .body(data.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{meta}");
+    let id = meta["id"].as_str().unwrap().to_owned();
+    let root = s.data.as_ref().unwrap().path().to_owned();
+    let place = BlobPlace::Disk(root.clone());
+    let before = place.chunks(&owner).await;
+    let dir = s.kill();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .arg("rotate-kek")
+        .env_clear()
+        .env("STRONGROOM_DATA_DIR", dir.path())
+        .env("STRONGROOM_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("content-kek-2.key") && stdout.contains("\"rewrapped\":1"),
+        "{stdout}"
+    );
+    assert_eq!(place.chunks(&owner).await, before, "no chunk was rewritten");
+    std::fs::remove_file(dir.path().join("keys").join("content-kek-1.key")).unwrap();
+
+    let s = Server::start_in(&[], dir);
+    let tokens = api.login(&s, &email, "correct horse battery").await;
+    let got = api
+        .http
+        .get(s.url(&format!("/files/{id}/content")))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert!(got.bytes().await.unwrap()[..] == data[..]);
+}
+
 /// SIGKILL in the middle of a multipart upload with chunking off (one object per version):
 /// nothing becomes visible, and after a restart the sweeper removes what the interrupted upload
 /// left on disk.

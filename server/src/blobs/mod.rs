@@ -706,6 +706,74 @@ mod tests {
         }
     }
 
+    /// The collector racing uploads of the same content, at random: an upload that dedups
+    /// against chunks the collector is taking must still commit a readable content (memory
+    /// index and SQLite). The exact interleaving (claim, pin, delete, forget) is played step by
+    /// step on every backend by the store conformance suite, which is what fails when a pin does
+    /// not take a claimed chunk back under a new generation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_collector_never_takes_a_chunk_an_upload_is_about_to_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
+        let sql = Arc::new(crate::store::SqlStore::new(
+            crate::store::Db::connect(&url, 4).await.unwrap(),
+        ));
+        crate::store::UserStore::create(
+            sql.as_ref(),
+            &crate::store::conformance::user("ann", "ann@example.com", false),
+            &crate::store::conformance::event("account.registered"),
+        )
+        .await
+        .unwrap();
+        let memory = Arc::new(crate::store::MemoryStore::new());
+        let indexes: [Arc<crate::store::chunks::DynChunkStore>; 2] = [memory, sql];
+        for index in indexes {
+            let keys_dir = tempfile::tempdir().unwrap();
+            let keks = seal::Keks::open(keys_dir.path().to_owned()).unwrap();
+            let data_keys = seal::DataKeys::new(Arc::new(keks), index.clone());
+            let blobs = Blobs::open("memory://", &StorageConfig::default())
+                .unwrap()
+                .with_chunks(index, data_keys, true, Arc::new(crate::clock::SystemClock));
+            let data = noise(1024 * 1024 + 999, 9);
+            let collector = {
+                let blobs = blobs.clone();
+                tokio::spawn(async move {
+                    for _ in 0..200 {
+                        blobs
+                            .collect_garbage(Duration::from_secs(3600))
+                            .await
+                            .unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                })
+            };
+            // Each round stores the content under a new key and drops the previous one, so its
+            // chunks keep falling to zero references while the next upload dedups against them.
+            let mut previous: Option<ObjectPath> = None;
+            for round in 0..40 {
+                let key = ObjectPath::from(format!("blobs/r{round}"));
+                blobs
+                    .put_stream("ann", &key, chunks(&data, 128 * 1024), u64::MAX, &keys())
+                    .await
+                    .unwrap();
+                if let Some(p) = previous.replace(key.clone()) {
+                    blobs.delete(&p).await.unwrap();
+                }
+                let back = read_all(blobs.get(&key, None).await.unwrap()).await;
+                assert!(
+                    back == data,
+                    "round {round}: the content must read back whole"
+                );
+            }
+            collector.await.unwrap();
+            let last = previous.unwrap();
+            assert!(read_all(blobs.get(&last, None).await.unwrap()).await == data);
+            blobs.delete(&last).await.unwrap();
+            blobs.collect_garbage(Duration::ZERO).await.unwrap();
+            assert!(objects(&blobs).await.is_empty(), "nothing leaked");
+        }
+    }
+
     fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();
         for e in std::fs::read_dir(p).unwrap() {

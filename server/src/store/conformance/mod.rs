@@ -5,9 +5,11 @@
 
 use std::sync::Arc;
 
+mod chunks;
 mod trash;
 mod tree;
 mod versions;
+pub use chunks::chunks_contract;
 pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, folder, folders_contract, folders_depth, folders_racing_moves,
@@ -21,7 +23,7 @@ use super::grants::{DynGrantStore, NewGrant, Shares};
 use super::links::{DynLinkStore, LinkKey, LinkRecord, Listed, Reservation};
 use super::users::{DynUserStore, UserChange, UserKey, UserRecord};
 
-fn event(action: &str) -> AuditEvent {
+pub(crate) fn event(action: &str) -> AuditEvent {
     AuditEvent::builder(
         Actor::User("conformance".into()),
         action,
@@ -563,6 +565,7 @@ mod tests {
         folders_racing_moves(mem.clone()).await;
         files_contract(mem.as_ref(), &events).await;
         trash_contract(mem.as_ref(), &events).await;
+        chunks_contract(mem.as_ref()).await;
         versions_contract(mem.as_ref(), &events).await;
         versions_retention(mem.clone()).await;
         // Through `Arc<dyn>` too.
@@ -614,6 +617,7 @@ mod tests {
         folders_racing_moves(store.clone()).await;
         files_contract(store.as_ref(), &events).await;
         trash_contract(store.as_ref(), &events).await;
+        chunks_contract(store.as_ref()).await;
         versions_contract(store.as_ref(), &events).await;
         versions_retention(store.clone()).await;
     }
