@@ -375,6 +375,11 @@ impl App {
             blobs.clone(),
             verifier,
             config.files.clone(),
+            domain::usage::Quotas::new(
+                backends.users.clone(),
+                config.files.default_quota_bytes,
+                config.files.default_quota_files,
+            ),
             guard.clone(),
         );
         let accounts = domain::Accounts::new(

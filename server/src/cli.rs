@@ -370,6 +370,26 @@ impl Client {
             .map(|_| ())
     }
 
+    /// `usage`: what the caller stores, and their quota.
+    pub async fn usage(&mut self) -> Result<Value, String> {
+        self.json(reqwest::Method::GET, "/me/usage", None).await
+    }
+
+    /// `admin quota`: sets an account's quota (`None`: the default).
+    pub async fn admin_quota(
+        &mut self,
+        id: &str,
+        bytes: Option<u64>,
+        files: Option<u64>,
+    ) -> Result<Value, String> {
+        self.json(
+            reqwest::Method::PUT,
+            &format!("/admin/users/{id}/quota"),
+            Some(serde_json::json!({ "bytes": bytes, "files": files })),
+        )
+        .await
+    }
+
     /// `trash`: what the caller deleted.
     pub async fn trash(&mut self) -> Result<Value, String> {
         self.json(reqwest::Method::GET, "/trash", None).await

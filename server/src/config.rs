@@ -197,6 +197,11 @@ pub struct FilesConfig {
     pub diff_max_bytes: u64,
     /// Days a deleted file or folder stays in the trash before the sweeper purges it (at least 1).
     pub trash_keep_days: u32,
+    /// Each account's quota in bytes (all versions of all files, trash included) unless an
+    /// administrator set another for it; 0: unlimited.
+    pub default_quota_bytes: u64,
+    /// Each account's quota in files (trash included) unless set for it; 0: unlimited.
+    pub default_quota_files: u64,
 }
 
 impl Default for FilesConfig {
@@ -212,6 +217,8 @@ impl Default for FilesConfig {
             versions_keep_days: 30,
             diff_max_bytes: 1024 * 1024,
             trash_keep_days: 30,
+            default_quota_bytes: 0,
+            default_quota_files: 0,
         }
     }
 }
@@ -594,6 +601,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
                 | "versions_keep_last"
                 | "versions_keep_days"
                 | "trash_keep_days"
+                | "default_quota_files"
         );
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {

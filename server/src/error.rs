@@ -48,6 +48,9 @@ pub enum Error {
     /// Slow down (the second field is the seconds to wait).
     #[error("{0}")]
     TooManyRequests(String, u64),
+    /// A quota would be exceeded (507 Insufficient Storage).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -117,6 +120,7 @@ impl From<crate::store::Error> for Error {
             Store::Conflict(m) => Error::Conflict(m),
             stale @ Store::Stale { .. } => Error::PreconditionFailed(stale.to_string()),
             Store::Invalid(m) => Error::Invalid(m),
+            Store::QuotaExceeded(m) => Error::InsufficientStorage(m),
             Store::Unavailable(m) => Error::Unavailable(m),
             Store::Corrupt(m) | Store::Backend(m) => Error::Internal(m),
         }

@@ -117,6 +117,8 @@ enum Command {
         /// File id.
         id: String,
     },
+    /// Shows what you store (logical bytes, bytes after dedup, versions, trash) and your quota.
+    Usage,
     /// Lists your trash, or restores, purges or empties it.
     Trash {
         #[command(subcommand)]
@@ -201,6 +203,17 @@ enum AdminCommand {
     ResetPassword {
         /// User id.
         id: String,
+    },
+    /// Sets an account's quota; a limit left out falls back to the operator's default.
+    Quota {
+        /// User id.
+        id: String,
+        /// Bytes (all versions of all files, trash included).
+        #[arg(long)]
+        bytes: Option<u64>,
+        /// Files (trash included).
+        #[arg(long)]
+        files: Option<u64>,
     },
 }
 
@@ -362,6 +375,29 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Rm { id } => c.rm(&id).await?,
+        Command::Usage => {
+            let u = c.usage().await?;
+            if cli.json {
+                print(&u);
+            } else {
+                let limit = |v: &serde_json::Value| match v.as_u64() {
+                    Some(n) => n.to_string(),
+                    None => "unlimited".into(),
+                };
+                println!(
+                    "{} files ({} versions), {} bytes (quota {}), {} bytes stored after dedup, \
+                     trash: {} files, {} bytes; file quota {}",
+                    u["files"],
+                    u["versions"],
+                    u["logical_bytes"],
+                    limit(&u["quota_bytes"]),
+                    u["stored_bytes"],
+                    u["trash_files"],
+                    u["trash_bytes"],
+                    limit(&u["quota_files"])
+                );
+            }
+        }
         Command::Trash { command } => {
             let command = command.unwrap_or(TrashCommand::List);
             let out = match &command {
@@ -478,6 +514,9 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 AdminCommand::Enable { id } => c.admin_user_action(id, "enable").await?,
                 AdminCommand::ResetPassword { id } => {
                     c.admin_user_action(id, "password-reset").await?
+                }
+                AdminCommand::Quota { id, bytes, files } => {
+                    c.admin_quota(id, *bytes, *files).await?
                 }
             };
             if cli.json {

@@ -122,6 +122,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("POST", "/folders") => json!({ "name": "e" }),
             ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
             ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
+            ("PUT", "/admin/users/{id}/quota") => json!({ "bytes": 1000, "files": null }),
             ("PUT", "/files/{id}/content") => json!("the second version"),
             ("POST", "/files/{id}/links") => json!({}),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {

@@ -133,6 +133,14 @@ impl Blobs {
         self
     }
 
+    /// Bytes stored for `owner` after dedup (each distinct chunk once); `None` without chunking.
+    pub async fn stored_bytes(&self, owner: &str) -> Result<Option<u64>, Error> {
+        match &self.chunked {
+            Some(c) => Ok(Some(c.index.usage(owner).await?.bytes)),
+            None => Ok(None),
+        }
+    }
+
     /// The data keys, when chunking is on.
     pub fn data_keys(&self) -> Option<&seal::DataKeys> {
         self.chunked.as_ref().map(|c| &c.keys)

@@ -200,6 +200,7 @@ impl Accounts {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            quota: crate::store::Quota::NONE,
         };
         self.store.create(&user, &event).await?;
         self.get_user(&id).await
@@ -509,6 +510,36 @@ impl Accounts {
         if disabled {
             self.sessions.revoke_all(&id).await?;
         }
+        self.get_user(&id).await
+    }
+
+    /// Sets an account's quota overrides (administrators); a `null` limit falls back to the
+    /// operator's default.
+    pub async fn set_quota(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        change: &super::usage::QuotaChange,
+    ) -> Result<User> {
+        self.guard.authorize_platform(ctx, "administer").await?;
+        let id = names::id(id)?;
+        let event = ctx
+            .event("account.quota_set", "user", &id)
+            .attr("bytes", change.bytes)
+            .attr("files", change.files)
+            .build()?;
+        let now = self.guard.now();
+        let update = UserChange {
+            quota: Some(crate::store::Quota {
+                bytes: change.bytes,
+                files: change.files,
+            }),
+            ..Default::default()
+        };
+        match self.store.update(&id, &update, now, &event).await {
+            Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such user".into())),
+            other => other.map_err(Error::from),
+        }?;
         self.get_user(&id).await
     }
 

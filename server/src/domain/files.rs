@@ -108,11 +108,14 @@ pub struct Files {
     pub(super) blobs: Blobs,
     pub(super) verifier: FileKeys,
     pub(super) limits: FilesConfig,
+    pub(super) quotas: super::usage::Quotas,
     pub(super) guard: Guard,
 }
 
 impl Files {
     /// Over the file and version stores and the blobs, authorizing through `folders`.
+    // Each argument is one narrow handle the service needs; bundling them would hide which.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<DynFileStore>,
         versions: Arc<DynVersionStore>,
@@ -120,6 +123,7 @@ impl Files {
         blobs: Blobs,
         verifier: FileKeys,
         limits: FilesConfig,
+        quotas: super::usage::Quotas,
         guard: Guard,
     ) -> Files {
         Files {
@@ -129,6 +133,7 @@ impl Files {
             blobs,
             verifier,
             limits,
+            quotas,
             guard,
         }
     }
@@ -198,6 +203,9 @@ impl Files {
         let name = names::file_name(&new.name)?;
         let ct = content_type(&new.content_type)?;
         let id = uuid::Uuid::now_v7().to_string();
+        let quota = self
+            .precheck_quota(&owner, Some((&folder_id, &name)))
+            .await?;
         let stored = self.store_blob(&owner, &id, ct, body).await?;
         let key = stored.key.clone();
         let now = self.guard.now();
@@ -223,7 +231,7 @@ impl Files {
             updated_at: now,
             trashed_at: None,
         };
-        match self.store.insert(&record, &event).await {
+        match self.store.insert(&record, &quota, &event).await {
             Ok(()) => Ok(Uploaded {
                 file: record.into(),
                 created: true,

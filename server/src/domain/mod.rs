@@ -12,6 +12,7 @@ pub mod integrity;
 pub mod links;
 pub mod names;
 pub mod trash;
+pub mod usage;
 pub mod versions;
 
 pub use crate::error::{Error, Result};

@@ -41,9 +41,13 @@ impl Counting {
 
 #[async_trait]
 impl FileStore for Counting {
-    async fn insert(&self, f: &FileRecord, e: &AuditEvent) -> store::Result<()> {
+    async fn insert(&self, f: &FileRecord, q: &store::Quota, e: &AuditEvent) -> store::Result<()> {
         self.tick();
-        FileStore::insert(self.inner.as_ref(), f, e).await
+        FileStore::insert(self.inner.as_ref(), f, q, e).await
+    }
+    async fn usage(&self, owner: &str) -> store::Result<store::FileUsage> {
+        self.tick();
+        FileStore::usage(self.inner.as_ref(), owner).await
     }
     async fn get(&self, id: &str) -> store::Result<Option<FileRecord>> {
         self.tick();
@@ -229,6 +233,7 @@ fn world() -> World {
         blobs.clone(),
         verifier.clone(),
         FilesConfig::default(),
+        super::usage::Quotas::new(store.clone(), 0, 0),
         guard.clone(),
     );
     let shares = Shares::new(
@@ -259,6 +264,7 @@ async fn person(w: &World, id: &str) -> Ctx {
         password_hash: "$argon2id$unused".into(),
         is_admin: false,
         disabled_at: None,
+        quota: store::Quota::NONE,
         created_at: 0,
         updated_at: 0,
     };
@@ -395,6 +401,7 @@ async fn an_altered_blob_fails_verify_and_its_download() {
             verify_downloads: false,
             ..FilesConfig::default()
         },
+        super::usage::Quotas::new(w.store.clone(), 0, 0),
         w.guard.clone(),
     );
     let got = read(

@@ -72,6 +72,7 @@ impl Files {
                 Some(d)
             }
         };
+        self.precheck_quota(&file.owner_id, None).await?;
         let content = self
             .store_blob(&file.owner_id, &uuid::Uuid::now_v7().to_string(), ct, body)
             .await?;
@@ -110,6 +111,7 @@ impl Files {
             created_by: ctx.user_id()?.to_owned(),
             at: self.guard.now(),
             restored_from: None,
+            quota: self.quotas.of(&file.owner_id).await?,
         };
         self.versions.add(&new, &event).await?;
         self.load(&file.id).await
@@ -168,6 +170,7 @@ impl Files {
             created_by: ctx.user_id()?.to_owned(),
             at: self.guard.now(),
             restored_from: Some(v.version),
+            quota: self.quotas.of(&file.owner_id).await?,
         };
         self.versions.add(&new, &event).await?;
         self.load(&file.id).await

@@ -165,6 +165,16 @@ pub async fn profile(State(app): State<AppState>, caller: Caller) -> Result<Json
     Ok(Json(app.accounts.profile(&caller.0).await?))
 }
 
+/// What I store (logical and after dedup, versions, trash) and my quota.
+#[utoipa::path(get, path = "/me/usage", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = crate::domain::usage::Usage), (status = 401, body = Problem)))]
+pub async fn usage(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<crate::domain::usage::Usage>> {
+    Ok(Json(app.files.usage(&caller.0).await?))
+}
+
 /// A profile change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -250,6 +250,23 @@ pub async fn disable_user(
     Ok(Json(app.accounts.set_disabled(&caller.0, &id, true).await?))
 }
 
+/// Sets an account's quota: bytes (all versions of all files, trash included) and files; a
+/// `null` limit falls back to the operator's default. Uploads past it answer 507.
+#[utoipa::path(put, path = "/admin/users/{id}/quota", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = crate::domain::usage::QuotaChange,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn set_quota(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(change): Json<crate::domain::usage::QuotaChange>,
+) -> Result<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(app.accounts.set_quota(&caller.0, &id, &change).await?))
+}
+
 /// Enables a disabled account.
 #[utoipa::path(post, path = "/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),

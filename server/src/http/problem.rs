@@ -41,6 +41,7 @@ pub fn status(e: &Error) -> StatusCode {
         Error::RangeNotSatisfiable(..) => StatusCode::RANGE_NOT_SATISFIABLE,
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+        Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -60,6 +61,7 @@ fn slug(e: &Error) -> &'static str {
         Error::RangeNotSatisfiable(..) => "range-not-satisfiable",
         Error::Invalid(_) => "invalid",
         Error::TooManyRequests(..) => "rate-limited",
+        Error::InsufficientStorage(_) => "quota-exceeded",
         Error::Unavailable(_) => "unavailable",
         Error::Internal(_) => "internal",
     }

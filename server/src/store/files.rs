@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use strongroom_audit::AuditEvent;
 
-use super::Result;
 use super::folders::ChainNode;
+use super::{Quota, Result};
 
 /// A file as stored (times in microseconds since the epoch).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +107,7 @@ pub struct FileChange {
 #[async_trait]
 pub trait FileStore: Debug + Send + Sync + 'static {
     /// Records a new file (its blob already stored), with its event.
-    async fn insert(&self, file: &FileRecord, event: &AuditEvent) -> Result<()>;
+    async fn insert(&self, file: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()>;
     /// One file.
     async fn get(&self, id: &str) -> Result<Option<FileRecord>>;
     /// One file and the folders above it, in one round trip.
@@ -151,6 +151,23 @@ pub trait FileStore: Debug + Send + Sync + 'static {
     async fn trashed(&self, query: &TrashQuery<'_>) -> Result<Vec<FileRecord>>;
     /// Every file directly in `folder_id`, trashed or not (to purge a trashed folder).
     async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>>;
+    /// What `owner_id` stores.
+    async fn usage(&self, owner_id: &str) -> Result<FileUsage>;
+}
+
+/// What an owner stores, by the file table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileUsage {
+    /// Files, trash included.
+    pub files: u64,
+    /// Versions of those files.
+    pub versions: u64,
+    /// Bytes of all those versions (what quotas count).
+    pub bytes: u64,
+    /// Files in the trash (marked, or inside a trashed folder).
+    pub trash_files: u64,
+    /// Bytes of all versions of those.
+    pub trash_bytes: u64,
 }
 
 /// Which trashed items to list.
@@ -170,8 +187,11 @@ pub type DynFileStore = dyn FileStore;
 #[deny(clippy::missing_trait_methods)]
 #[async_trait]
 impl<T: FileStore + ?Sized> FileStore for Arc<T> {
-    async fn insert(&self, file: &FileRecord, event: &AuditEvent) -> Result<()> {
-        (**self).insert(file, event).await
+    async fn insert(&self, file: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
+        (**self).insert(file, quota, event).await
+    }
+    async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
+        (**self).usage(owner_id).await
     }
     async fn get(&self, id: &str) -> Result<Option<FileRecord>> {
         (**self).get(id).await

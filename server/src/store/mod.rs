@@ -28,7 +28,8 @@ pub mod conformance;
 pub use db::Db;
 pub use events::{Backlog, DynEventLog, EventLog};
 pub use files::{
-    DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, TrashQuery,
+    DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, FileUsage, Located,
+    TrashQuery,
 };
 pub use folders::{
     ChainNode, DynFolderStore, FolderChange, FolderEdge, FolderRecord, FolderStore, MAX_DEPTH,
@@ -63,6 +64,9 @@ pub enum Error {
         /// The current version's number.
         current: i64,
     },
+    /// The write would take its owner past a quota; the message says which and by how much.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The stored data breaks an invariant (left by an older version or edited by hand); the
     /// message says how to repair it.
     #[error("{0}")]
@@ -73,6 +77,43 @@ pub enum Error {
     /// Anything else the backend reported.
     #[error("store: {0}")]
     Backend(String),
+}
+
+/// Limits a write must stay within, checked inside its transaction (so concurrent writes of one
+/// owner cannot pass them together). `None`: no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quota {
+    /// Bytes of all versions of all the owner's files, trash included.
+    pub bytes: Option<u64>,
+    /// The owner's files, trash included.
+    pub files: Option<u64>,
+}
+
+impl Quota {
+    /// No limit.
+    pub const NONE: Quota = Quota {
+        bytes: None,
+        files: None,
+    };
+
+    /// Why using `bytes` and `files` breaks this quota, if it does.
+    pub fn breach(&self, bytes: u64, files: u64) -> Option<String> {
+        if let Some(limit) = self.bytes
+            && bytes > limit
+        {
+            return Some(format!(
+                "this would use {bytes} bytes of a {limit}-byte quota; delete files, versions or the trash first"
+            ));
+        }
+        if let Some(limit) = self.files
+            && files > limit
+        {
+            return Some(format!(
+                "this would make {files} files of a {limit}-file quota; delete files or empty the trash first"
+            ));
+        }
+        None
+    }
 }
 
 /// `Result` with the store's [`Error`].

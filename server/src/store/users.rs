@@ -27,6 +27,8 @@ pub struct UserRecord {
     pub created_at: i64,
     /// Last changed.
     pub updated_at: i64,
+    /// Quota overrides (`None` limits: the operator's defaults).
+    pub quota: super::Quota,
 }
 
 /// How an account is looked up.
@@ -49,6 +51,8 @@ pub struct UserChange {
     pub password_hash: Option<String>,
     /// `Some(Some(t))` disables since `t`, `Some(None)` enables.
     pub disabled_at: Option<Option<i64>>,
+    /// `Some(q)` sets the account's quota overrides (a `None` limit: the default).
+    pub quota: Option<super::Quota>,
 }
 
 /// The `users` table.

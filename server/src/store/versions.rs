@@ -58,6 +58,8 @@ pub struct NewVersion {
     pub at: i64,
     /// For a restore: the version brought back.
     pub restored_from: Option<i64>,
+    /// The owner's quota, which the new version must fit in.
+    pub quota: super::Quota,
 }
 
 /// What removing a version freed.

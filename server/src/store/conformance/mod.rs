@@ -12,7 +12,8 @@ mod versions;
 pub use chunks::chunks_contract;
 pub use trash::trash_contract;
 pub use tree::{
-    file, files_contract, folder, folders_contract, folders_depth, folders_racing_moves,
+    file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
+    folders_racing_moves,
 };
 pub use versions::{versions_contract, versions_retention};
 
@@ -269,6 +270,7 @@ pub fn user(id: &str, email: &str, admin: bool) -> UserRecord {
         disabled_at: None,
         created_at: 5,
         updated_at: 5,
+        quota: crate::store::Quota::NONE,
     }
 }
 
@@ -566,6 +568,7 @@ mod tests {
         files_contract(mem.as_ref(), &events).await;
         trash_contract(mem.as_ref(), &events).await;
         chunks_contract(mem.as_ref()).await;
+        files_quota_under_concurrency(mem.clone()).await;
         versions_contract(mem.as_ref(), &events).await;
         versions_retention(mem.clone()).await;
         // Through `Arc<dyn>` too.
@@ -618,6 +621,7 @@ mod tests {
         files_contract(store.as_ref(), &events).await;
         trash_contract(store.as_ref(), &events).await;
         chunks_contract(store.as_ref()).await;
+        files_quota_under_concurrency(store.clone()).await;
         versions_contract(store.as_ref(), &events).await;
         versions_retention(store.clone()).await;
     }

@@ -189,7 +189,11 @@ where
     // A file keeps its folder from being deleted.
     let f = fresh("file");
     store
-        .insert(&file(&f, &ann, &c, "x", 1, 1), &event("file.uploaded"))
+        .insert(
+            &file(&f, &ann, &c, "x", 1, 1),
+            &crate::store::Quota::NONE,
+            &event("file.uploaded"),
+        )
         .await
         .unwrap();
     let busy = FolderStore::delete(store, &c, &event("folder.deleted")).await;
@@ -360,16 +364,25 @@ where
     let before = events().await;
     let (x, y, z) = (fresh("x"), fresh("y"), fresh("z"));
     store
-        .insert(&file(&x, &ann, "", "b.txt", 30, 1), &event("file.uploaded"))
+        .insert(
+            &file(&x, &ann, "", "b.txt", 30, 1),
+            &crate::store::Quota::NONE,
+            &event("file.uploaded"),
+        )
         .await
         .unwrap();
     store
-        .insert(&file(&y, &ann, "", "a.txt", 10, 2), &event("file.uploaded"))
+        .insert(
+            &file(&y, &ann, "", "a.txt", 10, 2),
+            &crate::store::Quota::NONE,
+            &event("file.uploaded"),
+        )
         .await
         .unwrap();
     store
         .insert(
             &file(&z, &ann, &sub, "deep.txt", 20, 3),
+            &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
         .await
@@ -459,6 +472,7 @@ where
     let dup = store
         .insert(
             &file(&fresh("w"), &ann, "", "a.txt", 1, 1),
+            &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
         .await;
@@ -469,6 +483,7 @@ where
     let orphan = store
         .insert(
             &file(&fresh("w"), &ann, "no-such-folder", "w", 1, 1),
+            &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
         .await;
@@ -570,4 +585,37 @@ where
     );
     assert!(FileStore::get(store, &z).await.unwrap().is_none());
     assert_eq!(events().await - before, 1);
+}
+
+/// Quotas hold inside the write: of 20 concurrent inserts of 100 bytes under a 1000-byte quota,
+/// exactly 10 commit (the rest are `QuotaExceeded`), and a new version past it is refused too.
+pub async fn files_quota_under_concurrency<S>(store: Arc<S>)
+where
+    S: UserStore + FileStore + crate::store::VersionStore + ?Sized + 'static,
+{
+    let ann = owner(store.as_ref()).await;
+    let quota = crate::store::Quota {
+        bytes: Some(1000),
+        files: None,
+    };
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, ann) = (store.clone(), ann.clone());
+            tokio::spawn(async move {
+                let f = file(&fresh("q"), &ann, "", &format!("q{i}"), 100, 1);
+                FileStore::insert(store.as_ref(), &f, &quota, &event("file.uploaded")).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Error::QuotaExceeded(_)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    let usage = FileStore::usage(store.as_ref(), &ann).await.unwrap();
+    assert_eq!((usage.files, usage.bytes), (10, 1000));
 }

@@ -19,6 +19,7 @@ fn content(file_id: &str, blob: &str, sha: &str, at: i64) -> NewVersion {
         created_by: "writer".into(),
         at,
         restored_from: None,
+        quota: crate::store::Quota::NONE,
     }
 }
 
@@ -38,9 +39,14 @@ where
     .unwrap();
     let id = fresh("vfile");
     let first = file(&id, &ann, "", "v.txt", 30, 10);
-    FileStore::insert(store, &first, &event("file.uploaded"))
-        .await
-        .unwrap();
+    FileStore::insert(
+        store,
+        &first,
+        &crate::store::Quota::NONE,
+        &event("file.uploaded"),
+    )
+    .await
+    .unwrap();
     let listed = VersionStore::list(store, &id).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
@@ -177,6 +183,7 @@ where
     FileStore::insert(
         store.as_ref(),
         &file(&id, &ann, "", "r.txt", 1, 100),
+        &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )
     .await

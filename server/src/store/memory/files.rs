@@ -5,8 +5,8 @@ use strongroom_audit::AuditEvent;
 
 use super::{MemoryStore, State};
 use crate::store::{
-    Error, FILE_NAME_TAKEN, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located,
-    Result, TrashQuery,
+    Error, FILE_NAME_TAKEN, FileChange, FileOrder, FileQuery, FileRecord, FileStore, FileUsage,
+    Located, Quota, Result, TrashQuery,
 };
 
 fn name_taken(s: &State, owner: &str, folder: &str, name: &str, except: &str) -> bool {
@@ -28,9 +28,52 @@ fn open_folder(s: &State, folder: &str) -> bool {
             .is_some_and(|f| f.trashed_at.is_none())
 }
 
+/// What `owner` stores (see [`FileStore::usage`]).
+pub(super) fn usage(s: &State, owner: &str) -> FileUsage {
+    let mut u = FileUsage::default();
+    for f in s.files.values().filter(|f| f.owner_id == owner) {
+        let (mut n, mut bytes) = (0, 0);
+        for v in s.versions.values().filter(|v| v.file_id == f.id) {
+            n += 1;
+            bytes += v.size;
+        }
+        let binned = f.trashed_at.is_some()
+            || (!f.folder_id.is_empty()
+                && super::folders::chain(s, &f.folder_id)
+                    .map(|c| c.iter().any(|n| n.trashed))
+                    .unwrap_or(false));
+        u.files += 1;
+        u.versions += n;
+        u.bytes += bytes;
+        if binned {
+            u.trash_files += 1;
+            u.trash_bytes += bytes;
+        }
+    }
+    u
+}
+
+/// [`Error::QuotaExceeded`] when adding `bytes` and `files` takes `owner` past `quota`.
+pub(super) fn check_quota(
+    s: &State,
+    owner: &str,
+    quota: &Quota,
+    bytes: u64,
+    files: u64,
+) -> Result<()> {
+    if quota.bytes.is_none() && quota.files.is_none() {
+        return Ok(());
+    }
+    let u = usage(s, owner);
+    match quota.breach(u.bytes.saturating_add(bytes), u.files + files) {
+        Some(why) => Err(Error::QuotaExceeded(why)),
+        None => Ok(()),
+    }
+}
+
 #[async_trait]
 impl FileStore for MemoryStore {
-    async fn insert(&self, f: &FileRecord, event: &AuditEvent) -> Result<()> {
+    async fn insert(&self, f: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
         if !open_folder(&s, &f.folder_id) {
             return Err(Error::ParentGone);
@@ -44,6 +87,7 @@ impl FileStore for MemoryStore {
         if name_taken(&s, &f.owner_id, &f.folder_id, &f.name, "") {
             return Err(Error::Conflict(FILE_NAME_TAKEN.into()));
         }
+        check_quota(&s, &f.owner_id, quota, f.size, 1)?;
         let mut f = f.clone();
         f.version = 1;
         f.trashed_at = None;
@@ -243,5 +287,9 @@ impl FileStore for MemoryStore {
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
+        Ok(usage(&self.lock(), owner_id))
     }
 }

@@ -312,6 +312,9 @@ impl UserStore for MemoryStore {
         if let Some(h) = &c.password_hash {
             u.password_hash = h.clone();
         }
+        if let Some(q) = c.quota {
+            u.quota = q;
+        }
         if let Some(d) = c.disabled_at {
             u.disabled_at = d;
         }

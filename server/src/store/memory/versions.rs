@@ -34,6 +34,9 @@ impl VersionStore for MemoryStore {
                 current: file.version,
             });
         }
+        let owner = file.owner_id.clone();
+        super::files::check_quota(&s, &owner, &v.quota, v.size, 0)?;
+        let file = s.files.get(&v.file_id).ok_or(Error::NotFound)?;
         let record = VersionRecord {
             file_id: v.file_id.clone(),
             version: file.version + 1,

@@ -8,8 +8,8 @@ use super::SqlStore;
 use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::folders::ChainNode;
 use crate::store::{
-    Error, FileChange, FileOrder, FileQuery, FileRecord, FileStore, Located, MAX_DEPTH, Result,
-    TrashQuery,
+    Error, FileChange, FileOrder, FileQuery, FileRecord, FileStore, FileUsage, Located, MAX_DEPTH,
+    Quota, Result, TrashQuery,
 };
 
 const COLUMNS: &str = "id, owner_id, folder_id, name, size, content_type, sha256, signature, blob_key, is_public, version, created_at, updated_at, trashed_at";
@@ -82,7 +82,7 @@ macro_rules! located_from_rows {
 
 #[async_trait]
 impl FileStore for SqlStore {
-    async fn insert(&self, f: &FileRecord, event: &AuditEvent) -> Result<()> {
+    async fn insert(&self, f: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
         in_tx_with_event!(&self.db, event, |tx| {
             if !f.folder_id.is_empty() && !tx.lock_folder(&f.folder_id, false).await? {
                 return Err(Error::ParentGone);
@@ -118,7 +118,10 @@ impl FileStore for SqlStore {
             .bind(&f.owner_id)
             .bind(f.created_at)
             .execute(&mut *tx)
-            .await?
+            .await?;
+            // Counted with the new rows in: a name clash above fails first (the caller makes a
+            // version of it instead), and the check sees exactly what would commit.
+            check_quota!(tx, &f.owner_id, quota, 0, 0)
         });
         Ok(())
     }
@@ -314,6 +317,35 @@ impl FileStore for SqlStore {
                 out.push(file_from_row!(row));
             }
             Ok(out)
+        })
+    }
+
+    async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
+        // The trash: files marked, and files anywhere below a marked folder.
+        const SQL: &str = "WITH RECURSIVE binned (id, depth) AS ( \
+                SELECT id, 0 FROM folders WHERE owner_id = $1 AND trashed_at IS NOT NULL \
+                UNION ALL \
+                SELECT f.id, b.depth + 1 FROM folders f JOIN binned b ON f.parent_id = b.id WHERE b.depth < $2), \
+            per_file AS ( \
+                SELECT f.id, (f.trashed_at IS NOT NULL OR f.folder_id IN (SELECT id FROM binned)) AS in_trash, \
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM file_versions v WHERE v.file_id = f.id) AS versions, \
+                    (SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM file_versions v WHERE v.file_id = f.id) AS bytes \
+                FROM files f WHERE f.owner_id = $1) \
+            SELECT CAST(COUNT(*) AS BIGINT) AS files, CAST(COALESCE(SUM(versions), 0) AS BIGINT) AS versions, \
+                CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes, \
+                CAST(COALESCE(SUM(CASE WHEN in_trash THEN 1 ELSE 0 END), 0) AS BIGINT) AS trash_files, \
+                CAST(COALESCE(SUM(CASE WHEN in_trash THEN bytes ELSE 0 END), 0) AS BIGINT) AS trash_bytes \
+            FROM per_file";
+        on_db!(&self.db, pool => {
+            let r = sqlx::query(SQL).bind(owner_id).bind(MAX_DEPTH as i64).fetch_one(pool).await?;
+            let n = |c: &str| -> Result<u64> { Ok(r.try_get::<i64, _>(c)?.max(0) as u64) };
+            Ok(FileUsage {
+                files: n("files")?,
+                versions: n("versions")?,
+                bytes: n("bytes")?,
+                trash_files: n("trash_files")?,
+                trash_bytes: n("trash_bytes")?,
+            })
         })
     }
 }

@@ -12,6 +12,36 @@ use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation}
 use super::users::{UserChange, UserKey, UserRecord, UserStore};
 use super::{Error, Result};
 
+/// What an owner stores, as quotas count it: files (trash included) and the bytes of all their
+/// versions.
+const QUOTA_USAGE_SQL: &str = "SELECT \
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM files WHERE owner_id = $1) AS files, \
+    (SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM file_versions v JOIN files f ON f.id = v.file_id \
+       WHERE f.owner_id = $1) AS bytes";
+
+/// Inside write transaction `$tx`: refuses with [`Error::QuotaExceeded`] when adding `$bytes`
+/// and `$files` takes `$owner` past `$quota`. The owner's row is locked first (PostgreSQL:
+/// `FOR NO KEY UPDATE`; SQLite's writes already take turns), so of concurrent writes of one
+/// owner each sees the ones committed before it, and together they cannot pass the quota.
+macro_rules! check_quota {
+    ($tx:ident, $owner:expr, $quota:expr, $bytes:expr, $files:expr) => {{
+        let (owner, quota): (&str, &$crate::store::Quota) = ($owner, $quota);
+        if quota.bytes.is_some() || quota.files.is_some() {
+            $tx.lock_tree(owner, true).await?;
+            let row = sqlx::query($crate::store::sql::QUOTA_USAGE_SQL)
+                .bind(owner)
+                .fetch_one(&mut *$tx)
+                .await?;
+            let files: i64 = row.try_get("files")?;
+            let bytes: i64 = row.try_get("bytes")?;
+            let (files, bytes) = (files.max(0) as u64, bytes.max(0) as u64);
+            if let Some(why) = quota.breach(bytes.saturating_add($bytes), files + $files) {
+                return Err(Error::QuotaExceeded(why));
+            }
+        }
+    }};
+}
+
 mod chunks;
 mod events;
 mod files;
@@ -335,8 +365,7 @@ impl GrantStore for SqlStore {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at, quota_bytes, quota_files";
 
 macro_rules! user_from_row {
     ($row:expr) => {{
@@ -350,6 +379,14 @@ macro_rules! user_from_row {
             disabled_at: r.try_get("disabled_at")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
+            quota: super::Quota {
+                bytes: r
+                    .try_get::<Option<i64>, _>("quota_bytes")?
+                    .map(|n| n.max(0) as u64),
+                files: r
+                    .try_get::<Option<i64>, _>("quota_files")?
+                    .map(|n| n.max(0) as u64),
+            },
         }
     }};
 }
@@ -411,13 +448,19 @@ impl UserStore for SqlStore {
     }
 
     async fn update(&self, id: &str, c: &UserChange, at: i64, event: &AuditEvent) -> Result<()> {
-        // `disabled_at`: $5 says whether to set it, $6 is the value (NULL enables).
+        // `disabled_at`: $5 says whether to set it, $6 is the value (NULL enables); the quota
+        // likewise ($8 and $9, $10; NULL: the default).
+        let quota = c.quota.unwrap_or_default();
+        let limit = |n: Option<u64>| n.map(|n| n.min(i64::MAX as u64) as i64);
         let run = async {
             in_tx_with_event!(&self.db, event, |tx| {
                 let n = sqlx::query(
                     "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email), \
                      password_hash = COALESCE($3, password_hash), \
-                     disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, updated_at = $4 WHERE id = $7",
+                     disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, \
+                     quota_bytes = CASE WHEN $8 THEN $9 ELSE quota_bytes END, \
+                     quota_files = CASE WHEN $8 THEN $10 ELSE quota_files END, \
+                     updated_at = $4 WHERE id = $7",
                 )
                 .bind(&c.name)
                 .bind(&c.email)
@@ -426,6 +469,9 @@ impl UserStore for SqlStore {
                 .bind(c.disabled_at.is_some())
                 .bind(c.disabled_at.flatten())
                 .bind(id)
+                .bind(c.quota.is_some())
+                .bind(limit(quota.bytes))
+                .bind(limit(quota.files))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -57,6 +57,11 @@ impl VersionStore for SqlStore {
             {
                 return Err(Error::Stale { current });
             }
+            let owner: String = sqlx::query("SELECT owner_id FROM files WHERE id = $1")
+                .bind(&v.file_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("owner_id")?;
             record = VersionRecord {
                 file_id: v.file_id.clone(),
                 version: current + 1,
@@ -99,7 +104,8 @@ impl VersionStore for SqlStore {
             .bind(record.created_at)
             .bind(&record.file_id)
             .execute(&mut *tx)
-            .await?
+            .await?;
+            check_quota!(tx, &owner, &v.quota, 0, 0)
         });
         Ok(record)
     }
