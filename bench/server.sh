@@ -15,7 +15,8 @@
 # Usage: bench/server.sh        (needs ~4 GiB free under ${TMPDIR:-/tmp}; installs nginx, hyperfine
 #                                and wrk from Debian's packages if missing, so run it as root)
 # Env:   RUNS (default 10) timed runs per command; WRK_SECONDS (default 10); FSYNC (default true);
-#        CARGO_TARGET_DIR.
+#        CARGO_TARGET_DIR; SERVER_ENV (extra server settings, e.g. "STRONGROOM_STORAGE_DEDUP=false
+#        STRONGROOM_STORAGE_ENCRYPT=false" for the plain one-object-per-version path).
 # Ratio = peer time / our time: above 1 we are faster. Times are hyperfine medians, client included.
 set -euo pipefail
 
@@ -80,8 +81,11 @@ for v in $(compgen -e); do
   case $v in STRONGROOM_*) UNSET+=(-u "$v") ;; esac
 done
 
+# SERVER_ENV: extra settings for every server of the run, e.g.
+# SERVER_ENV="STRONGROOM_STORAGE_DEDUP=false STRONGROOM_STORAGE_ENCRYPT=false" (the plain path).
+read -r -a EXTRA <<<"${SERVER_ENV:-}"
 start_server() { # [extra VAR=value ...]
-  env "${UNSET[@]}" "$@" \
+  env "${UNSET[@]}" "${EXTRA[@]}" "$@" \
     STRONGROOM_DATA_DIR="$DATA" \
     STRONGROOM_LISTEN="127.0.0.1:$PORT" \
     STRONGROOM_PUBLIC_URL="$BASE" \
@@ -134,8 +138,11 @@ TOKEN=$(python3 bench/server_api.py token "$BASE" bench@example.com "bench-passw
 
 # --- 1. download vs nginx ----------------------------------------------------------------------
 DL_ID=$(upload "$SRC" download.bin)
-BLOB=$DATA/blobs/blobs/$DL_ID
-[ -f "$BLOB" ] || { log "expected the blob at $BLOB"; exit 1; }
+# nginx serves the input itself (the server stores chunks, encrypted by default, or one object
+# per version with SERVER_ENV's dedup off).
+mkdir -p "$WORK/nginx-root"
+BLOB=$WORK/nginx-root/$DL_ID
+ln "$SRC" "$BLOB"
 curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/files/$DL_ID/content" | cmp - "$SRC" ||
   { log "the server's download differs from the input"; exit 1; }
 
@@ -161,7 +168,7 @@ http {
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$NGINX_PORT;
-    root $DATA/blobs/blobs;
+    root $WORK/nginx-root;
   }
 }
 EOF
@@ -172,7 +179,8 @@ for _ in $(seq 100); do
   kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/nginx/logs/error.log" >&2; exit 1; }
   sleep 0.1
 done
-cat "$BLOB" >/dev/null # both serve this very file, from the page cache
+cat "$BLOB" >/dev/null # nginx's file, and below the server's stored content, in the page cache
+cat $(find "$DATA/blobs" -type f) >/dev/null
 
 # The same data served without the download integrity check, for the second figure (same public
 # URL: it is the tokens' issuer).

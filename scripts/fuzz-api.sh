@@ -60,6 +60,9 @@ curl -sf "$BASE/files?name=seed.txt" -H "authorization: Bearer $TOKEN" --data-bi
 # test the 401 path.
 status=0
 # schemathesis keeps a cache directory in the working directory: keep it out of the tree.
+# One worker: with two threads, hypothesis parses lambda sources with `ast` concurrently, and
+# Debian's Python 3.11 then fails with "AST constructor recursion depth mismatch" (CPython
+# gh-106905, fixed in later 3.11 releases), a runtime error of the fuzzer, not of the server.
 cd "$WORK"
 "$VENV/bin/st" run "$BASE/openapi.json" \
   --checks not_a_server_error \
@@ -68,7 +71,7 @@ cd "$WORK"
   --exclude-operation-id revoke_session \
   --exclude-operation-id delete_account \
   --max-examples "$EXAMPLES" \
-  --workers 2 \
+  --workers 1 \
   --seed 20261125 \
   --no-color || status=$?
 if grep -q '"status":5' "$WORK/server.log"; then

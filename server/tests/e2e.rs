@@ -815,7 +815,10 @@ async fn command_line_client() {
     let (ok, out, err) = sr(&["trash", "empty"]);
     assert!(ok && out.contains("purged"), "{out}{err}");
     let (ok, out, err) = sr(&["usage"]);
-    assert!(ok && out.contains("\"stored_bytes\"") && out.contains("\"quota_bytes\""), "{out}{err}");
+    assert!(
+        ok && out.contains("\"stored_bytes\"") && out.contains("\"quota_bytes\""),
+        "{out}{err}"
+    );
 
     // Accounts from the command line: change one's password; administrators disable, enable
     // and reset accounts.
@@ -881,7 +884,11 @@ async fn command_line_client() {
     assert!(!ok, "a disabled account signed in");
     let (ok, _, err) = run(&admin, &[], &["admin", "enable", &cli_id]);
     assert!(ok, "{err}");
-    let (ok, out, err) = run(&admin, &[], &["admin", "quota", &cli_id, "--bytes", "123456"]);
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &["admin", "quota", &cli_id, "--bytes", "123456"],
+    );
     assert!(ok, "{out}{err}");
     let (ok, out, err) = run(&admin, &[], &["admin", "reset-password", &cli_id]);
     assert!(ok, "{err}");

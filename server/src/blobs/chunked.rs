@@ -176,6 +176,7 @@ impl Chunked {
                 chunk_id: &chunk_id,
                 size: chunk.len() as u64,
                 sealed: self.encrypt,
+                generation: rand::random::<i64>() & (i64::MAX >> 1),
                 at: self.clock.now_micros(),
             })
             .await?;

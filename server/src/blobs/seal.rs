@@ -21,6 +21,8 @@ use crate::error::Error;
 use crate::store::chunks::{DynChunkStore, WrappedKey};
 
 const KEK_PREFIX: &str = "content-kek-";
+/// Owners whose unwrapped keys are kept in memory at most.
+const CACHED_KEYS: usize = 10_000;
 const NONCE: usize = 12;
 /// The first bytes of a sealed chunk object: format version 1 (AES-256-GCM, 96-bit nonce).
 const SEALED_MAGIC: &[u8; 4] = b"SRC1";
@@ -338,10 +340,13 @@ impl DataKeys {
         };
         let dek = self.keks.unwrap_key(&wrapped)?;
         let key = Arc::new(TenantKey::from_data_key(&dek));
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(owner.to_owned(), key.clone());
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded (about 1 KiB an owner): past the bound it starts over, and keys are unwrapped
+        // again as owners come back.
+        if cache.len() >= CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(owner.to_owned(), key.clone());
         Ok(key)
     }
 

@@ -41,6 +41,9 @@ pub struct NewPin<'a> {
     pub size: u64,
     /// Whether a new object will be encrypted.
     pub sealed: bool,
+    /// The generation a new row starts at: random, so a chunk forgotten and stored again never
+    /// reuses an object key a slow collector may still be deleting.
+    pub generation: i64,
     /// Now, microseconds.
     pub at: i64,
 }

@@ -13,6 +13,7 @@ fn pin<'a>(upload: &'a str, owner: &'a str, chunk: &'a str, at: i64) -> NewPin<'
         chunk_id: chunk,
         size: 10,
         sealed: true,
+        generation: at * 1000 + 7,
         at,
     }
 }
@@ -120,6 +121,16 @@ where
         store.forget(c).await.unwrap();
     }
     assert_eq!(store.usage(&owner).await.unwrap().chunks, 0);
+    // Stored again after being forgotten: a generation of its own, never the deleted one's.
+    let up6 = fresh("up6");
+    let anew = store.pin(&pin(&up6, &owner, &x, 300)).await.unwrap();
+    assert!(anew.must_write);
+    assert_ne!(anew.generation, lost[0].generation);
+    store.release(&up6).await.unwrap();
+    let gone: Vec<_> = store.claim(None, 1000).await.unwrap();
+    for c in &gone {
+        store.forget(c).await.unwrap();
+    }
 
     // Abandoned uploads: found by age, released.
     let up5 = fresh("up5");

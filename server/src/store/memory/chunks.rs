@@ -44,7 +44,7 @@ impl ChunkStore for MemoryStore {
             .or_insert(Chunk {
                 size: p.size,
                 refs: 0,
-                generation: 1,
+                generation: p.generation,
                 written: false,
                 sealed: p.sealed,
             });

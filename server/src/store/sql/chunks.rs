@@ -54,7 +54,7 @@ impl ChunkStore for SqlStore {
             // deleted any moment, so the uploader writes a new one.
             let row = sqlx::query(
                 "INSERT INTO chunks (owner_id, chunk_id, size, refs, generation, written, sealed, created_at) \
-                 VALUES ($1, $2, $3, 1, 1, FALSE, $4, $5) \
+                 VALUES ($1, $2, $3, 1, $6, FALSE, $4, $5) \
                  ON CONFLICT (owner_id, chunk_id) DO UPDATE SET \
                    refs = CASE WHEN chunks.refs < 0 THEN 1 ELSE chunks.refs + 1 END, \
                    generation = CASE WHEN chunks.refs < 0 THEN chunks.generation + 1 ELSE chunks.generation END, \
@@ -67,6 +67,7 @@ impl ChunkStore for SqlStore {
             .bind(to_i64(p.size))
             .bind(p.sealed)
             .bind(p.at)
+            .bind(p.generation)
             .fetch_one(&mut *tx)
             .await?;
             pinned = Pinned {
@@ -312,8 +313,12 @@ impl ChunkStore for SqlStore {
             None => {
                 in_tx!(&self.db, |tx| {
                     let rows = sqlx::query(
+                        // `refs <= 0` again outside the subquery: PostgreSQL re-checks it on
+                        // the row's latest version, so a chunk pinned after the subquery ran
+                        // is left alone.
                         "UPDATE chunks SET refs = -1 WHERE (owner_id, chunk_id) IN \
                            (SELECT owner_id, chunk_id FROM chunks WHERE refs <= 0 LIMIT $1) \
+                         AND refs <= 0 \
                          RETURNING owner_id, chunk_id, generation",
                     )
                     .bind(i64::from(limit))
