@@ -62,22 +62,20 @@ impl TenantKey {
         }
     }
 
-    /// The chunk id of `plain`: HMAC-SHA256 under this owner's id key, hex. Equal content of two
-    /// owners gets unrelated ids, so dedup never tells one owner what another stores.
+    /// The chunk id of `plain`: keyed BLAKE3 (a MAC, like HMAC, and several times faster than
+    /// HMAC-SHA256 here) under this owner's id key, hex. Equal content of two owners gets
+    /// unrelated ids, so dedup never tells one owner what another stores.
     pub fn chunk_id(&self, plain: &[u8]) -> String {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.id_key[..]).expect("32 bytes");
-        mac.update(plain);
-        hex::encode(mac.finalize().into_bytes())
+        blake3::keyed_hash(&self.id_key, plain).to_hex().to_string()
     }
 
-    /// Whether `plain` is the chunk `chunk_id` (constant-time).
+    /// Whether `plain` is the chunk `chunk_id` (constant-time comparison).
     pub fn is_chunk(&self, chunk_id: &str, plain: &[u8]) -> bool {
-        let Ok(want) = hex::decode(chunk_id) else {
-            return false;
-        };
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.id_key[..]).expect("32 bytes");
-        mac.update(plain);
-        mac.verify_slice(&want).is_ok()
+        match blake3::Hash::from_hex(chunk_id) {
+            // `blake3::Hash` compares in constant time.
+            Ok(want) => blake3::keyed_hash(&self.id_key, plain) == want,
+            Err(_) => false,
+        }
     }
 
     /// Encrypts a chunk; the owner and chunk id are authenticated with it, so an object moved
