@@ -157,6 +157,22 @@ async fn a_trashed_file_is_gone_from_every_route(backend: Backend) {
     assert_eq!(purge_at.as_second() - trashed_at.as_second(), 30 * 86_400);
     // The move is audited.
     assert_eq!(audited(&h, "file.trashed").await, 1);
+    // Restored (beside the new file of the same name), its share link works again.
+    let back = h
+        .call(
+            Method::POST,
+            &format!("/trash/files/{id}/restore"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert_eq!(back.body["name"], json!("notes (2).txt"));
+    let visit = h
+        .call(Method::GET, &format!("/s/{token}/content"), None, None)
+        .await;
+    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
+    assert_eq!(visit.raw, b"hello trash");
 }
 
 async fn restore_puts_it_back_and_renames_on_a_clash(backend: Backend) {

@@ -253,12 +253,7 @@ impl FolderStore for MemoryStore {
         let mut out: Vec<FolderRecord> = s
             .folders
             .values()
-            .filter(|f| match f.trashed_at {
-                None => false,
-                Some(at) => {
-                    q.owner_id.is_none_or(|o| o == f.owner_id) && q.before.is_none_or(|b| at < b)
-                }
-            })
+            .filter(|f| super::listed_in_trash(q, &f.owner_id, f.trashed_at))
             .cloned()
             .collect();
         out.sort_by(|a, b| {

@@ -43,6 +43,12 @@ struct State {
     chunks: chunks::Index,
 }
 
+/// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.
+fn listed_in_trash(q: &super::TrashQuery<'_>, owner: &str, trashed_at: Option<i64>) -> bool {
+    trashed_at
+        .is_some_and(|at| q.owner_id.is_none_or(|o| o == owner) && q.before.is_none_or(|b| at < b))
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {

@@ -288,11 +288,7 @@ impl FileStore for SqlStore {
     }
 
     async fn trashed(&self, q: &TrashQuery<'_>) -> Result<Vec<FileRecord>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM files WHERE trashed_at IS NOT NULL \
-             AND ($1 IS NULL OR owner_id = $1) AND ($2 IS NULL OR trashed_at < $2) \
-             ORDER BY trashed_at, id LIMIT $3"
-        );
+        let sql = super::trashed_sql("files", COLUMNS);
         on_db!(&self.db, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(q.owner_id)

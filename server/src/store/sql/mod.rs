@@ -42,6 +42,16 @@ macro_rules! check_quota {
     }};
 }
 
+/// The trash listing of `table` (`files` or `folders`, both with `trashed_at`): `$1` owner or
+/// NULL, `$2` trashed before or NULL, `$3` limit; oldest first.
+fn trashed_sql(table: &str, columns: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE trashed_at IS NOT NULL \
+         AND ($1 IS NULL OR owner_id = $1) AND ($2 IS NULL OR trashed_at < $2) \
+         ORDER BY trashed_at, id LIMIT $3"
+    )
+}
+
 mod chunks;
 mod events;
 mod files;
