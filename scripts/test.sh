@@ -19,6 +19,8 @@ LOG_DIR=$(mktemp -d)
 # The bindings are separate cargo workspaces; sharing the main target directory shares their
 # compiled dependencies with it.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# A fresh machine gains nothing from incremental artifacts, and they cost gigabytes of disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 trap 'rm -rf "$LOG_DIR"' EXIT
 
 passed=0

@@ -78,6 +78,8 @@ pub struct App {
     pub files: domain::Files,
     /// Folders.
     pub folders: domain::Folders,
+    /// Usage metering and its export.
+    pub metering: domain::metering::Metering,
     /// Public links.
     pub links: domain::Links,
     /// Shares with named users.
@@ -124,6 +126,7 @@ struct Backends {
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
     chunks: Arc<crate::store::chunks::DynChunkStore>,
+    usage: Arc<crate::store::usage::DynUsageLedger>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
     /// The outbox to relay from.
@@ -223,7 +226,8 @@ impl App {
             files: store.clone(),
             folders: store.clone(),
             versions: store.clone(),
-            chunks: store,
+            chunks: store.clone(),
+            usage: store,
             sessions,
             audit,
             outbox: Some(outbox),
@@ -368,6 +372,13 @@ impl App {
         };
         let folders =
             domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone());
+        let metering = domain::metering::Metering::new(
+            backends.files.clone(),
+            blobs.clone(),
+            backends.usage,
+            backends.users.clone(),
+            guard.clone(),
+        );
         let files = domain::Files::new(
             backends.files,
             backends.versions,
@@ -414,6 +425,7 @@ impl App {
             accounts,
             files,
             folders,
+            metering,
             links,
             shares,
             audit,

@@ -390,6 +390,40 @@ impl Client {
         .await
     }
 
+    /// `admin usage`: every page of the usage export of a month, or of `from..to`.
+    pub async fn admin_usage(
+        &mut self,
+        month: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<crate::domain::metering::UsageExport>, String> {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut url = reqwest::Url::parse("http://localhost/admin/usage").expect("static url");
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in [("month", month), ("from", from), ("to", to)] {
+                    if let Some(v) = v {
+                        q.append_pair(k, v);
+                    }
+                }
+                if let Some(a) = &after {
+                    q.append_pair("after", a);
+                }
+            }
+            let path = format!("/admin/usage?{}", url.query().unwrap_or_default());
+            let page: crate::domain::metering::UsageExport =
+                serde_json::from_value(self.json(reqwest::Method::GET, &path, None).await?)
+                    .map_err(|e| format!("unexpected usage export: {e}"))?;
+            after = page.next.clone();
+            pages.push(page);
+            if after.is_none() {
+                return Ok(pages);
+            }
+        }
+    }
+
     /// `trash`: what the caller deleted.
     pub async fn trash(&mut self) -> Result<Value, String> {
         self.json(reqwest::Method::GET, "/trash", None).await

@@ -202,6 +202,9 @@ pub struct FilesConfig {
     pub default_quota_bytes: u64,
     /// Each account's quota in files (trash included) unless set for it; 0: unlimited.
     pub default_quota_files: u64,
+    /// How often the usage meter samples every account, in seconds (0: never). A change of
+    /// usage becomes a `usage.changed` event and a ledger sample at the next pass.
+    pub meter_interval_secs: u64,
 }
 
 impl Default for FilesConfig {
@@ -219,6 +222,7 @@ impl Default for FilesConfig {
             trash_keep_days: 30,
             default_quota_bytes: 0,
             default_quota_files: 0,
+            meter_interval_secs: 300,
         }
     }
 }
@@ -392,6 +396,18 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("STRONGROOM_FILES_DIFF_MAX_BYTES", "files.diff_max_bytes"),
     ("STRONGROOM_FILES_TRASH_KEEP_DAYS", "files.trash_keep_days"),
+    (
+        "STRONGROOM_FILES_DEFAULT_QUOTA_BYTES",
+        "files.default_quota_bytes",
+    ),
+    (
+        "STRONGROOM_FILES_DEFAULT_QUOTA_FILES",
+        "files.default_quota_files",
+    ),
+    (
+        "STRONGROOM_FILES_METER_INTERVAL_SECS",
+        "files.meter_interval_secs",
+    ),
     ("STRONGROOM_HTTP_MAX_JSON_BYTES", "http.max_json_bytes"),
     (
         "STRONGROOM_HTTP_REQUEST_TIMEOUT_SECS",

@@ -215,6 +215,19 @@ enum AdminCommand {
         #[arg(long)]
         files: Option<u64>,
     },
+    /// Exports every account's usage over a period as CSV (or, with `--json`, JSON): at its
+    /// end, at its peak and on average, logical and after dedup; what billing starts from.
+    Usage {
+        /// A calendar month in UTC, `YYYY-MM`.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        month: Option<String>,
+        /// The period's start (RFC 3339), with `--to`.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// The period's end, exclusive (RFC 3339), with `--from`.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+    },
 }
 
 fn read_secret(var: &str, prompt: &str) -> Result<String, String> {
@@ -507,6 +520,27 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 println!("password changed; your other sessions are signed out");
             }
         }
+        Command::Admin {
+            command: AdminCommand::Usage { month, from, to },
+        } => {
+            let pages = c
+                .admin_usage(month.as_deref(), from.as_deref(), to.as_deref())
+                .await?;
+            if cli.json {
+                let accounts: Vec<_> = pages.iter().flat_map(|p| p.accounts.clone()).collect();
+                let first = pages.first();
+                print(&serde_json::json!({
+                    "from": first.map(|p| p.from.clone()),
+                    "to": first.map(|p| p.to.clone()),
+                    "accounts": accounts,
+                }));
+            } else {
+                println!("{}", strongroom::domain::metering::CSV_HEADER);
+                for p in &pages {
+                    print!("{}", p.csv_rows());
+                }
+            }
+        }
         Command::Admin { command } => {
             let out = match &command {
                 AdminCommand::Users => c.admin_users().await?,
@@ -518,6 +552,7 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 AdminCommand::Quota { id, bytes, files } => {
                     c.admin_quota(id, *bytes, *files).await?
                 }
+                AdminCommand::Usage { .. } => unreachable!("handled above"),
             };
             if cli.json {
                 print(&out);

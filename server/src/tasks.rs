@@ -1,5 +1,5 @@
 //! The background loops, in one place: the outbox relay, the orphan sweeper with version
-//! retention and the trash's automatic purge, the summaries of anonymous denials, and the
+//! retention and the trash's automatic purge, the usage meter, the summaries of anonymous denials, and the
 //! hourly housekeeping (expired sessions, idle rate-limit windows).
 
 use std::sync::Arc;
@@ -51,6 +51,24 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                         app.metrics.orphans_swept.inc_by(n);
                     }
                     Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+                }
+            }
+        }));
+    }
+    let meter = app.config.files.meter_interval_secs;
+    if meter > 0 {
+        let app = owner.clone();
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(Duration::from_secs(meter)) => {}
+                }
+                match app.metering.meter().await {
+                    Ok(n) if n > 0 => tracing::debug!(samples = n, "metered usage"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "usage metering failed"),
                 }
             }
         }));

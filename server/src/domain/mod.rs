@@ -10,6 +10,7 @@ pub mod fsck;
 pub mod grants;
 pub mod integrity;
 pub mod links;
+pub mod metering;
 pub mod names;
 pub mod trash;
 pub mod usage;

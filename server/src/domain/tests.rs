@@ -49,6 +49,10 @@ impl FileStore for Counting {
         self.tick();
         FileStore::usage(self.inner.as_ref(), owner).await
     }
+    async fn owners(&self, after: Option<&str>, limit: usize) -> store::Result<Vec<String>> {
+        self.tick();
+        self.inner.owners(after, limit).await
+    }
     async fn get(&self, id: &str) -> store::Result<Option<FileRecord>> {
         self.tick();
         FileStore::get(self.inner.as_ref(), id).await

@@ -76,17 +76,13 @@ impl Files {
     /// The caller's usage and quota.
     pub async fn usage(&self, ctx: &Ctx) -> Result<Usage> {
         let owner = self.guard.authorize_own_account(ctx).await?;
-        let u = self.store.usage(&owner).await?;
+        let u = super::metering::figures_of(self.store.as_ref(), &self.blobs, &owner).await?;
         let quota = self.quotas.of(&owner).await?;
-        let stored_bytes = match self.blobs.stored_bytes(&owner).await? {
-            Some(chunked) => chunked,
-            None => u.bytes,
-        };
         Ok(Usage {
             files: u.files,
             versions: u.versions,
-            logical_bytes: u.bytes,
-            stored_bytes,
+            logical_bytes: u.logical_bytes,
+            stored_bytes: u.stored_bytes,
             trash_files: u.trash_files,
             trash_bytes: u.trash_bytes,
             quota_bytes: quota.bytes,

@@ -11,6 +11,7 @@ mod middleware;
 mod ops;
 pub mod problem;
 mod trash;
+mod usage;
 mod versions;
 
 use std::time::Duration;
@@ -113,6 +114,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::enable_user))
         .routes(routes!(admin::set_quota))
+        .routes(routes!(usage::export))
         .routes(routes!(admin::reset_password))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

@@ -153,6 +153,8 @@ pub trait FileStore: Debug + Send + Sync + 'static {
     async fn in_folder(&self, folder_id: &str) -> Result<Vec<FileRecord>>;
     /// What `owner_id` stores.
     async fn usage(&self, owner_id: &str) -> Result<FileUsage>;
+    /// Accounts owning any file (trash included), by id, at most `limit` after `after`.
+    async fn owners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
 }
 
 /// What an owner stores, by the file table.
@@ -192,6 +194,9 @@ impl<T: FileStore + ?Sized> FileStore for Arc<T> {
     }
     async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
         (**self).usage(owner_id).await
+    }
+    async fn owners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        (**self).owners(after, limit).await
     }
     async fn get(&self, id: &str) -> Result<Option<FileRecord>> {
         (**self).get(id).await

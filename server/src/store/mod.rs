@@ -6,7 +6,9 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), versions ([`VersionStore`]) and events that change no row ([`EventLog`]).
+//! ([`LinkStore`]), shares ([`GrantStore`]), versions ([`VersionStore`]), chunks
+//! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
+//! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
 //! contract tests in [`conformance`] (see `docs/architecture.md`).
 
@@ -19,6 +21,7 @@ mod grants;
 mod links;
 mod memory;
 mod sql;
+pub mod usage;
 mod users;
 mod versions;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 mod chunks;
 mod trash;
 mod tree;
+mod usage;
 mod versions;
 pub use chunks::chunks_contract;
 pub use trash::trash_contract;
@@ -15,6 +16,7 @@ pub use tree::{
     file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
     folders_racing_moves,
 };
+pub use usage::usage_contract;
 pub use versions::{versions_contract, versions_retention};
 
 use strongroom_audit::{Actor, AuditEvent, Resource};
@@ -571,6 +573,7 @@ mod tests {
         files_quota_under_concurrency(mem.clone()).await;
         versions_contract(mem.as_ref(), &events).await;
         versions_retention(mem.clone()).await;
+        usage_contract(mem.clone(), &events).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -624,6 +627,7 @@ mod tests {
         files_quota_under_concurrency(store.clone()).await;
         versions_contract(store.as_ref(), &events).await;
         versions_retention(store.clone()).await;
+        usage_contract(store.clone(), &events).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -287,4 +287,15 @@ impl FileStore for MemoryStore {
     async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
         Ok(usage(&self.lock(), owner_id))
     }
+
+    async fn owners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let s = self.lock();
+        let owners: std::collections::BTreeSet<&str> = s
+            .files
+            .values()
+            .map(|f| f.owner_id.as_str())
+            .filter(|o| after.is_none_or(|a| *o > a))
+            .collect();
+        Ok(owners.into_iter().take(limit).map(str::to_owned).collect())
+    }
 }

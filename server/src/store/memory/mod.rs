@@ -12,6 +12,7 @@ mod chunks;
 mod events;
 mod files;
 mod folders;
+mod usage;
 mod versions;
 
 use super::files::FileRecord;
@@ -41,6 +42,8 @@ struct State {
     events: Vec<AuditEvent>,
     /// The chunk index (see `chunks.rs`).
     chunks: chunks::Index,
+    /// The usage ledger: account -> samples in `seq` order.
+    usage: BTreeMap<String, Vec<super::usage::UsageSample>>,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.

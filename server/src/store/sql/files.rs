@@ -344,4 +344,18 @@ impl FileStore for SqlStore {
             })
         })
     }
+
+    async fn owners(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT DISTINCT owner_id FROM files WHERE ($1 IS NULL OR owner_id > $1) \
+                 ORDER BY owner_id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit.min(i64::MAX as usize) as i64)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("owner_id")?)).collect()
+        })
+    }
 }

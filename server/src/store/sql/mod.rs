@@ -56,6 +56,7 @@ mod chunks;
 mod events;
 mod files;
 mod folders;
+mod usage;
 mod versions;
 
 /// The metadata in a SQL database (the one the server opened).
