@@ -22,6 +22,7 @@ on_both_databases!(
     purge_and_empty_delete_for_good,
     the_sweeper_purges_after_the_keep_period,
     only_the_owner_restores_or_purges,
+    shares_of_trashed_items_leave_the_shared_listing,
 );
 
 async fn get(h: &Harness, token: &str, uri: &str) -> Reply {
@@ -536,4 +537,64 @@ async fn only_the_owner_restores_or_purges(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn shares_of_trashed_items_leave_the_shared_listing(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let (ann, _) = h.user("ann@example.com").await;
+    let (bob, _) = h.user("bob@example.com").await;
+    let top = folder(&h, &ann, "top", None).await;
+    let inner = folder(&h, &ann, "inner", Some(&top)).await;
+    let file = id_of(h.upload(&ann, "loose.txt", b"loose").await).await;
+    for uri in [
+        format!("/folders/{inner}/grants"),
+        format!("/files/{file}/grants"),
+    ] {
+        let r = h
+            .call(
+                Method::POST,
+                &uri,
+                Some(&ann),
+                Some(json!({ "email": "bob@example.com", "role": "viewer" })),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+    let listed = |r: Reply| -> Vec<String> {
+        let mut ids: Vec<String> = r
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["resource_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![inner.clone(), file.clone()];
+    both.sort();
+    assert_eq!(listed(get(&h, &bob, "/shared").await), both);
+
+    // The file trashed, and the folder above the shared one: neither is listed.
+    assert_eq!(
+        delete(&h, &ann, &format!("/files/{file}")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete(&h, &ann, &format!("/folders/{top}")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert!(listed(get(&h, &bob, "/shared").await).is_empty());
+
+    // Restored, both are back.
+    for uri in [
+        format!("/trash/files/{file}/restore"),
+        format!("/trash/folders/{top}/restore"),
+    ] {
+        let r = h.call(Method::POST, &uri, Some(&ann), None).await;
+        assert!(r.status.is_success(), "{uri}: {}", r.body);
+    }
+    assert_eq!(listed(get(&h, &bob, "/shared").await), both);
 }

@@ -187,7 +187,28 @@ impl Shares {
     pub async fn shared_with_me(&self, ctx: &Ctx) -> Result<Vec<Grant>> {
         let user = self.guard.authorize_own_account(ctx).await?;
         let shares = self.store.list(Listed::HeldBy(&user)).await?;
-        Ok(shares.into_iter().map(view).collect())
+        let mut out = Vec::with_capacity(shares.len());
+        for g in shares {
+            // A share of something in its owner's trash is dormant: it works again on restore.
+            if self.in_trash(&g).await? {
+                continue;
+            }
+            out.push(view(g));
+        }
+        Ok(out)
+    }
+
+    /// Whether the shared file or folder is in the trash, itself or through a folder above it.
+    async fn in_trash(&self, g: &GrantRecord) -> Result<bool> {
+        if g.resource_kind == "file" {
+            Ok(match self.files.store.locate(&g.resource_id).await? {
+                Some(l) => l.file.trashed_at.is_some() || l.folders.iter().any(|f| f.trashed),
+                None => true,
+            })
+        } else {
+            let chain = self.folders.store.chain(&g.resource_id).await?;
+            Ok(chain.is_empty() || chain.iter().any(|c| c.trashed))
+        }
     }
 }
 
