@@ -531,6 +531,182 @@ async fn killed_mid_version_upload_leaks_no_chunk() {
     assert!(got[..] == v1[..], "version 1 is byte-exact");
 }
 
+/// SIGKILL while chunks are being deleted (a folder of 800 files purged from the trash, each
+/// file's chunks claimed, deleted and forgotten in turn): after a restart every version of the
+/// files kept downloads byte-exact, including the chunks they share with purged files; finishing
+/// the purge and letting the sweeper run leaves exactly the chunk objects the kept files use,
+/// none leaked and none missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_garbage_collection_loses_and_leaks_nothing() {
+    const JUNK: usize = 800;
+    let env = [
+        ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
+        ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+        ("STRONGROOM_HTTP_RATE_LIMIT_PER_IP", "1000000".to_owned()),
+        ("STRONGROOM_HTTP_RATE_LIMIT_PER_USER", "1000000".to_owned()),
+    ];
+    let s = Server::start(&env);
+    let api = Api::new();
+    let (token, tokens) = api.register_and_login(&s).await;
+    let email = tokens["user"]["email"].as_str().unwrap().to_owned();
+    let owner = tokens["user"]["id"].as_str().unwrap().to_owned();
+    let upload = async |token: &str, query: String, body: Vec<u8>| -> String {
+        let (st, meta) = api
+            .json(
+                api.http
+                    .post(s.url(&format!("/files?{query}")))
+                    .bearer_auth(token)
+                    .body(body),
+            )
+            .await;
+        assert!(st.is_success(), "{st} {meta}");
+        meta["id"].as_str().unwrap().to_owned()
+    };
+    // Kept: a file with two versions (the second shares its first half), and a small one.
+    let v1 = noise(4 * 1024 * 1024, 21);
+    let v2 = [&v1[..2 * 1024 * 1024], &noise(2 * 1024 * 1024, 24)[..]].concat();
+    let small = noise(1000, 23);
+    let big = upload(&token, "name=big.bin".into(), v1.clone()).await;
+    assert_eq!(upload(&token, "name=big.bin".into(), v2.clone()).await, big);
+    let kept = upload(&token, "name=small.bin".into(), small.clone()).await;
+    let place = BlobPlace::Disk(s.data.as_ref().unwrap().path().to_owned());
+    let baseline = place.chunks(&owner).await;
+
+    // Junk: 800 one-chunk files, plus copies of kept content (their chunks are shared).
+    let (st, folder) = api
+        .json(
+            api.http
+                .post(s.url("/folders"))
+                .bearer_auth(&token)
+                .json(&json!({ "name": "junk" })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{folder}");
+    let junk = folder["id"].as_str().unwrap().to_owned();
+    upload(
+        &token,
+        format!("name=copy.bin&folder_id={junk}"),
+        v1.clone(),
+    )
+    .await;
+    upload(
+        &token,
+        format!("name=small.bin&folder_id={junk}"),
+        small.clone(),
+    )
+    .await;
+    let uploads: Vec<_> = (0..JUNK)
+        .map(|i| {
+            upload(
+                &token,
+                format!("name=j{i}.bin&folder_id={junk}"),
+                noise(1024, 2 * (1000 + i as u64) + 1),
+            )
+        })
+        .collect();
+    {
+        use futures::StreamExt;
+        futures::stream::iter(uploads)
+            .buffer_unordered(4)
+            .collect::<Vec<_>>()
+            .await;
+    }
+    let full = place.chunks(&owner).await.len();
+    assert_eq!(full, baseline.len() + JUNK, "one new chunk per junk file");
+
+    // Trash the folder, purge it, and kill the server while its chunks are going.
+    let st = api
+        .http
+        .delete(s.url(&format!("/folders/{junk}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let purge = tokio::spawn(
+        api.http
+            .delete(s.url(&format!("/trash/folders/{junk}")))
+            .bearer_auth(&token)
+            .send(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = place.chunks(&owner).await.len();
+        if left <= full - JUNK / 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the purge never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let data = s.kill();
+    let _ = purge.await;
+    let left = place.chunks(&owner).await.len();
+    eprintln!("killed with {left} of {full} chunk objects left");
+    assert!(
+        left > baseline.len(),
+        "the kill came after the purge finished ({left} chunks left): it proves nothing"
+    );
+
+    // Restarted: what was kept is whole, byte for byte, and verifies.
+    let s = Server::start_in(&env, data);
+    let tokens = api.login(&s, &email, "correct horse battery").await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let get = async |path: String| -> Vec<u8> {
+        let res = api
+            .http
+            .get(s.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.bytes().await.unwrap().to_vec()
+    };
+    assert!(
+        get(format!("/files/{big}/versions/1/content")).await == v1,
+        "version 1"
+    );
+    assert!(
+        get(format!("/files/{big}/content")).await == v2,
+        "version 2"
+    );
+    assert!(
+        get(format!("/files/{kept}/content")).await == small,
+        "the small file"
+    );
+    for id in [&big, &kept] {
+        let (st, v) = api
+            .json(
+                api.http
+                    .get(s.url(&format!("/files/{id}/verify")))
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!((st, &v["ok"]), (StatusCode::OK, &json!(true)), "{v}");
+    }
+
+    // The rest of the purge (the folder is still in the trash, part-emptied), then the sweeper:
+    // exactly the kept files' chunks remain.
+    let (st, body) = api
+        .json(api.http.delete(s.url("/trash")).bearer_auth(&token))
+        .await;
+    assert!(st.is_success(), "{st} {body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while place.chunks(&owner).await != baseline {
+        assert!(
+            Instant::now() < deadline,
+            "after the sweep {} chunks remain, {} expected",
+            place.chunks(&owner).await.len(),
+            baseline.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(get(format!("/files/{big}/versions/1/content")).await == v1);
+    assert!(get(format!("/files/{big}/content")).await == v2);
+    assert!(get(format!("/files/{kept}/content")).await == small);
+}
+
 /// `strongroom rotate-kek`: a new key-encryption key, every data key rewrapped, no chunk
 /// rewritten; with the old key file deleted, everything still downloads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
