@@ -443,11 +443,14 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// first version's chunks are all still there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_version_upload_leaks_no_chunk() {
+    // A long grace before the kill (a loaded machine must not have the sweeper release the
+    // live upload's pins), a short one after it, so the restarted sweeper collects at once.
+    let before = [("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "3600".to_owned())];
     let env = [
         ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
         ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
     ];
-    let s = Server::start(&env);
+    let s = Server::start(&before);
     let api = Api::new();
     let (token, tokens) = api.register_and_login(&s).await;
     let email = tokens["user"]["email"].as_str().unwrap().to_owned();
@@ -539,13 +542,25 @@ async fn killed_mid_version_upload_leaks_no_chunk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_garbage_collection_loses_and_leaks_nothing() {
     const JUNK: usize = 800;
-    let env = [
-        ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
-        ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+    let limits = [
         ("STRONGROOM_HTTP_RATE_LIMIT_PER_IP", "1000000".to_owned()),
         ("STRONGROOM_HTTP_RATE_LIMIT_PER_USER", "1000000".to_owned()),
     ];
-    let s = Server::start(&env);
+    // As above: a long grace while uploading, a short one after the restart.
+    let before: Vec<(&str, String)> = limits
+        .iter()
+        .cloned()
+        .chain([("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "3600".to_owned())])
+        .collect();
+    let env: Vec<(&str, String)> = limits
+        .iter()
+        .cloned()
+        .chain([
+            ("STRONGROOM_FILES_ORPHAN_GRACE_SECS", "1".to_owned()),
+            ("STRONGROOM_FILES_SWEEP_INTERVAL_SECS", "1".to_owned()),
+        ])
+        .collect();
+    let s = Server::start(&before);
     let api = Api::new();
     let (token, tokens) = api.register_and_login(&s).await;
     let email = tokens["user"]["email"].as_str().unwrap().to_owned();

@@ -17,10 +17,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::seal::{DataKeys, TenantKey};
-use super::{BlobStream, Hashers};
+use super::{BlobStream, Hashers, StoredBlob};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::store::chunks::{ChunkRef, Claimed, DynChunkStore, NewPin, StoredChunk};
+use crate::store::chunks::{ChunkRef, Claimed, ContentRecord, DynChunkStore, NewPin, StoredChunk};
 
 /// FastCDC bounds: chunks are 256 KiB to 4 MiB, about 1 MiB on average (restic's average).
 pub const MIN_CHUNK: u32 = 256 * 1024;
@@ -31,7 +31,7 @@ pub const MAX_CHUNK: u32 = 4 * 1024 * 1024;
 /// Chunks hashed, sealed and written at once per upload (bounds memory: about 4 × 4 MiB).
 const IN_FLIGHT: usize = 4;
 /// Chunks fetched ahead of the one being sent, per download.
-const READ_AHEAD: usize = 2;
+const READ_AHEAD: usize = 3;
 
 /// Where chunk objects live and how they are written.
 #[derive(Debug, Clone)]
@@ -53,7 +53,8 @@ fn corrupt(what: String) -> std::io::Error {
 }
 
 impl Chunked {
-    /// Streams `body` into content `key` of `owner`.
+    /// Streams `body` into content `key` of `owner`; the content commits bound to the
+    /// signature `hashers` produce.
     pub(super) async fn put<S, E>(
         &self,
         store: &Arc<dyn ObjectStore>,
@@ -61,8 +62,8 @@ impl Chunked {
         key: &ObjectPath,
         body: S,
         max: u64,
-        hashers: &mut Hashers,
-    ) -> Result<u64, Error>
+        mut hashers: Hashers,
+    ) -> Result<StoredBlob, Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -70,22 +71,38 @@ impl Chunked {
         let upload = uuid::Uuid::now_v7().to_string();
         let tenant = self.keys.of(owner, self.clock.now_micros()).await?;
         let result = self
-            .write_chunks(store, owner, &tenant, &upload, body, max, hashers)
+            .write_chunks(store, owner, &tenant, &upload, body, max, &mut hashers)
             .await;
-        let committed = match result {
-            Ok((size, list)) => self
-                .index
-                .commit(&upload, key.as_ref(), owner, &list, self.clock.now_micros())
+        let committed = async {
+            let (size, list) = result?;
+            let (sha256, signature) = hashers.finish().await?;
+            let binding = tenant.bind(
+                &signature.to_string(),
+                list.iter().map(|c| (c.chunk_id.as_str(), c.offset, c.size)),
+            );
+            self.index
+                .commit(
+                    &upload,
+                    key.as_ref(),
+                    owner,
+                    &list,
+                    &binding,
+                    self.clock.now_micros(),
+                )
                 .await
-                .map(|()| size)
                 .map_err(|e| match e {
                     crate::store::Error::NotFound => Error::Unavailable(
                         "the upload took so long that its chunks were released; retry".into(),
                     ),
                     other => other.into(),
-                }),
-            Err(e) => Err(e),
-        };
+                })?;
+            Ok(StoredBlob {
+                size,
+                sha256,
+                signature,
+            })
+        }
+        .await;
         if committed.is_err() {
             // Its chunks lose these pins; any left without references are collected.
             let _ = self.index.release(&upload).await;
@@ -119,7 +136,7 @@ impl Chunked {
             // or the end of the body).
             while buf.len() >= MAX_CHUNK as usize || (ended && !buf.is_empty()) {
                 let cut = first_cut(&buf, ended);
-                let chunk = buf.split_to(cut).freeze();
+                let chunk = buf.split_to(cut);
                 let at = offset;
                 offset += chunk.len() as u64;
                 flight.push_back(self.store_chunk(store, owner, tenant, upload, chunk, at));
@@ -161,20 +178,22 @@ impl Chunked {
         owner: &str,
         tenant: &Arc<TenantKey>,
         upload: &str,
-        chunk: Bytes,
+        chunk: BytesMut,
         offset: u64,
     ) -> Result<ChunkRef, Error> {
-        let (t, c) = (tenant.clone(), chunk.clone());
-        let chunk_id = tokio::task::spawn_blocking(move || t.chunk_id(&c))
-            .await
-            .map_err(|e| Error::Internal(format!("hashing a chunk: {e}")))?;
+        let size = chunk.len() as u64;
+        let t = tenant.clone();
+        let (chunk_id, mut chunk) =
+            tokio::task::spawn_blocking(move || (t.chunk_id(&chunk), chunk))
+                .await
+                .map_err(|e| Error::Internal(format!("hashing a chunk: {e}")))?;
         let pinned = self
             .index
             .pin(&NewPin {
                 upload_id: upload,
                 owner_id: owner,
                 chunk_id: &chunk_id,
-                size: chunk.len() as u64,
+                size,
                 sealed: self.encrypt,
                 generation: rand::random::<i64>() & (i64::MAX >> 1),
                 at: self.clock.now_micros(),
@@ -182,18 +201,22 @@ impl Chunked {
             .await?;
         if pinned.must_write {
             let payload = if pinned.sealed {
-                let (t, c, o, id) = (
-                    tenant.clone(),
-                    chunk.clone(),
-                    owner.to_owned(),
-                    chunk_id.clone(),
-                );
-                let sealed = tokio::task::spawn_blocking(move || t.seal(&o, &id, &c))
-                    .await
-                    .map_err(|e| Error::Internal(format!("sealing a chunk: {e}")))??;
-                PutPayload::from(sealed)
+                let (t, o, id) = (tenant.clone(), owner.to_owned(), chunk_id.clone());
+                // Sealed in place: the chunk's own buffer becomes the ciphertext.
+                let (sealed, chunk) = tokio::task::spawn_blocking(move || {
+                    let sealed = t.seal(&o, &id, &mut chunk);
+                    (sealed, chunk)
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("sealing a chunk: {e}")))?;
+                let sealed = sealed?;
+                PutPayload::from_iter([
+                    Bytes::copy_from_slice(&sealed.header),
+                    chunk.freeze(),
+                    Bytes::copy_from_slice(&sealed.tag),
+                ])
             } else {
-                PutPayload::from(chunk.clone())
+                PutPayload::from(chunk.freeze())
             };
             store
                 .put(&chunk_path(owner, &chunk_id, pinned.generation), payload)
@@ -202,34 +225,54 @@ impl Chunked {
         Ok(ChunkRef {
             chunk_id,
             offset,
-            size: chunk.len() as u64,
+            size,
         })
     }
 
-    /// Streams `range` (or all) of content `key` of `owner`, `size` bytes long.
+    /// Streams `range` (or all) of `content`. With `signature` (a whole download), the chunk
+    /// list is first checked against the content's binding to it: a mismatch ends the stream
+    /// with an [`std::io::ErrorKind::InvalidData`] error before any byte.
     pub(super) async fn get(
         &self,
         store: &Arc<dyn ObjectStore>,
-        key: &ObjectPath,
-        owner: &str,
-        size: u64,
+        content: &ContentRecord,
         range: Option<Range<u64>>,
+        signature: Option<&str>,
     ) -> Result<BlobStream, Error> {
+        let (owner, size) = (content.owner_id.as_str(), content.size);
         let want = range.unwrap_or(0..size);
         if want.start >= want.end {
             return Ok(futures::stream::empty().boxed());
         }
         let chunks = self
             .index
-            .chunks_of(key.as_ref(), want.start, want.end)
+            .chunks_of(&content.key, want.start, want.end)
             .await?;
         let tenant = self.keys.of(owner, self.clock.now_micros()).await?;
+        if let Some(signature) = signature {
+            let bound = content.binding.as_deref().is_some_and(|b| {
+                tenant.is_bound(
+                    b,
+                    signature,
+                    chunks
+                        .iter()
+                        .map(|c| (c.chunk_id.as_str(), c.offset, c.size)),
+                )
+            });
+            if !bound {
+                let why = corrupt(format!(
+                    "the chunk list of {} does not match the file's signature",
+                    content.key
+                ));
+                return Ok(futures::stream::once(async move { Err(why) }).boxed());
+            }
+        }
         let store = store.clone();
         let owner = owner.to_owned();
         let reads = futures::stream::iter(chunks.into_iter().map(move |c| {
             let (store, tenant, owner, want) =
                 (store.clone(), tenant.clone(), owner.clone(), want.clone());
-            async move { read_chunk(&store, &tenant, &owner, c, want).await }
+            async move { read_chunk(&store, tenant, owner, c, want).await }
         }))
         .buffered(READ_AHEAD);
         Ok(reads.boxed())
@@ -294,15 +337,16 @@ impl Chunked {
     }
 }
 
-/// Fetches, authenticates and trims one chunk to `want`.
+/// Fetches, authenticates and trims one chunk to `want`. The check runs on a blocking thread,
+/// so the chunks read ahead are opened in parallel while the one before is being sent.
 async fn read_chunk(
     store: &Arc<dyn ObjectStore>,
-    tenant: &TenantKey,
-    owner: &str,
+    tenant: Arc<TenantKey>,
+    owner: String,
     c: StoredChunk,
     want: Range<u64>,
 ) -> Result<Bytes, std::io::Error> {
-    let path = chunk_path(owner, &c.chunk_id, c.generation);
+    let path = chunk_path(&owner, &c.chunk_id, c.generation);
     let stored = match store.get(&path).await {
         Ok(r) => r.bytes().await.map_err(std::io::Error::other)?,
         Err(object_store::Error::NotFound { .. }) => {
@@ -313,11 +357,32 @@ async fn read_chunk(
         }
         Err(e) => return Err(std::io::Error::other(e)),
     };
+    let plain = tokio::task::spawn_blocking(move || open_chunk(&tenant, &owner, &c, stored))
+        .await
+        .map_err(std::io::Error::other)??;
+    let (offset, size) = (plain.0, plain.1.len() as u64);
+    let from = want.start.saturating_sub(offset) as usize;
+    let to = (want.end.min(offset + size) - offset) as usize;
+    Ok(plain.1.slice(from..to))
+}
+
+/// Authenticates a chunk object (opening it when sealed) and checks its length: its offset in
+/// the content and its plaintext.
+fn open_chunk(
+    tenant: &TenantKey,
+    owner: &str,
+    c: &StoredChunk,
+    stored: Bytes,
+) -> Result<(u64, Bytes), std::io::Error> {
     let plain: Bytes = if c.sealed {
+        // Opened in place when the object's buffer is ours alone (it is, read whole).
+        let buffer = stored
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
         tenant
-            .open(owner, &c.chunk_id, &stored)
+            .open(owner, &c.chunk_id, buffer)
             .ok_or_else(|| corrupt(format!("chunk {} was altered in storage", c.chunk_id)))?
-            .into()
+            .freeze()
     } else {
         if !tenant.is_chunk(&c.chunk_id, &stored) {
             return Err(corrupt(format!(
@@ -333,9 +398,7 @@ async fn read_chunk(
             c.chunk_id
         )));
     }
-    let from = want.start.saturating_sub(c.offset) as usize;
-    let to = (want.end.min(c.offset + c.size) - c.offset) as usize;
-    Ok(plain.slice(from..to))
+    Ok((c.offset, plain))
 }
 
 /// Where the first chunk of `buf` ends: FastCDC's first cut (deterministic given `MAX_CHUNK`

@@ -177,10 +177,7 @@ impl Blobs {
     {
         let mut hashers = Hashers::start(signer)?;
         let result = match &self.chunked {
-            Some(c) => {
-                c.put(&self.store, owner, key, body, max, &mut hashers)
-                    .await
-            }
+            Some(c) => return c.put(&self.store, owner, key, body, max, hashers).await,
             None => self.write(key, body, max, &mut hashers).await,
         };
         match result {
@@ -278,13 +275,36 @@ impl Blobs {
         key: &ObjectPath,
         range: Option<Range<u64>>,
     ) -> Result<BlobStream, Error> {
+        Ok(self.get_checked(key, range, None).await?.0)
+    }
+
+    /// [`Blobs::get`] for a download of a file with `signature`: also says whether the stream
+    /// checks itself against that signature, which a whole chunked content with a binding
+    /// does (its chunk list is checked against the binding before the first byte, and each
+    /// chunk authenticates itself as it is read), so the caller need not hash it again.
+    pub async fn get_checked(
+        &self,
+        key: &ObjectPath,
+        range: Option<Range<u64>>,
+        signature: Option<&str>,
+    ) -> Result<(BlobStream, bool), Error> {
         if let Some(c) = &self.chunked
             && let Some(content) = c.index.content(key.as_ref()).await?
         {
-            return c
-                .get(&self.store, key, &content.owner_id, content.size, range)
-                .await;
+            // Contents from before bindings are checked whole by the caller.
+            let signature = signature.filter(|_| range.is_none() && content.binding.is_some());
+            let checks_itself = signature.is_some();
+            let stream = c.get(&self.store, &content, range, signature).await?;
+            return Ok((stream, checks_itself));
         }
+        Ok((self.get_plain(key, range).await?, false))
+    }
+
+    async fn get_plain(
+        &self,
+        key: &ObjectPath,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobStream, Error> {
         let opts = GetOptions {
             range: range.clone().map(GetRange::Bounded),
             ..Default::default()
@@ -656,6 +676,44 @@ mod tests {
             );
             blobs.delete(&d).await.unwrap();
             assert!(objects(&blobs).await.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_whole_read_checks_the_chunk_list_against_the_files_signature() {
+        for encrypt in [true, false] {
+            let (blobs, _index, _dir) = chunked(encrypt);
+            let (a, b) = (ObjectPath::from("blobs/a"), ObjectPath::from("blobs/b"));
+            let data_a = noise(2 * 1024 * 1024, 7);
+            let sig_a = blobs
+                .put_stream("ann", &a, chunks(&data_a, 65536), u64::MAX, &keys())
+                .await
+                .unwrap()
+                .signature
+                .to_string();
+            let sig_b = blobs
+                .put_stream("ann", &b, chunks(&noise(1000, 9), 65536), u64::MAX, &keys())
+                .await
+                .unwrap()
+                .signature
+                .to_string();
+            let (s, checks_itself) = blobs.get_checked(&a, None, Some(&sig_a)).await.unwrap();
+            assert!(checks_itself);
+            assert_eq!(read_all(s).await, data_a);
+            // File b's row pointed at a's content (a swapped key in the database).
+            let (s, _) = blobs.get_checked(&a, None, Some(&sig_b)).await.unwrap();
+            let err = s
+                .try_fold(0usize, |n, x| async move { Ok(n + x.len()) })
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+            assert!(err.to_string().contains("does not match"), "{err}");
+            // A range is checked chunk by chunk only; the caller checks its length.
+            let (_, checks_itself) = blobs
+                .get_checked(&a, Some(0..10), Some(&sig_a))
+                .await
+                .unwrap();
+            assert!(!checks_itself);
         }
     }
 

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use aes_gcm::aead::{Aead, KeyInit as _, Payload};
+use aes_gcm::aead::{Aead, AeadInOut, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use bytes::BytesMut;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -24,6 +25,10 @@ const KEK_PREFIX: &str = "content-kek-";
 /// Owners whose unwrapped keys are kept in memory at most.
 const CACHED_KEYS: usize = 10_000;
 const NONCE: usize = 12;
+/// The header of a sealed chunk object: the magic, then the nonce.
+pub const HEADER: usize = SEALED_MAGIC.len() + NONCE;
+/// The AES-GCM tag at the end of a sealed chunk object.
+pub const TAG: usize = 16;
 /// The first bytes of a sealed chunk object: format version 1 (AES-256-GCM, 96-bit nonce).
 const SEALED_MAGIC: &[u8; 4] = b"SRC1";
 
@@ -44,6 +49,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// One owner's keys, unwrapped.
 pub struct TenantKey {
     id_key: Zeroizing<[u8; 32]>,
+    bind_key: Zeroizing<[u8; 32]>,
     aead: Aes256Gcm,
 }
 
@@ -58,6 +64,7 @@ impl TenantKey {
         let seal = derive(dek, "strongroom/chunk-seal/v1");
         TenantKey {
             id_key: derive(dek, "strongroom/chunk-id/v1"),
+            bind_key: derive(dek, "strongroom/content-binding/v1"),
             aead: Aes256Gcm::new_from_slice(&seal[..]).expect("32-byte key"),
         }
     }
@@ -69,6 +76,44 @@ impl TenantKey {
         blake3::keyed_hash(&self.id_key, plain).to_hex().to_string()
     }
 
+    /// The binding of a content: its chunk list (ids, offsets, sizes, in order) together with
+    /// the file signature its bytes produced, under this owner's binding key (keyed BLAKE3,
+    /// hex). Every chunk authenticates itself when read (its seal, or its keyed id), so a
+    /// download that checks the binding first has checked the whole content against the
+    /// signature without hashing it again; a chunk list edited, reordered or swapped for
+    /// another content's in the database does not match.
+    pub fn bind<'a>(
+        &self,
+        signature: &str,
+        chunks: impl IntoIterator<Item = (&'a str, u64, u64)>,
+    ) -> String {
+        let mut h = blake3::Hasher::new_keyed(&self.bind_key);
+        h.update(&(signature.len() as u64).to_le_bytes());
+        h.update(signature.as_bytes());
+        for (id, offset, size) in chunks {
+            h.update(&(id.len() as u64).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update(&offset.to_le_bytes());
+            h.update(&size.to_le_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// Whether `binding` is [`TenantKey::bind`] of `signature` and `chunks` (constant time).
+    pub fn is_bound<'a>(
+        &self,
+        binding: &str,
+        signature: &str,
+        chunks: impl IntoIterator<Item = (&'a str, u64, u64)>,
+    ) -> bool {
+        match blake3::Hash::from_hex(binding) {
+            Ok(want) => {
+                blake3::Hash::from_hex(self.bind(signature, chunks)).is_ok_and(|got| got == want)
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Whether `plain` is the chunk `chunk_id` (constant-time comparison).
     pub fn is_chunk(&self, chunk_id: &str, plain: &[u8]) -> bool {
         match blake3::Hash::from_hex(chunk_id) {
@@ -78,46 +123,55 @@ impl TenantKey {
         }
     }
 
-    /// Encrypts a chunk; the owner and chunk id are authenticated with it, so an object moved
-    /// under another name fails to open.
-    pub fn seal(&self, owner: &str, chunk_id: &str, plain: &[u8]) -> Result<Vec<u8>, Error> {
+    /// Encrypts a chunk in place; the owner and chunk id are authenticated with it, so an
+    /// object moved under another name fails to open. The object is `header`, then `chunk`
+    /// (now ciphertext), then `tag`: written as three parts, nothing is copied.
+    pub fn seal(&self, owner: &str, chunk_id: &str, chunk: &mut [u8]) -> Result<Sealed, Error> {
         let nonce: [u8; NONCE] = random_bytes();
         let aad = format!("{owner}/{chunk_id}");
-        let ct = self
+        let tag = self
             .aead
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plain,
-                    aad: aad.as_bytes(),
-                },
-            )
+            .encrypt_inout_detached(&Nonce::from(nonce), aad.as_bytes(), chunk.into())
             .map_err(|_| Error::Internal("chunk encryption failed".into()))?;
-        let mut out = Vec::with_capacity(SEALED_MAGIC.len() + NONCE + ct.len());
-        out.extend_from_slice(SEALED_MAGIC);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        Ok(out)
+        let mut header = [0u8; HEADER];
+        header[..SEALED_MAGIC.len()].copy_from_slice(SEALED_MAGIC);
+        header[SEALED_MAGIC.len()..].copy_from_slice(&nonce);
+        Ok(Sealed {
+            header,
+            tag: tag.into(),
+        })
     }
 
-    /// Decrypts and authenticates a sealed chunk; `None` if it was altered.
-    pub fn open(&self, owner: &str, chunk_id: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        let rest = sealed.strip_prefix(SEALED_MAGIC)?;
-        if rest.len() < NONCE {
+    /// Decrypts and authenticates a sealed chunk object in place, giving back its plaintext
+    /// (a part of the same buffer); `None` if it was altered.
+    pub fn open(&self, owner: &str, chunk_id: &str, sealed: BytesMut) -> Option<BytesMut> {
+        let mut sealed = sealed;
+        if sealed.len() < HEADER + TAG || !sealed.starts_with(SEALED_MAGIC) {
             return None;
         }
-        let (nonce, ct) = rest.split_at(NONCE);
+        let header = sealed.split_to(HEADER);
+        let tag = sealed.split_off(sealed.len() - TAG);
+        let nonce = <[u8; NONCE]>::try_from(&header[SEALED_MAGIC.len()..]).ok()?;
         let aad = format!("{owner}/{chunk_id}");
         self.aead
-            .decrypt(
-                &Nonce::from(<[u8; NONCE]>::try_from(nonce).ok()?),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
+            .decrypt_inout_detached(
+                &Nonce::from(nonce),
+                aad.as_bytes(),
+                sealed.as_mut().into(),
+                &aes_gcm::Tag::try_from(&tag[..]).ok()?,
             )
-            .ok()
+            .ok()?;
+        Some(sealed)
     }
+}
+
+/// What [`TenantKey::seal`] puts around the ciphertext.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealed {
+    /// The format's magic and the nonce.
+    pub header: [u8; HEADER],
+    /// The authentication tag.
+    pub tag: [u8; TAG],
 }
 
 /// The key-encryption keys of the key directory.
@@ -382,18 +436,49 @@ mod tests {
         assert_ne!(id, other.chunk_id(b"hello"), "ids are per owner");
         assert!(k.is_chunk(&id, b"hello"));
         assert!(!k.is_chunk(&id, b"hellO"));
-        let sealed = k.seal("ann", &id, b"hello").unwrap();
-        assert_eq!(k.open("ann", &id, &sealed).unwrap(), b"hello");
-        assert!(k.open("bob", &id, &sealed).is_none(), "bound to its owner");
+        let mut chunk = *b"hello";
+        let s = k.seal("ann", &id, &mut chunk).unwrap();
+        assert_ne!(&chunk, b"hello", "encrypted in place");
+        let sealed = BytesMut::from(&[&s.header[..], &chunk[..], &s.tag[..]].concat()[..]);
+        assert_eq!(&k.open("ann", &id, sealed.clone()).unwrap()[..], b"hello");
         assert!(
-            other.open("ann", &id, &sealed).is_none(),
+            k.open("bob", &id, sealed.clone()).is_none(),
+            "bound to its owner"
+        );
+        assert!(
+            other.open("ann", &id, sealed.clone()).is_none(),
             "another owner's key"
         );
-        let mut altered = sealed.clone();
-        let last = altered.len() - 1;
-        altered[last] ^= 1;
-        assert!(k.open("ann", &id, &altered).is_none(), "altered");
-        assert!(k.open("ann", &id, b"SRC1short").is_none());
+        for at in [0, HEADER - 1, HEADER, sealed.len() - 1] {
+            let mut altered = sealed.clone();
+            altered[at] ^= 1;
+            assert!(k.open("ann", &id, altered).is_none(), "altered at {at}");
+        }
+        assert!(
+            k.open("ann", &id, BytesMut::from(&b"SRC1short"[..]))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_binding_holds_only_for_its_signature_and_exact_chunk_list() {
+        let k = TenantKey::from_data_key(&[7; 32]);
+        let list = [("aa", 0, 10), ("bb", 10, 5)];
+        let b = k.bind("sig", list);
+        assert!(k.is_bound(&b, "sig", list));
+        assert!(!k.is_bound(&b, "sig2", list), "another file's signature");
+        assert!(
+            !k.is_bound(&b, "sig", [("bb", 0, 5), ("aa", 5, 10)]),
+            "reordered"
+        );
+        assert!(!k.is_bound(&b, "sig", [("aa", 0, 10)]), "cut short");
+        assert!(
+            !k.is_bound(&b, "sig", [("aa", 0, 10), ("bb", 10, 6)]),
+            "resized"
+        );
+        let other = TenantKey::from_data_key(&[8; 32]);
+        assert!(!other.is_bound(&b, "sig", list), "another owner's key");
+        assert!(!k.is_bound("not hex", "sig", list));
     }
 
     #[test]

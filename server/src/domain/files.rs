@@ -456,11 +456,17 @@ impl Files {
         let body = if file.size == 0 {
             futures::stream::empty().boxed()
         } else {
-            let blob = self
+            let (blob, checks_itself) = self
                 .blobs
-                .get(&ObjectPath::from(file.blob_key.as_str()), range.clone())
+                .get_checked(
+                    &ObjectPath::from(file.blob_key.as_str()),
+                    range.clone(),
+                    self.limits
+                        .verify_downloads
+                        .then_some(file.signature.as_str()),
+                )
                 .await?;
-            let mut checked = self.checked(ctx, &file, range.as_ref(), blob);
+            let mut checked = self.checked(ctx, &file, range.as_ref(), blob, checks_itself);
             // The first piece is read before the headers go: when it is already missing or
             // altered (always so for a small file) the answer is a problem document, not a
             // response cut short.
@@ -495,16 +501,18 @@ impl Files {
     }
 
     /// Wraps a blob being sent in its integrity check (see [`integrity`]): the whole file against its
-    /// signature (SHA-256 when the key that made it is gone), a range for its length.
+    /// signature (SHA-256 when the key that made it is gone) unless the stream `checks_itself`
+    /// (a chunked content bound to the signature), a range for its length.
     fn checked(
         &self,
         ctx: &Ctx,
         file: &FileMeta,
         range: Option<&Range<u64>>,
         blob: BlobStream,
+        checks_itself: bool,
     ) -> BlobStream {
         let expected = range.map_or(file.size, |r| r.end - r.start);
-        let check = if range.is_some() || !self.limits.verify_downloads {
+        let check = if range.is_some() || !self.limits.verify_downloads || checks_itself {
             Check::Length
         } else {
             let signature: Option<Signature> = file.signature.parse().ok();

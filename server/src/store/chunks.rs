@@ -85,6 +85,9 @@ pub struct ContentRecord {
     pub size: u64,
     /// Committed at, microseconds.
     pub created_at: i64,
+    /// The chunk list bound to the file's signature (see `TenantKey::bind`); `None` for
+    /// contents committed before bindings existed.
+    pub binding: Option<String>,
 }
 
 /// A chunk claimed by the collector: its object may go.
@@ -124,8 +127,9 @@ pub trait ChunkStore: Debug + Send + Sync + 'static {
     /// Pins a chunk for `upload_id` (creating its row if new) and tells whether its object must
     /// be written.
     async fn pin(&self, pin: &NewPin<'_>) -> Result<Pinned>;
-    /// Commits content `key` of `owner_id` with `chunks` (in order): the upload's pins become the
-    /// list's references and its chunks are marked written, in one transaction.
+    /// Commits content `key` of `owner_id` with `chunks` (in order) and its `binding`: the
+    /// upload's pins become the list's references and its chunks are marked written, in one
+    /// transaction.
     /// `Conflict` if the key exists, `NotFound` if a pin is missing
     /// (the upload was swept as abandoned).
     async fn commit(
@@ -134,6 +138,7 @@ pub trait ChunkStore: Debug + Send + Sync + 'static {
         key: &str,
         owner_id: &str,
         chunks: &[ChunkRef],
+        binding: &str,
         at: i64,
     ) -> Result<()>;
     /// Gives back the pins of an upload that will not commit.
@@ -182,9 +187,12 @@ impl<T: ChunkStore + ?Sized> ChunkStore for Arc<T> {
         key: &str,
         owner_id: &str,
         chunks: &[ChunkRef],
+        binding: &str,
         at: i64,
     ) -> Result<()> {
-        (**self).commit(upload_id, key, owner_id, chunks, at).await
+        (**self)
+            .commit(upload_id, key, owner_id, chunks, binding, at)
+            .await
     }
     async fn release(&self, upload_id: &str) -> Result<()> {
         (**self).release(upload_id).await

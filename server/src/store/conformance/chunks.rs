@@ -46,10 +46,12 @@ where
     store.pin(&pin(&up1, &owner, &y, 1)).await.unwrap();
     store.pin(&pin(&up1, &owner, &x, 1)).await.unwrap();
     // A commit must account for every pin.
-    let short = store.commit(&up1, "k1", &owner, &list(&[&x, &y]), 2).await;
+    let short = store
+        .commit(&up1, "k1", &owner, &list(&[&x, &y]), "b1", 2)
+        .await;
     assert!(matches!(short, Err(Error::NotFound)), "{short:?}");
     store
-        .commit(&up1, "k1", &owner, &list(&[&x, &y, &x]), 2)
+        .commit(&up1, "k1", &owner, &list(&[&x, &y, &x]), "b1", 2)
         .await
         .unwrap();
     let c = store.pin(&pin(&up3, &owner, &x, 3)).await.unwrap();
@@ -61,6 +63,11 @@ where
     assert_eq!(
         (content.size, content.owner_id.as_str()),
         (30, owner.as_str())
+    );
+    assert_eq!(
+        content.binding.as_deref(),
+        Some("b1"),
+        "the binding is kept"
     );
     let ranged = store.chunks_of("k1", 12, 25).await.unwrap();
     assert_eq!(
@@ -99,7 +106,7 @@ where
         store.forget(c).await.unwrap();
     }
     store
-        .commit(&up4, "k2", &owner, &list(&[&x]), 6)
+        .commit(&up4, "k2", &owner, &list(&[&x]), "b2", 6)
         .await
         .unwrap();
     let k2 = store.chunks_of("k2", 0, 10).await.unwrap();

@@ -73,6 +73,7 @@ impl ChunkStore for MemoryStore {
         key: &str,
         owner_id: &str,
         chunks: &[ChunkRef],
+        binding: &str,
         at: i64,
     ) -> Result<()> {
         let mut s = self.lock();
@@ -106,6 +107,7 @@ impl ChunkStore for MemoryStore {
             owner_id: owner_id.to_owned(),
             size: chunks.iter().map(|c| c.size).sum(),
             created_at: at,
+            binding: Some(binding.to_owned()),
         };
         ix.contents
             .insert(key.to_owned(), (record, chunks.to_vec()));

@@ -28,6 +28,7 @@ macro_rules! content_from_row {
             owner_id: row.try_get("owner_id")?,
             size: size.max(0) as u64,
             created_at: row.try_get("created_at")?,
+            binding: row.try_get("binding")?,
         }
     }};
 }
@@ -95,6 +96,7 @@ impl ChunkStore for SqlStore {
         key: &str,
         owner_id: &str,
         chunks: &[ChunkRef],
+        binding: &str,
         at: i64,
     ) -> Result<()> {
         let size: u64 = chunks.iter().map(|c| c.size).sum();
@@ -111,11 +113,12 @@ impl ChunkStore for SqlStore {
             if pinned != chunks.len() as i64 {
                 return Err(Error::NotFound);
             }
-            sqlx::query("INSERT INTO contents (blob_key, owner_id, size, created_at) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO contents (blob_key, owner_id, size, created_at, binding) VALUES ($1, $2, $3, $4, $5)")
                 .bind(key)
                 .bind(owner_id)
                 .bind(to_i64(size))
                 .bind(at)
+                .bind(binding)
                 .execute(&mut *tx)
                 .await?;
             for (batch_no, batch) in chunks.chunks(INSERT_BATCH).enumerate() {
@@ -180,7 +183,7 @@ impl ChunkStore for SqlStore {
 
     async fn content(&self, key: &str) -> Result<Option<ContentRecord>> {
         on_db!(&self.db, pool => {
-            match sqlx::query("SELECT blob_key, owner_id, size, created_at FROM contents WHERE blob_key = $1")
+            match sqlx::query("SELECT blob_key, owner_id, size, created_at, binding FROM contents WHERE blob_key = $1")
                 .bind(key)
                 .fetch_optional(pool)
                 .await?
@@ -272,7 +275,7 @@ impl ChunkStore for SqlStore {
     async fn contents_before(&self, before: i64, limit: u32) -> Result<Vec<ContentRecord>> {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(
-                "SELECT blob_key, owner_id, size, created_at FROM contents WHERE created_at <= $1 ORDER BY created_at LIMIT $2",
+                "SELECT blob_key, owner_id, size, created_at, binding FROM contents WHERE created_at <= $1 ORDER BY created_at LIMIT $2",
             )
             .bind(before)
             .bind(i64::from(limit))
