@@ -214,18 +214,25 @@ SERVER2_PID=
 # --- 2. upload vs object_store -----------------------------------------------------------------
 log "2. upload, 1 GiB"
 cat "$SRC" >/dev/null
+# Every run of ours starts with nothing stored (files deleted, trash emptied: with dedup on, any
+# copy of the same bytes left anywhere would turn the upload into a dedup hit); the last command
+# measures exactly that hit: the same 1 GiB uploaded again as a new file.
+UPLOAD_CMD="curl -sf -o /dev/null -H 'Expect:' -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/octet-stream' -T $SRC -X POST"
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$WORK/upload.json" \
-  --prepare "python3 $ROOT/bench/server_api.py purge $BASE $TOKEN $DL_ID && sync" \
+  --prepare "python3 $ROOT/bench/server_api.py purge $BASE $TOKEN && sync" \
   --prepare "rm -rf $WORK/os && sync" \
   --prepare "rm -rf $WORK/os && sync" \
-  -n strongroom "curl -sf -o /dev/null -H 'Expect:' -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/octet-stream' -T $SRC -X POST '$BASE/files?name=upload.bin'" \
+  --prepare "python3 $ROOT/bench/server_api.py purge $BASE $TOKEN && $UPLOAD_CMD '$BASE/files?name=first.bin' && sync" \
+  -n strongroom "$UPLOAD_CMD '$BASE/files?name=upload.bin'" \
   -n object_store "$OSPUT $SRC $WORK/os $OSPUT_FSYNC" \
-  -n object_store+sha256 "$OSPUT $SRC $WORK/os $OSPUT_FSYNC --sha256" >&2
+  -n object_store+sha256 "$OSPUT $SRC $WORK/os $OSPUT_FSYNC --sha256" \
+  -n strongroom-again "$UPLOAD_CMD '$BASE/files?name=again.bin'" >&2
 UP_OURS=$(median "$WORK/upload.json" 0)
 UP_PEER=$(median "$WORK/upload.json" 1)
 UP_PEER_SHA=$(median "$WORK/upload.json" 2)
+UP_AGAIN=$(median "$WORK/upload.json" 3)
 UP_CURL_CPU=$(python3 -c "import json, sys; r = json.load(open(sys.argv[1]))['results']; print(r[0]['user'] + r[0]['system'], r[1]['user'] + r[1]['system'])" "$WORK/upload.json")
-python3 bench/server_api.py purge "$BASE" "$TOKEN" "$DL_ID"
+python3 bench/server_api.py purge "$BASE" "$TOKEN"
 rm -rf "$WORK/os"
 
 # --- 3. 4 KiB uploads, 32 clients --------------------------------------------------------------
@@ -273,6 +280,7 @@ upload "$WORK/input-1m.bin" rss-1m.bin >/dev/null
 RSS_1M=$(hwm_kib)
 stop_server
 start_server
+python3 bench/server_api.py purge "$BASE" "$TOKEN" # nothing left to dedup against
 T0=$(cpu_ticks)
 upload "$SRC" rss-1g.bin >/dev/null
 T1=$(cpu_ticks)
@@ -280,6 +288,7 @@ RSS_1G=$(hwm_kib)
 UP_SERVER_CPU=$(python3 -c "import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]))" "$T0" "$T1" "$TICK")
 stop_server
 start_server
+python3 bench/server_api.py purge "$BASE" "$TOKEN"
 upload "$WORK/input-256m.bin" rss-256m.bin >/dev/null
 RSS_256M=$(hwm_kib)
 stop_server
@@ -289,7 +298,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 MACHINE="$(nproc) cores, $CPU, $(. /etc/os-release && echo "$PRETTY_NAME")"
 python3 - "$DL_OURS" "$DL_PEER" "$UP_OURS" "$UP_PEER" "$SMALL_RPS" "$SMALL_P99" "$SMALL_NOTE" \
   "$RSS_IDLE" "$RSS_1M" "$RSS_1G" "$RSS_256M" "$MACHINE" "$RUNS" "$UP_SERVER_CPU" $UP_CURL_CPU "$SMALL_CPU_MS" "$FSYNC" "$UP_PEER_SHA" \
-  "$DL_UNVERIFIED" "$META_ROOT" "$META_DEEP" <<'EOF'
+  "$DL_UNVERIFIED" "$META_ROOT" "$META_DEEP" "$UP_AGAIN" <<'EOF'
 import sys
 dl, dlp, up, upp = map(float, sys.argv[1:5])
 rps, p99, note = sys.argv[5], sys.argv[6], sys.argv[7]
@@ -301,6 +310,7 @@ fsync = "fsync on" if sys.argv[18] == "true" else "fsync off"
 upps = float(sys.argv[19])
 dlu = float(sys.argv[20])
 meta_root, meta_deep = sys.argv[21], sys.argv[22]
+again = float(sys.argv[23])
 gib = 1024 ** 3
 rows = [
     ("Download 1 GiB (page cache, loopback, curl)", f"{dl:.3f} s ({gib / dl / 1e6:,.0f} MB/s)",
@@ -311,6 +321,8 @@ rows = [
      f"object_store put to local dir, {fsync}", f"{upp:.3f} s ({gib / upp / 1e6:,.0f} MB/s)", f"{upp / up:.2f}×"),
     (f"Upload 1 GiB (loopback, curl -T, {fsync})", f"{up:.3f} s ({gib / up / 1e6:,.0f} MB/s)",
      f"object_store put + SHA-256 alongside, {fsync}", f"{upps:.3f} s ({gib / upps / 1e6:,.0f} MB/s)", f"{upps / up:.2f}×"),
+    (f"Upload the same 1 GiB again as a new file (every chunk a dedup hit, {fsync})", f"{again:.3f} s ({gib / again / 1e6:,.0f} MB/s)",
+     f"object_store put to local dir, {fsync}", f"{upp:.3f} s ({gib / upp / 1e6:,.0f} MB/s)", f"{upp / again:.2f}×"),
     ("4 KiB uploads, 32 connections (wrk)", f"{rps} uploads/s, p99 {p99}{note}", "-", "-", "-"),
     ("GET /files/{id} 30 folders deep, 16 connections (wrk)", f"{meta_deep} requests/s",
      "same, file at the root", f"{meta_root} requests/s",

@@ -2,7 +2,7 @@
 """Small API helper for bench/server.sh (standard library only).
 
   server_api.py token URL EMAIL PASSWORD     registers the user (if new), signs in, prints the access token
-  server_api.py purge URL TOKEN [KEEP_ID]    deletes every file in the user's root except KEEP_ID
+  server_api.py purge URL TOKEN [KEEP_ID]    deletes every file in the user's root except KEEP_ID, then empties the trash
 """
 
 import http.client
@@ -52,6 +52,11 @@ def purge(url, tok, keep=""):
             die("list", s, b)
         doomed = [f["id"] for f in b["files"] if f["id"] != keep]
         if not doomed:
+            # Deleting moves to the trash, which still holds the content (and its chunks, which
+            # a later upload of the same bytes would dedup against): empty it.
+            s, b = call(c, "DELETE", "/trash", tok)
+            if s not in (200, 204):
+                die("empty trash", s, b)
             return
         for fid in doomed:
             s, b = call(c, "DELETE", f"/files/{fid}", tok)

@@ -28,8 +28,14 @@ pub const MIN_CHUNK: u32 = 256 * 1024;
 pub const AVG_CHUNK: u32 = 1024 * 1024;
 /// See [`MIN_CHUNK`].
 pub const MAX_CHUNK: u32 = 4 * 1024 * 1024;
-/// Chunks hashed, sealed and written at once per upload (bounds memory: about 4 × 4 MiB).
+/// Chunks hashed, sealed and written at once per upload (bounds memory: each is its buffer).
 const IN_FLIGHT: usize = 4;
+/// The receive buffer's room: a chunk of about average size and the bytes after it.
+const CHUNK_BUFFER: usize = 2 * AVG_CHUNK as usize;
+/// Bytes held before the first look for a cut, and more bytes before each further look.
+const FIRST_LOOK: usize = (AVG_CHUNK + AVG_CHUNK / 4) as usize;
+/// See [`FIRST_LOOK`].
+const LOOK_STEP: usize = AVG_CHUNK as usize;
 /// Chunks fetched ahead of the one being sent, per download.
 const READ_AHEAD: usize = 3;
 
@@ -125,18 +131,27 @@ impl Chunked {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(CHUNK_BUFFER);
         let mut size: u64 = 0;
         let mut offset: u64 = 0;
         let mut list = Vec::new();
         let mut flight = FuturesOrdered::new();
         let mut ended = false;
+        // How much to hold before looking for the next cut (again): each look scans from the
+        // chunk's start, so it waits for enough new bytes to be worth it.
+        let mut next_look = FIRST_LOOK;
         loop {
-            // Cut every chunk the buffer surely holds (a cut needs MAX_CHUNK bytes of lookahead,
-            // or the end of the body).
-            while buf.len() >= MAX_CHUNK as usize || (ended && !buf.is_empty()) {
-                let cut = first_cut(&buf, ended);
+            // Cut every chunk whose end is already decided.
+            while !buf.is_empty() && (ended || buf.len() >= next_look) {
+                let Some(cut) = first_cut(&buf, ended) else {
+                    next_look = (buf.len() + LOOK_STEP).min(MAX_CHUNK as usize);
+                    break;
+                };
+                next_look = FIRST_LOOK;
+                // The chunk keeps the front of the buffer; the few bytes after it move to a
+                // fresh one with room for the next chunk.
                 let chunk = buf.split_to(cut);
+                buf.reserve(CHUNK_BUFFER);
                 let at = offset;
                 offset += chunk.len() as u64;
                 flight.push_back(self.store_chunk(store, owner, tenant, upload, chunk, at));
@@ -149,7 +164,15 @@ impl Chunked {
             if ended {
                 break;
             }
-            match body.next().await {
+            // Receive while the chunks in flight hash, seal and write.
+            let piece = tokio::select! {
+                Some(done) = flight.next(), if !flight.is_empty() => {
+                    list.push(done?);
+                    continue;
+                }
+                piece = body.next() => piece,
+            };
+            match piece {
                 None => ended = true,
                 Some(Err(e)) => {
                     return Err(Error::BadRequest(format!("upload interrupted: {e}")));
@@ -401,24 +424,26 @@ fn open_chunk(
     Ok((c.offset, plain))
 }
 
-/// Where the first chunk of `buf` ends: FastCDC's first cut (deterministic given `MAX_CHUNK`
-/// bytes from the chunk's start, or the end of the content).
-fn first_cut(buf: &[u8], at_end: bool) -> usize {
-    if buf.len() <= MIN_CHUNK as usize && at_end {
-        return buf.len();
+/// Where the first chunk of `buf` ends, if that is decided yet: FastCDC's decision at a byte
+/// depends only on the bytes before it, so a cut found before the end of `buf` is the cut the
+/// whole content has; without one, the chunk ends at `MAX_CHUNK` or at the end of the
+/// content (`at_end`), and otherwise more bytes are needed (`None`).
+fn first_cut(buf: &[u8], at_end: bool) -> Option<usize> {
+    if buf.len() <= MIN_CHUNK as usize {
+        return at_end.then_some(buf.len());
     }
-    fastcdc::v2020::FastCDC::new(buf, MIN_CHUNK, AVG_CHUNK, MAX_CHUNK)
+    let cut = fastcdc::v2020::FastCDC::new(buf, MIN_CHUNK, AVG_CHUNK, MAX_CHUNK)
         .next()
-        .map_or(buf.len(), |c| c.length)
+        .map_or(buf.len(), |c| c.length);
+    (cut < buf.len() || at_end || buf.len() >= MAX_CHUNK as usize).then_some(cut)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn cuts_are_content_defined_and_survive_an_insertion() {
-        let mut data = vec![0u8; 12 * 1024 * 1024];
+    fn noise(len: usize) -> Vec<u8> {
+        let mut data = vec![0u8; len];
         let mut x: u64 = 1;
         for b in data.iter_mut() {
             x ^= x << 13;
@@ -426,22 +451,54 @@ mod tests {
             x ^= x << 17;
             *b = x as u8;
         }
-        let cuts = |d: &[u8]| {
-            let mut out = Vec::new();
-            let mut rest = d;
-            while !rest.is_empty() {
-                let n = first_cut(rest, rest.len() < MAX_CHUNK as usize);
-                assert!(n as u32 <= MAX_CHUNK);
-                out.push(rest[..n].to_vec());
-                rest = &rest[n..];
+        data
+    }
+
+    /// Chunks of `data` fed in `piece`-byte pieces, the way an upload cuts them.
+    fn streamed(data: &[u8], piece: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut pieces = data.chunks(piece);
+        loop {
+            let next = pieces.next();
+            let ended = next.is_none();
+            if let Some(p) = next {
+                buf.extend_from_slice(p);
             }
-            out
-        };
-        let a = cuts(&data);
+            while let Some(cut) = (!buf.is_empty()).then(|| first_cut(&buf, ended)).flatten() {
+                assert!(cut as u32 <= MAX_CHUNK);
+                out.push(buf.drain(..cut).collect());
+            }
+            if ended {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_cuts_are_the_cuts_of_the_whole_content() {
+        let data = noise(12 * 1024 * 1024 + 5);
+        let whole: Vec<Vec<u8>> =
+            fastcdc::v2020::FastCDC::new(&data, MIN_CHUNK, AVG_CHUNK, MAX_CHUNK)
+                .map(|c| data[c.offset..c.offset + c.length].to_vec())
+                .collect();
+        for piece in [1000, 65536, 3 * 1024 * 1024] {
+            assert_eq!(streamed(&data, piece), whole, "pieces of {piece}");
+        }
+        // Zeros never cut: chunks end at the maximum.
+        let zeros = vec![0u8; 9 * 1024 * 1024];
+        let cuts: Vec<usize> = streamed(&zeros, 65536).iter().map(Vec::len).collect();
+        assert_eq!(cuts, [4 << 20, 4 << 20, 1 << 20]);
+    }
+
+    #[test]
+    fn cuts_are_content_defined_and_survive_an_insertion() {
+        let data = noise(12 * 1024 * 1024);
+        let a = streamed(&data, 65536);
         assert_eq!(a.concat(), data);
         let mut edited = data.clone();
         edited.splice(100..100, b"inserted".iter().copied());
-        let b = cuts(&edited);
+        let b = streamed(&edited, 65536);
         let shared = b.iter().filter(|c| a.contains(c)).count();
         assert!(
             shared + 2 >= a.len(),

@@ -407,8 +407,14 @@ impl Blobs {
 /// Bytes hashed on the request's own task before hashing moves to threads: small uploads (the
 /// common case) never pay for thread hand-offs; large ones hash on two threads alongside I/O.
 const INLINE_HASH_BYTES: u64 = 256 * 1024;
-/// Chunks queued per hashing thread (a chunk is at most a receive buffer).
-const HASH_QUEUE: usize = 16;
+/// Batches queued per hashing thread.
+const HASH_QUEUE: usize = 4;
+/// Bytes of received pieces handed to the hashing threads at once (one wake-up per batch, not
+/// per piece).
+const HASH_BATCH: usize = 1024 * 1024;
+
+/// Received pieces, shared by both hashing threads.
+type Batch = Arc<Vec<Bytes>>;
 
 /// SHA-256 and the signer, fed the same chunks: inline at first, then on their own threads.
 enum Hashers {
@@ -418,8 +424,10 @@ enum Hashers {
         fed: u64,
     },
     Threads {
-        sha: tokio::sync::mpsc::Sender<Bytes>,
-        mac: tokio::sync::mpsc::Sender<Bytes>,
+        sha: tokio::sync::mpsc::Sender<Batch>,
+        mac: tokio::sync::mpsc::Sender<Batch>,
+        pending: Vec<Bytes>,
+        pending_len: usize,
         sha_done: tokio::task::JoinHandle<[u8; 32]>,
         mac_done: tokio::task::JoinHandle<Signature>,
     },
@@ -439,25 +447,27 @@ impl Hashers {
         let Hashers::Inline { sha, mac, .. } = std::mem::replace(self, Hashers::Moving) else {
             return;
         };
-        let (sha_tx, mut sha_rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
-        let (mac_tx, mut mac_rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
+        let (sha_tx, mut sha_rx) = tokio::sync::mpsc::channel::<Batch>(HASH_QUEUE);
+        let (mac_tx, mut mac_rx) = tokio::sync::mpsc::channel::<Batch>(HASH_QUEUE);
         let sha_done = tokio::task::spawn_blocking(move || {
             let mut h = *sha;
-            while let Some(b) = sha_rx.blocking_recv() {
-                h.update(&b);
+            while let Some(batch) = sha_rx.blocking_recv() {
+                batch.iter().for_each(|b| h.update(b));
             }
             h.finalize().into()
         });
         let mac_done = tokio::task::spawn_blocking(move || {
             let mut signer = *mac;
-            while let Some(b) = mac_rx.blocking_recv() {
-                signer.update(&b);
+            while let Some(batch) = mac_rx.blocking_recv() {
+                batch.iter().for_each(|b| signer.update(b));
             }
             signer.finish()
         });
         *self = Hashers::Threads {
             sha: sha_tx,
             mac: mac_tx,
+            pending: Vec::new(),
+            pending_len: 0,
             sha_done,
             mac_done,
         };
@@ -473,16 +483,44 @@ impl Hashers {
             }
             self.move_to_threads();
         }
-        let Hashers::Threads { sha, mac, .. } = self else {
+        let Hashers::Threads {
+            pending,
+            pending_len,
+            ..
+        } = self
+        else {
             return Err(Error::Internal("hashing state lost".into()));
         };
-        let gone = |_| Error::Internal("hashing thread stopped".into());
-        sha.send(chunk.clone()).await.map_err(gone)?;
-        mac.send(chunk.clone()).await.map_err(gone)?;
+        pending.push(chunk.clone());
+        *pending_len += chunk.len();
+        if *pending_len >= HASH_BATCH {
+            self.flush().await?;
+        }
         Ok(())
     }
 
-    async fn finish(self) -> Result<(String, Signature), Error> {
+    /// Hands the pieces held back to the hashing threads.
+    async fn flush(&mut self) -> Result<(), Error> {
+        if let Hashers::Threads {
+            sha,
+            mac,
+            pending,
+            pending_len,
+            ..
+        } = self
+            && !pending.is_empty()
+        {
+            let batch: Batch = Arc::new(std::mem::take(pending));
+            *pending_len = 0;
+            let gone = |_| Error::Internal("hashing thread stopped".into());
+            sha.send(batch.clone()).await.map_err(gone)?;
+            mac.send(batch).await.map_err(gone)?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<(String, Signature), Error> {
+        self.flush().await?;
         match self {
             Hashers::Inline { sha, mac, .. } => Ok((hex::encode(sha.finalize()), mac.finish())),
             Hashers::Threads {
@@ -490,6 +528,7 @@ impl Hashers {
                 mac,
                 sha_done,
                 mac_done,
+                ..
             } => {
                 drop(sha);
                 drop(mac);
