@@ -511,16 +511,9 @@ async fn killed_mid_version_upload_leaks_no_chunk() {
         )
         .await;
     assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while place.chunks(&owner).await != v1_chunks {
-        assert!(
-            Instant::now() < deadline,
-            "abandoned chunks not collected: {} left, {} expected",
-            place.chunks(&owner).await.len(),
-            v1_chunks.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    place
+        .wait_for_chunks(&owner, &v1_chunks, Duration::from_secs(15))
+        .await;
     let got = api
         .http
         .get(s.url(&format!("/files/{id}/content")))
@@ -707,16 +700,9 @@ async fn killed_mid_garbage_collection_loses_and_leaks_nothing() {
         .json(api.http.delete(s.url("/trash")).bearer_auth(&token))
         .await;
     assert!(st.is_success(), "{st} {body}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while place.chunks(&owner).await != baseline {
-        assert!(
-            Instant::now() < deadline,
-            "after the sweep {} chunks remain, {} expected",
-            place.chunks(&owner).await.len(),
-            baseline.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    place
+        .wait_for_chunks(&owner, &baseline, Duration::from_secs(30))
+        .await;
     assert!(get(format!("/files/{big}/versions/1/content")).await == v1);
     assert!(get(format!("/files/{big}/content")).await == v2);
     assert!(get(format!("/files/{kept}/content")).await == small);
@@ -1173,6 +1159,29 @@ impl BlobPlace {
     }
 
     /// The chunk objects of `owner`, sorted.
+    /// Waits (at most `within`) until `owner`'s chunk objects are exactly `want`.
+    async fn wait_for_chunks(
+        &self,
+        owner: &str,
+        want: &[object_store::path::Path],
+        within: Duration,
+    ) {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = self.chunks(owner).await;
+            if now == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chunks not collected: {} left, {} expected",
+                now.len(),
+                want.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn chunks(&self, owner: &str) -> Vec<object_store::path::Path> {
         use futures::TryStreamExt;
         let prefix = object_store::path::Path::from(format!("chunks/{owner}"));
