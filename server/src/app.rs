@@ -82,8 +82,10 @@ pub struct App {
     pub metering: domain::metering::Metering,
     /// Public links.
     pub links: domain::Links,
-    /// Shares with named users.
+    /// Shares with users and groups.
     pub shares: domain::Shares,
+    /// Groups.
+    pub groups: domain::Groups,
     /// The hash-chained audit log.
     pub audit: Arc<AuditLog>,
     /// Live event fan-out inside this process.
@@ -122,6 +124,7 @@ struct Backends {
     users: Arc<crate::store::DynUserStore>,
     links: Arc<crate::store::DynLinkStore>,
     grants: Arc<crate::store::DynGrantStore>,
+    groups: Arc<crate::store::DynGroupStore>,
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
@@ -223,6 +226,7 @@ impl App {
             users: store.clone(),
             links: store.clone(),
             grants: store.clone(),
+            groups: store.clone(),
             files: store.clone(),
             folders: store.clone(),
             versions: store.clone(),
@@ -407,9 +411,15 @@ impl App {
             config.public_url(),
             guard.clone(),
         );
+        let groups = domain::Groups::new(
+            backends.groups.clone(),
+            backends.users.clone(),
+            guard.clone(),
+        );
         let shares = domain::Shares::new(
             backends.grants,
             backends.users,
+            backends.groups,
             files.clone(),
             folders.clone(),
             guard.clone(),
@@ -428,6 +438,7 @@ impl App {
             metering,
             links,
             shares,
+            groups,
             audit,
             bus,
             relay,

@@ -4,6 +4,7 @@
 //! The server builds the entities a decision needs (principal, resource, its folders, links)
 //! from its database for each request; nothing is cached, so every process decides alike.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,6 +22,9 @@ pub const SERVER_SCHEMA: &str = include_str!("../policies/platform.cedarschema")
 pub const SERVER_POLICIES: &str = include_str!("../policies/platform.cedar");
 /// Added when registration is open.
 pub const REGISTRATION_POLICY: &str = include_str!("../policies/registration.cedar");
+
+/// The group administrators are in (`Group::"admins"`); no other group may take its id.
+pub const ADMINS: &str = "admins";
 
 /// Pack policies the server leaves out, and why: the server has no second factor yet, so a
 /// rule that demands one for deleting and sharing would refuse those to everyone.
@@ -113,17 +117,50 @@ pub struct Node {
     pub grants: Vec<NodeGrant>,
 }
 
-/// A role a user holds on a node, and who handed it out.
+/// Who holds a role on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A user, by id.
+    User(String),
+    /// Everyone in a group (directly or through nested groups), by group id.
+    Group(String),
+}
+
+/// A role a user or group holds on a node, and who handed it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeGrant {
-    /// The user holding the role.
-    pub user: String,
+    /// Who holds the role.
+    pub holder: Holder,
     /// The role.
     pub role: Role,
     /// Who shared it.
     pub granted_by: String,
     /// The sharer as a principal, while their account exists and is enabled.
     pub granter: Option<Principal>,
+    /// When it stops granting (microseconds since the epoch), if it does: from then on a
+    /// decision leaves it out, on every path and every server, with no sweeper involved.
+    pub expires_at: Option<i64>,
+}
+
+/// The groups of the users a decision is about (the caller and the sharers on the chain),
+/// direct and through nested groups: user id -> group ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memberships(pub BTreeMap<String, BTreeSet<String>>);
+
+impl Memberships {
+    /// From `(user, group)` pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Memberships {
+        let mut m = BTreeMap::<String, BTreeSet<String>>::new();
+        for (user, group) in pairs {
+            m.entry(user).or_default().insert(group);
+        }
+        Memberships(m)
+    }
+
+    /// The groups of `user`.
+    pub fn of(&self, user: &str) -> impl Iterator<Item = &str> {
+        self.0.get(user).into_iter().flatten().map(String::as_str)
+    }
 }
 
 /// What is being acted on.
@@ -133,8 +170,9 @@ pub enum Target {
     Platform,
     /// An account.
     Account(String),
-    /// A file or folder: the node first, then its ancestor folders, nearest first.
-    Resource(Vec<Node>),
+    /// A file or folder: the node first, then its ancestor folders, nearest first; and the
+    /// group memberships of the caller and of the sharers on the chain.
+    Resource(Vec<Node>, Memberships),
 }
 
 /// What the request carries besides identity.
@@ -223,7 +261,13 @@ impl Authorizer {
         target: &Target,
         facts: &RequestFacts,
     ) -> Result<(), Error> {
-        let now = Timestamp::from_millis(self.clock.now_micros() / 1000)?;
+        let now_micros = self.clock.now_micros();
+        let now = Timestamp::from_millis(now_micros / 1000)?;
+        let no_groups = Memberships::default();
+        let groups = match target {
+            Target::Resource(_, m) => m,
+            _ => &no_groups,
+        };
         let mut ctx = PackContext::new(now, &facts.ip.to_string());
         ctx.mfa = facts.mfa;
         ctx.device_trusted = facts.device_trusted;
@@ -232,7 +276,11 @@ impl Authorizer {
         graph.anonymous();
         let principal_uid = match who {
             Principal::User { id, admin } => {
-                graph.user(id, if *admin { &["admins"] } else { &[] });
+                let mut of: Vec<&str> = groups.of(id).collect();
+                if *admin {
+                    of.push(ADMINS);
+                }
+                graph.user(id, &of);
                 pack::user(id)?
             }
             Principal::Link {
@@ -255,7 +303,7 @@ impl Authorizer {
                 graph.user(id, &[]);
                 pack::user(id)?
             }
-            Target::Resource(chain) => {
+            Target::Resource(chain, _) => {
                 // Ancestors first, so each node's parent exists when it is added.
                 for node in chain.iter().rev() {
                     graph.user(&node.owner, &[]);
@@ -271,9 +319,23 @@ impl Authorizer {
                         graph.folder(&node.id, parent, &node.owner, &opts);
                         Res::folder(&node.id)
                     };
-                    for g in &node.grants {
-                        graph.user(&g.user, &[]);
-                        graph.grant(&res, &Who::User(g.user.clone()), g.role);
+                    // An expired share is left out: it grants nothing from `now` on.
+                    for g in node
+                        .grants
+                        .iter()
+                        .filter(|g| g.expires_at.is_none_or(|e| now_micros < e))
+                    {
+                        let who = match &g.holder {
+                            Holder::User(u) => {
+                                graph.user(u, &[]);
+                                Who::User(u.clone())
+                            }
+                            Holder::Group(id) => {
+                                graph.group(id, &[]);
+                                Who::Group(id.clone())
+                            }
+                        };
+                        graph.grant(&res, &who, g.role);
                     }
                 }
                 let first = chain
@@ -315,7 +377,7 @@ impl Authorizer {
         if decision.allowed {
             return Ok(());
         }
-        if let Target::Resource(_) = target
+        if let Target::Resource(..) = target
             && !matches!(who, Principal::User { admin: true, .. })
         {
             let may_read = action != "read"
@@ -335,7 +397,7 @@ impl Authorizer {
         }
         let may_see_why = match (who, target) {
             (Principal::User { admin: true, .. }, _) => true,
-            (Principal::User { id, .. }, Target::Resource(chain)) => {
+            (Principal::User { id, .. }, Target::Resource(chain, _)) => {
                 chain.first().is_some_and(|n| &n.owner == id)
             }
             _ => false,
@@ -354,7 +416,12 @@ impl Authorizer {
     /// an editor made ends when the editor loses the role, the item moves out of their reach, or
     /// their account is disabled or deleted. Removing one grant can void others, so this runs to
     /// a fixed point; chains are short and most grants come from owners, who need no decision.
-    pub fn effective(&self, mut chain: Vec<Node>, facts: &RequestFacts) -> Vec<Node> {
+    pub fn effective(
+        &self,
+        mut chain: Vec<Node>,
+        groups: &Memberships,
+        facts: &RequestFacts,
+    ) -> Vec<Node> {
         loop {
             let mut void = None;
             'find: for (i, node) in chain.iter().enumerate() {
@@ -363,8 +430,13 @@ impl Authorizer {
                         continue;
                     }
                     let holds = g.granter.as_ref().is_some_and(|p| {
-                        self.check(p, "share", &Target::Resource(chain[i..].to_vec()), facts)
-                            .is_ok()
+                        self.check(
+                            p,
+                            "share",
+                            &Target::Resource(chain[i..].to_vec(), groups.clone()),
+                            facts,
+                        )
+                        .is_ok()
                     });
                     if !holds {
                         void = Some((i, j));
@@ -412,10 +484,11 @@ mod tests {
 
     fn grant(user: &str, role: Role, by: &str) -> NodeGrant {
         NodeGrant {
-            user: user.into(),
+            holder: Holder::User(user.into()),
             role,
             granted_by: by.into(),
             granter: Some(self::user(by)),
+            expires_at: None,
         }
     }
 
@@ -434,29 +507,43 @@ mod tests {
         let mut f1 = file("f1", "ann", false, "d1");
         f1.grants = vec![grant("carl", Role::Viewer, "bob")];
         let chain = vec![f1.clone(), folder(vec![grant("bob", Role::Editor, "ann")])];
-        let kept = a.effective(chain, &facts());
+        let kept = a.effective(chain, &Memberships::default(), &facts());
         assert_eq!(kept[0].grants.len(), 1, "bob may share, carl's role holds");
-        a.check(&user("carl"), "read", &Target::Resource(kept), &facts())
-            .unwrap();
+        a.check(
+            &user("carl"),
+            "read",
+            &Target::Resource(kept, Memberships::default()),
+            &facts(),
+        )
+        .unwrap();
         // bob is only a viewer now: carl's share goes.
         let chain = vec![f1.clone(), folder(vec![grant("bob", Role::Viewer, "ann")])];
-        let kept = a.effective(chain, &facts());
+        let kept = a.effective(chain, &Memberships::default(), &facts());
         assert!(kept[0].grants.is_empty());
         assert!(
-            a.check(&user("carl"), "read", &Target::Resource(kept), &facts())
-                .is_err()
+            a.check(
+                &user("carl"),
+                "read",
+                &Target::Resource(kept, Memberships::default()),
+                &facts()
+            )
+            .is_err()
         );
         // bob's role gone entirely, or bob's account gone: likewise, and transitively.
         let mut f1b = f1.clone();
         f1b.grants.push(grant("dave", Role::Viewer, "carl"));
-        let kept = a.effective(vec![f1b, folder(vec![])], &facts());
+        let kept = a.effective(vec![f1b, folder(vec![])], &Memberships::default(), &facts());
         assert!(kept[0].grants.is_empty(), "{kept:?}");
         let mut gone = grant("bob", Role::Editor, "ann");
         gone.granter = Some(user("ann"));
         let mut carl = grant("carl", Role::Viewer, "bob");
         carl.granter = None;
         f1.grants = vec![carl];
-        let kept = a.effective(vec![f1, folder(vec![gone])], &facts());
+        let kept = a.effective(
+            vec![f1, folder(vec![gone])],
+            &Memberships::default(),
+            &facts(),
+        );
         assert!(kept[0].grants.is_empty());
     }
 
@@ -521,7 +608,7 @@ mod tests {
     #[test]
     fn owners_act_others_are_refused_without_explanation() {
         let a = Authorizer::new(true).unwrap();
-        let f = Target::Resource(vec![file("f1", "ann", false, "")]);
+        let f = Target::Resource(vec![file("f1", "ann", false, "")], Memberships::default());
         a.check(&user("ann"), "delete", &f, &facts()).unwrap();
         // bob may not even read it: it does not exist for him.
         let err = a.check(&user("bob"), "read", &f, &facts()).unwrap_err();
@@ -531,7 +618,7 @@ mod tests {
         // Someone who may read but not delete gets the 403, without the explanation.
         let mut shared = file("f1", "ann", false, "");
         shared.grants = vec![grant("bob", Role::Viewer, "ann")];
-        let shared = Target::Resource(vec![shared]);
+        let shared = Target::Resource(vec![shared], Memberships::default());
         let err = a
             .check(&user("bob"), "delete", &shared, &facts())
             .unwrap_err();
@@ -576,13 +663,17 @@ mod tests {
             parent: String::new(),
             grants: Vec::new(),
         };
-        let in_public_folder = Target::Resource(vec![file("f2", "ann", false, "d1"), folder]);
+        let in_public_folder = Target::Resource(
+            vec![file("f2", "ann", false, "d1"), folder],
+            Memberships::default(),
+        );
         // Public is a flag on the node itself; the folder's flag does not leak to children.
         assert!(
             a.check(&Principal::Anonymous, "read", &in_public_folder, &facts())
                 .is_err()
         );
-        let public_file = Target::Resource(vec![file("f3", "ann", true, "")]);
+        let public_file =
+            Target::Resource(vec![file("f3", "ann", true, "")], Memberships::default());
         a.check(&Principal::Anonymous, "download", &public_file, &facts())
             .unwrap();
         assert!(
@@ -590,7 +681,7 @@ mod tests {
                 .is_err()
         );
 
-        let target = Target::Resource(vec![file("f4", "ann", false, "")]);
+        let target = Target::Resource(vec![file("f4", "ann", false, "")], Memberships::default());
         let live = Principal::Link {
             id: "l1".into(),
             file_id: "f4".into(),
@@ -613,13 +704,19 @@ mod tests {
             parent: String::new(),
             grants: vec![grant("bob", Role::Viewer, "ann")],
         };
-        let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder.clone()]);
+        let shared = Target::Resource(
+            vec![file("f9", "ann", false, "d9"), folder.clone()],
+            Memberships::default(),
+        );
         a.check(&user("bob"), "download", &shared, &facts())
             .unwrap();
         assert!(a.check(&user("bob"), "delete", &shared, &facts()).is_err());
         assert!(a.check(&user("carl"), "read", &shared, &facts()).is_err());
         folder.grants = vec![grant("bob", Role::Editor, "ann")];
-        let shared = Target::Resource(vec![file("f9", "ann", false, "d9"), folder]);
+        let shared = Target::Resource(
+            vec![file("f9", "ann", false, "d9"), folder],
+            Memberships::default(),
+        );
         a.check(&user("bob"), "delete", &shared, &facts()).unwrap();
 
         let other = Principal::Link {

@@ -1,5 +1,5 @@
 //! The command-line client: `strongroom login | whoami | upload | download | ls | rm | versions |
-//! diff | restore | share | unshare | links | sessions`. The server URL and tokens live in a client config file written
+//! diff | restore | share | unshare | shared | group | links | sessions | admin`. The server URL and tokens live in a client config file written
 //! with mode 0600; an expired access token is refreshed once, transparently.
 
 use std::io::Write;
@@ -69,6 +69,30 @@ impl ClientConfig {
         f.sync_all().map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, path).map_err(|e| e.to_string())
     }
+}
+
+/// Who `share --with` gives a role to.
+#[derive(Debug, Clone, Copy)]
+pub enum ShareTo<'a> {
+    /// A user: an e-mail to share with, a user id to unshare.
+    User(&'a str),
+    /// A group, by id.
+    Group(&'a str),
+}
+
+/// A `share --with` request.
+#[derive(Debug, Clone, Copy)]
+pub struct ShareWith<'a> {
+    /// File or folder id.
+    pub id: &'a str,
+    /// `id` is a folder.
+    pub folder: bool,
+    /// Who.
+    pub to: ShareTo<'a>,
+    /// viewer, commenter or editor.
+    pub role: &'a str,
+    /// When it stops granting (RFC 3339).
+    pub expires: Option<&'a str>,
 }
 
 /// A client session against one server.
@@ -480,15 +504,56 @@ impl Client {
         .await
     }
 
-    /// `share --with`: gives a user a role on a file.
-    pub async fn share_with(&mut self, id: &str, email: &str, role: &str) -> Result<Value, String> {
-        let body = json!({ "email": email, "role": role });
+    /// `share --with EMAIL | --with-group GROUP`: gives a user or a group a role on a file
+    /// (or, with `folder`, on a folder and everything in it), until `expires` (RFC 3339).
+    pub async fn share_with(&mut self, share: &ShareWith<'_>) -> Result<Value, String> {
+        let mut body = json!({ "role": share.role });
+        match share.to {
+            ShareTo::User(email) => body["email"] = json!(email),
+            ShareTo::Group(group) => body["group"] = json!(group),
+        }
+        if let Some(e) = share.expires {
+            body["expires_at"] = json!(e);
+        }
+        let kind = if share.folder { "folders" } else { "files" };
         self.json(
             reqwest::Method::POST,
-            &format!("/files/{id}/grants"),
+            &format!("/{kind}/{}/grants", share.id),
             Some(body),
         )
         .await
+    }
+
+    /// `unshare --user ID | --group ID`: takes a user's or a group's role away.
+    pub async fn unshare_with(
+        &mut self,
+        id: &str,
+        folder: bool,
+        to: ShareTo<'_>,
+    ) -> Result<(), String> {
+        let kind = if folder { "folders" } else { "files" };
+        let path = match to {
+            ShareTo::User(user) => format!("/{kind}/{id}/grants/{user}"),
+            ShareTo::Group(group) => format!("/{kind}/{id}/grants/groups/{group}"),
+        };
+        self.json(reqwest::Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
+    /// `shared` (`--by-me`): what others shared with you, or what you shared.
+    pub async fn shared(&mut self, by_me: bool) -> Result<Value, String> {
+        let path = if by_me { "/shared/by-me" } else { "/shared" };
+        self.json(reqwest::Method::GET, path, None).await
+    }
+
+    /// Any JSON call of the API (`group …`, `admin …`): `Null` for 204.
+    pub async fn call(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        self.json(method, path, body).await
     }
 
     /// `unshare`: revokes a link.
@@ -512,8 +577,32 @@ impl Client {
     }
 
     /// `admin users`.
-    pub async fn admin_users(&mut self) -> Result<Value, String> {
-        self.json(reqwest::Method::GET, "/admin/users", None).await
+    pub async fn admin_users(
+        &mut self,
+        search: Option<&str>,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Value, String> {
+        // Only to encode the query: the path is joined to the server URL in `json`.
+        let mut url =
+            reqwest::Url::parse("http://query.invalid/admin/users").map_err(|e| e.to_string())?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = search {
+                q.append_pair("q", s);
+            }
+            if let Some(a) = after {
+                q.append_pair("after", a);
+            }
+            if let Some(l) = limit {
+                q.append_pair("limit", &l.to_string());
+            }
+        }
+        let path = match url.query() {
+            Some(query) => format!("/admin/users?{query}"),
+            None => "/admin/users".to_owned(),
+        };
+        self.json(reqwest::Method::GET, &path, None).await
     }
 
     /// `admin disable|enable|reset-password ID`.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use strongroom::cli::Client;
+use strongroom::cli::{Client, ShareTo, ShareWith};
 use strongroom::config::Config;
 
 #[derive(Debug, Parser)]
@@ -124,16 +124,26 @@ enum Command {
         #[command(subcommand)]
         command: Option<TrashCommand>,
     },
-    /// Creates a public link to a file, or shares it with a user (`--with EMAIL`).
+    /// Creates a public link to a file, or shares a file or folder with a user (`--with EMAIL`)
+    /// or a group (`--with-group ID`), optionally until `--expires`.
     Share {
-        /// File id.
+        /// File id (a folder id with `--folder`).
         id: String,
         /// Share with this user instead of creating a link.
-        #[arg(long = "with", value_name = "EMAIL")]
+        #[arg(long = "with", value_name = "EMAIL", conflicts_with = "with_group")]
         with: Option<String>,
-        /// Role for `--with`: viewer, commenter or editor.
+        /// Share with this group (you must be in it) instead of creating a link.
+        #[arg(long = "with-group", value_name = "GROUP")]
+        with_group: Option<String>,
+        /// `id` is a folder: the share covers everything in it.
+        #[arg(long)]
+        folder: bool,
+        /// Role for `--with`/`--with-group`: viewer, commenter or editor.
         #[arg(long, default_value = "viewer")]
         role: String,
+        /// When a `--with`/`--with-group` share stops granting (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        expires: Option<String>,
         /// Lifetime in seconds.
         #[arg(long)]
         ttl: Option<u64>,
@@ -144,10 +154,30 @@ enum Command {
         #[arg(long)]
         max_downloads: Option<u64>,
     },
-    /// Revokes a link.
+    /// Revokes a link, or (with `--user`/`--group`) a share of a file or folder.
     Unshare {
-        /// Link id.
-        link_id: String,
+        /// Link id; with `--user`/`--group`, the file (or `--folder`) id.
+        id: String,
+        /// Take this user's role away (user id).
+        #[arg(long, value_name = "USER_ID", conflicts_with = "group")]
+        user: Option<String>,
+        /// Take this group's role away.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+        /// `id` is a folder.
+        #[arg(long)]
+        folder: bool,
+    },
+    /// Lists what others shared with you (or, with `--by-me`, what you shared).
+    Shared {
+        /// What you shared, expired shares included.
+        #[arg(long)]
+        by_me: bool,
+    },
+    /// Groups: the ones you are in, or (administrators) create and manage them.
+    Group {
+        #[command(subcommand)]
+        command: Option<GroupCommand>,
     },
     /// Lists your links.
     Links,
@@ -186,9 +216,91 @@ enum TrashCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum GroupCommand {
+    /// The groups you are in, directly or through nested groups (the default).
+    Mine,
+    /// Every group (administrators).
+    List,
+    /// Creates a group (administrators); its id is what policies name and never changes.
+    Create {
+        /// Group id: a-z, 0-9, '.', '_', '-'.
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// What it is for.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Shows a group and its members (administrators).
+    Show {
+        /// Group id.
+        id: String,
+    },
+    /// Adds a user (`--email`) or a nested group (`--group`) (administrators).
+    Add {
+        /// Group id.
+        id: String,
+        /// The user's e-mail.
+        #[arg(long, conflicts_with = "group")]
+        email: Option<String>,
+        /// A group to nest inside.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Removes a user (`--user ID`) or a nested group (`--group ID`) (administrators).
+    Remove {
+        /// Group id.
+        id: String,
+        /// User id.
+        #[arg(long, conflicts_with = "group")]
+        user: Option<String>,
+        /// Group id.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Deletes a group and the shares it held (administrators).
+    Delete {
+        /// Group id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AdminCommand {
-    /// Lists every account.
-    Users,
+    /// Lists accounts by e-mail (searched with `--search`, paged with `--after`).
+    Users {
+        /// Only accounts whose e-mail or name contains this.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only accounts after this e-mail.
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Makes an account an administrator (it signs in again to use the role).
+    MakeAdmin {
+        /// User id.
+        id: String,
+    },
+    /// Takes the administrator role away (the account is signed out everywhere).
+    RevokeAdmin {
+        /// User id.
+        id: String,
+    },
+    /// Lists an account's sessions, or ends one (`--revoke SID`) or all (`--revoke-all`).
+    Sessions {
+        /// User id.
+        id: String,
+        /// Session id to end.
+        #[arg(long, conflicts_with = "revoke_all")]
+        revoke: Option<String>,
+        /// End every session of the account.
+        #[arg(long)]
+        revoke_all: bool,
+    },
     /// Disables an account: signed out everywhere, its links and shares suspended.
     Disable {
         /// User id.
@@ -452,15 +564,41 @@ async fn client_command(cli: Cli) -> Result<(), String> {
         }
         Command::Share {
             id,
-            with: Some(email),
+            with,
+            with_group,
+            folder,
             role,
+            expires,
             ..
-        } => {
-            let grant = c.share_with(&id, &email, &role).await?;
+        } if with.is_some() || with_group.is_some() => {
+            let to = match (&with, &with_group) {
+                (Some(email), _) => ShareTo::User(email),
+                (_, Some(group)) => ShareTo::Group(group),
+                _ => unreachable!("guarded"),
+            };
+            let share = ShareWith {
+                id: &id,
+                folder,
+                to,
+                role: &role,
+                expires: expires.as_deref(),
+            };
+            let grant = c.share_with(&share).await?;
             if cli.json {
                 print(&grant);
             } else {
-                println!("shared: if {email} has an account, it now holds the {role} role");
+                let until = grant["expires_at"]
+                    .as_str()
+                    .map(|e| format!(" until {e}"))
+                    .unwrap_or_default();
+                match to {
+                    ShareTo::User(email) => println!(
+                        "shared: if {email} has an account, it now holds the {role} role{until}"
+                    ),
+                    ShareTo::Group(group) => {
+                        println!("shared: group {group} now holds the {role} role{until}")
+                    }
+                }
             }
         }
         Command::Share {
@@ -490,7 +628,123 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Command::Unshare { link_id } => c.unshare(&link_id).await?,
+        Command::Unshare {
+            id,
+            user,
+            group,
+            folder,
+        } => match (user.as_deref(), group.as_deref()) {
+            (Some(u), _) => c.unshare_with(&id, folder, ShareTo::User(u)).await?,
+            (_, Some(g)) => c.unshare_with(&id, folder, ShareTo::Group(g)).await?,
+            _ => c.unshare(&id).await?,
+        },
+        Command::Shared { by_me } => {
+            let list = c.shared(by_me).await?;
+            if cli.json {
+                print(&list);
+            } else {
+                for g in list.as_array().into_iter().flatten() {
+                    let who = g["email"].as_str().or(g["group_id"].as_str()).unwrap_or("");
+                    println!(
+                        "{} {}  {}  {} {}{}{}",
+                        g["resource_kind"].as_str().unwrap_or(""),
+                        g["resource_id"].as_str().unwrap_or(""),
+                        g["role"].as_str().unwrap_or(""),
+                        g["holder_kind"].as_str().unwrap_or(""),
+                        who,
+                        g["expires_at"]
+                            .as_str()
+                            .map(|e| format!("  until {e}"))
+                            .unwrap_or_default(),
+                        if g["expired"] == true {
+                            "  (expired)"
+                        } else {
+                            ""
+                        },
+                    );
+                }
+            }
+        }
+        Command::Group { command } => {
+            use reqwest::Method;
+            let command = command.unwrap_or(GroupCommand::Mine);
+            let out = match &command {
+                GroupCommand::Mine => c.call(Method::GET, "/me/groups", None).await?,
+                GroupCommand::List => {
+                    c.call(Method::GET, "/admin/groups?limit=1000", None)
+                        .await?
+                }
+                GroupCommand::Create {
+                    id,
+                    name,
+                    description,
+                } => {
+                    let body =
+                        serde_json::json!({ "id": id, "name": name, "description": description });
+                    c.call(Method::POST, "/admin/groups", Some(body)).await?
+                }
+                GroupCommand::Show { id } => {
+                    c.call(Method::GET, &format!("/admin/groups/{id}"), None)
+                        .await?
+                }
+                GroupCommand::Add { id, email, group } => {
+                    let body = match (email, group) {
+                        (Some(e), _) => serde_json::json!({ "email": e }),
+                        (_, Some(g)) => serde_json::json!({ "group": g }),
+                        _ => return Err("give --email or --group".into()),
+                    };
+                    c.call(
+                        Method::POST,
+                        &format!("/admin/groups/{id}/members"),
+                        Some(body),
+                    )
+                    .await?
+                }
+                GroupCommand::Remove { id, user, group } => {
+                    let path = match (user, group) {
+                        (Some(u), _) => format!("/admin/groups/{id}/members/user/{u}"),
+                        (_, Some(g)) => format!("/admin/groups/{id}/members/group/{g}"),
+                        _ => return Err("give --user or --group".into()),
+                    };
+                    c.call(Method::DELETE, &path, None).await?
+                }
+                GroupCommand::Delete { id } => {
+                    c.call(Method::DELETE, &format!("/admin/groups/{id}"), None)
+                        .await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let Some(list) = out.as_array() {
+                for g in list {
+                    println!(
+                        "{}  {}",
+                        g["id"].as_str().unwrap_or(""),
+                        g["name"].as_str().unwrap_or("")
+                    );
+                }
+            } else if let Some(members) = out["members"].as_array() {
+                println!(
+                    "{}  {}",
+                    out["id"].as_str().unwrap_or(""),
+                    out["name"].as_str().unwrap_or("")
+                );
+                for m in members {
+                    println!(
+                        "  {} {}  {}",
+                        m["kind"].as_str().unwrap_or(""),
+                        m["id"].as_str().unwrap_or(""),
+                        m["name"].as_str().unwrap_or("")
+                    );
+                }
+            } else if out.is_object() {
+                println!(
+                    "{}  {}",
+                    out["id"].as_str().unwrap_or(""),
+                    out["name"].as_str().unwrap_or("")
+                );
+            }
+        }
         Command::Links => {
             let links = c.links().await?;
             if cli.json {
@@ -543,7 +797,50 @@ async fn client_command(cli: Cli) -> Result<(), String> {
         }
         Command::Admin { command } => {
             let out = match &command {
-                AdminCommand::Users => c.admin_users().await?,
+                AdminCommand::Users {
+                    search,
+                    after,
+                    limit,
+                } => {
+                    c.admin_users(search.as_deref(), after.as_deref(), *limit)
+                        .await?
+                }
+                AdminCommand::MakeAdmin { id } => {
+                    c.call(
+                        reqwest::Method::POST,
+                        &format!("/admin/users/{id}/admin"),
+                        None,
+                    )
+                    .await?
+                }
+                AdminCommand::RevokeAdmin { id } => {
+                    c.call(
+                        reqwest::Method::DELETE,
+                        &format!("/admin/users/{id}/admin"),
+                        None,
+                    )
+                    .await?
+                }
+                AdminCommand::Sessions {
+                    id,
+                    revoke,
+                    revoke_all,
+                } => {
+                    let (method, path) = match (revoke, revoke_all) {
+                        (Some(sid), _) => (
+                            reqwest::Method::DELETE,
+                            format!("/admin/users/{id}/sessions/{sid}"),
+                        ),
+                        (None, true) => (
+                            reqwest::Method::DELETE,
+                            format!("/admin/users/{id}/sessions"),
+                        ),
+                        (None, false) => {
+                            (reqwest::Method::GET, format!("/admin/users/{id}/sessions"))
+                        }
+                    };
+                    c.call(method, &path, None).await?
+                }
                 AdminCommand::Disable { id } => c.admin_user_action(id, "disable").await?,
                 AdminCommand::Enable { id } => c.admin_user_action(id, "enable").await?,
                 AdminCommand::ResetPassword { id } => {
@@ -556,7 +853,30 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             };
             if cli.json {
                 print(&out);
-            } else if let AdminCommand::Users = command {
+            } else if out.is_null() {
+                println!("done");
+            } else if let AdminCommand::Sessions { .. } = command {
+                for s in out.as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {}  last used {}",
+                        s["id"].as_str().unwrap_or(""),
+                        s["ip"].as_str().unwrap_or("-"),
+                        s["last_used_at"].as_str().unwrap_or("")
+                    );
+                }
+            } else if let AdminCommand::MakeAdmin { .. } | AdminCommand::RevokeAdmin { .. } =
+                command
+            {
+                println!(
+                    "{} is {}",
+                    out["email"].as_str().unwrap_or(""),
+                    if out["is_admin"] == true {
+                        "an administrator"
+                    } else {
+                        "not an administrator"
+                    }
+                );
+            } else if let AdminCommand::Users { .. } = command {
                 for u in out.as_array().into_iter().flatten() {
                     println!(
                         "{}  {}{}{}",

@@ -1,6 +1,7 @@
 //! The background loops, in one place: the outbox relay, the orphan sweeper with version
-//! retention and the trash's automatic purge, the usage meter, the summaries of anonymous denials, and the
-//! hourly housekeeping (expired sessions, idle rate-limit windows).
+//! retention and the trash's automatic purge, the usage meter, the summaries of anonymous
+//! denials, the events of expired shares, and the hourly housekeeping (expired sessions, idle
+//! rate-limit windows).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +88,23 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
             }
             if last {
                 break;
+            }
+        }
+    }));
+    // Expired shares: already refused by every decision; here each gets its `share.expired`
+    // event (for the audit trail and the bus), within a minute.
+    let app = owner.clone();
+    let mut stop = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            match app.shares.note_expiries().await {
+                Ok(n) if n > 0 => tracing::info!(shares = n, "noted expired shares"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "noting expired shares failed"),
             }
         }
     }));

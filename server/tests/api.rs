@@ -65,6 +65,34 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     // Someone to share with.
     let (_, friend) = h.user("friend@example.com").await;
     let friend_id = friend["user"]["id"].as_str().unwrap().to_owned();
+    // A group the owner is in, holding a share of the file and of the folder (to unshare).
+    let mut root = strongroom::domain::Ctx::system();
+    root.principal = strongroom::authz::Principal::User {
+        id: "setup".into(),
+        admin: true,
+    };
+    h.app
+        .groups
+        .create(&root, "walkers", None, None)
+        .await
+        .unwrap();
+    let owner = strongroom::domain::groups::NewMember::Email("owner@example.com");
+    h.app
+        .groups
+        .add_member(&root, "walkers", Some(owner))
+        .await
+        .unwrap();
+    for on in [format!("/files/{file_id}"), format!("/folders/{folder_id}")] {
+        let r = h
+            .call(
+                Method::POST,
+                &format!("{on}/grants"),
+                Some(&token),
+                Some(json!({ "group": "walkers", "role": "viewer" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
     // A second session to revoke.
     let other_session = h
         .call(
@@ -123,6 +151,9 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
             ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
             ("PUT", "/admin/users/{id}/quota") => json!({ "bytes": 1000, "files": null }),
+            ("POST", "/admin/groups") => json!({ "id": "g" }),
+            ("PATCH", "/admin/groups/{id}") => json!({ "name": "G" }),
+            ("POST", "/admin/groups/{id}/members") => json!({ "email": "friend@example.com" }),
             ("PUT", "/files/{id}/content") => json!("the second version"),
             ("POST", "/files/{id}/links") => json!({}),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
@@ -137,6 +168,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         // another current, so deleting version 1 succeeds too.
         let path_with_user = path
             .replace("{user_id}", &friend_id)
+            .replace("{group_id}", "walkers")
             .replace("{version}", "1");
         let uri = match path_with_user.as_str() {
             "/files/{id}/diff" => format!("/files/{file_id}/diff?from=1&to=1"),

@@ -329,15 +329,7 @@ impl Accounts {
         let list = self.sessions.sessions(&user).await?;
         Ok(list
             .into_iter()
-            .map(|s| SessionView {
-                current: ctx.session_id.as_deref() == Some(s.id.to_string().as_str()),
-                id: s.id.to_string(),
-                device_id: s.device_id.clone(),
-                ip: s.ip.map(|i| i.to_string()),
-                user_agent: s.user_agent.clone(),
-                created_at: system_time(s.created_at),
-                last_used_at: system_time(s.last_used_at),
-            })
+            .map(|s| session_view(&s, ctx.session_id.as_deref()))
             .collect())
     }
 
@@ -467,16 +459,109 @@ impl Accounts {
         Ok(())
     }
 
-    /// Every account, by email (administrators).
-    pub async fn list_users(&self, ctx: &Ctx) -> Result<Vec<User>> {
+    /// Accounts by e-mail (administrators): those whose e-mail or name contains `text`
+    /// (case-insensitive), after the e-mail `after`, at most `limit` (1 to 1000).
+    pub async fn list_users(
+        &self,
+        ctx: &Ctx,
+        text: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>> {
         self.guard.authorize_platform(ctx, "administer").await?;
+        if !(1..=1000).contains(&limit) {
+            return Err(Error::BadRequest("limit is 1 to 1000".into()));
+        }
+        if text.is_some_and(|t| t.is_empty() || t.chars().count() > 200) {
+            return Err(Error::BadRequest("q is 1 to 200 characters".into()));
+        }
+        let query = crate::store::UserQuery { text, after, limit };
         Ok(self
             .store
-            .list(10_000)
+            .list(&query)
             .await?
             .into_iter()
             .map(view)
             .collect())
+    }
+
+    /// Makes an account an administrator or no longer one (administrators; not oneself). The
+    /// account is signed out everywhere either way, so no token keeps a role it lost, and the
+    /// next sign-in carries the new one.
+    pub async fn set_admin(&self, ctx: &Ctx, id: &str, admin: bool) -> Result<User> {
+        self.guard.authorize_platform(ctx, "administer").await?;
+        let id = names::id(id)?;
+        if ctx.principal.user_id() == Some(id.as_str()) {
+            return Err(Error::Invalid(
+                "administrators cannot change their own administrator role".into(),
+            ));
+        }
+        let action = if admin {
+            "account.admin_granted"
+        } else {
+            "account.admin_revoked"
+        };
+        let event = ctx.event(action, "user", &id).build()?;
+        let change = UserChange {
+            is_admin: Some(admin),
+            ..Default::default()
+        };
+        match self
+            .store
+            .update(&id, &change, self.guard.now(), &event)
+            .await
+        {
+            Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such user".into())),
+            other => other.map_err(Error::from),
+        }?;
+        self.sessions.revoke_all(&id).await?;
+        self.get_user(&id).await
+    }
+
+    /// An account's sessions (administrators).
+    pub async fn user_sessions(&self, ctx: &Ctx, id: &str) -> Result<Vec<SessionView>> {
+        self.guard.authorize_platform(ctx, "administer").await?;
+        let id = names::id(id)?;
+        self.get_user(&id).await?;
+        let list = self.sessions.sessions(&id).await?;
+        let event = ctx.event("account.sessions_viewed", "user", &id).build()?;
+        self.guard.record(&event).await?;
+        Ok(list.into_iter().map(|s| session_view(&s, None)).collect())
+    }
+
+    /// Ends one of an account's sessions, or all of them (`None`) (administrators).
+    pub async fn revoke_user_sessions(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        session: Option<&str>,
+    ) -> Result<()> {
+        self.guard.authorize_platform(ctx, "administer").await?;
+        let id = names::id(id)?;
+        self.get_user(&id).await?;
+        match session {
+            None => {
+                self.sessions.revoke_all(&id).await?;
+            }
+            Some(sid) => {
+                let sid =
+                    SessionId::parse(sid).map_err(|_| Error::NotFound("no such session".into()))?;
+                self.sessions
+                    .revoke_session(&id, &sid)
+                    .await
+                    .map_err(|e| match e {
+                        strongroom_session_store::Error::NotFound { .. } => {
+                            Error::NotFound("no such session".into())
+                        }
+                        other => other.into(),
+                    })?;
+            }
+        }
+        let mut draft = ctx.event("account.sessions_revoked", "user", &id);
+        if let Some(sid) = session {
+            draft = draft.attr("session", sid);
+        }
+        self.guard.record(&draft.build()?).await
     }
 
     /// Disables or enables an account (administrators). Disabling signs it out everywhere, refuses
@@ -553,6 +638,19 @@ impl Accounts {
             .await?;
         self.sessions.revoke_all(&id).await?;
         Ok(password)
+    }
+}
+
+fn session_view(s: &strongroom_session_store::Session, current: Option<&str>) -> SessionView {
+    let id = s.id.to_string();
+    SessionView {
+        current: current == Some(id.as_str()),
+        id,
+        device_id: s.device_id.clone(),
+        ip: s.ip.map(|i| i.to_string()),
+        user_agent: s.user_agent.clone(),
+        created_at: system_time(s.created_at),
+        last_used_at: system_time(s.last_used_at),
     }
 }
 

@@ -151,8 +151,8 @@ impl Files {
     /// trips to the store, however deep the file lies: the file with its folders, then the shares.
     /// A file in the trash, or in a trashed folder, is "not found" here: only the trash's own
     /// routes see it.
-    pub async fn locate(&self, id: &str) -> Result<(FileMeta, Target)> {
-        match self.locate_any(id).await? {
+    pub async fn locate(&self, id: &str, principals: &[&str]) -> Result<(FileMeta, Target)> {
+        match self.locate_any(id, principals).await? {
             (_, _, true) => Err(Error::NotFound("no such file".into())),
             (file, target, false) => Ok((file, target)),
         }
@@ -160,7 +160,11 @@ impl Files {
 
     /// [`Files::locate`], trashed or not: the file, its target, and whether it is in the trash
     /// (itself or through a folder above it).
-    pub(super) async fn locate_any(&self, id: &str) -> Result<(FileMeta, Target, bool)> {
+    pub(super) async fn locate_any(
+        &self,
+        id: &str,
+        principals: &[&str],
+    ) -> Result<(FileMeta, Target, bool)> {
         let Some(located) = self.store.locate(id).await? else {
             return Err(Error::NotFound("no such file".into()));
         };
@@ -169,7 +173,7 @@ impl Files {
         let file = FileMeta::from(located.file);
         let mut nodes = vec![file.node(Vec::new())];
         nodes.extend(folders::nodes(located.folders));
-        let target = self.folders.attach_grants(nodes).await?;
+        let target = self.folders.attach_grants(nodes, principals).await?;
         Ok((file, target, trashed))
     }
 
@@ -177,7 +181,7 @@ impl Files {
     /// "not found": ids of other users' files reveal nothing.
     pub async fn authorize_on(&self, ctx: &Ctx, action: &str, id: &str) -> Result<FileMeta> {
         let id = names::id(id)?;
-        let (file, target) = self.locate(&id).await?;
+        let (file, target) = self.locate(&id, &ctx.principals()).await?;
         match self
             .guard
             .authorize(ctx, action, &target, "file", &id)

@@ -91,11 +91,13 @@ impl Folders {
         Ok((nodes(chain), trashed))
     }
 
-    /// Fills in the grants of every node (one query) and drops those whose sharer lost the right
-    /// they were made from (see [`crate::authz::Authorizer::effective`]).
-    pub async fn attach_grants(&self, mut nodes: Vec<Node>) -> Result<Target> {
+    /// Fills in the grants of every node and the group memberships of `principals` (one query)
+    /// and drops the grants whose sharer lost the right they were made from (see
+    /// [`crate::authz::Authorizer::effective`]).
+    pub async fn attach_grants(&self, mut nodes: Vec<Node>, principals: &[&str]) -> Result<Target> {
         let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
-        let mut grants = super::grants::roles_on(self.grants.as_ref(), &ids).await?;
+        let (mut grants, groups) =
+            super::grants::access(self.grants.as_ref(), principals, &ids).await?;
         for n in &mut nodes {
             n.grants = grants.remove(&n.id).unwrap_or_default();
         }
@@ -105,28 +107,30 @@ impl Folders {
             mfa: false,
             device_trusted: false,
         };
-        Ok(Target::Resource(self.guard.authz.effective(nodes, &facts)))
+        let nodes = self.guard.authz.effective(nodes, &groups, &facts);
+        Ok(Target::Resource(nodes, groups))
     }
 
-    /// The folder `id` and its ancestors, nearest first, as policy nodes with their grants.
-    pub async fn chain(&self, id: &str) -> Result<Vec<Node>> {
-        match self.attach_grants(self.chain_nodes(id).await?).await? {
-            Target::Resource(nodes) => Ok(nodes),
-            _ => Err(Error::Internal("folder chain".into())),
-        }
+    /// The folder `id` and its ancestors, nearest first, as policy nodes with their grants, and
+    /// the memberships of `principals`: the target of a decision on the folder.
+    pub async fn chain(&self, id: &str, principals: &[&str]) -> Result<Target> {
+        self.attach_grants(self.chain_nodes(id).await?, principals)
+            .await
     }
 
     /// Authorizes `action` on folder `id`; a folder the caller may not even read is "not found".
     pub async fn authorize_on(&self, ctx: &Ctx, action: &str, id: &str) -> Result<Vec<Node>> {
         let id = names::id(id)?;
-        let nodes = self.chain(&id).await?;
-        let target = Target::Resource(nodes.clone());
+        let target = self.chain(&id, &ctx.principals()).await?;
         match self
             .guard
             .authorize(ctx, action, &target, "folder", &id)
             .await
         {
-            Ok(()) => Ok(nodes),
+            Ok(()) => match target {
+                Target::Resource(nodes, _) => Ok(nodes),
+                _ => Err(Error::Internal("folder chain".into())),
+            },
             Err(Error::NotFound(_)) => Err(Error::NotFound("no such folder".into())),
             Err(e) => Err(e),
         }

@@ -280,7 +280,10 @@ impl Links {
             };
             self.check_password(ctx, &row, given, hash).await?;
         }
-        let (file, target) = self.files.locate(&row.link.file_id).await?;
+        let (file, target) = self
+            .files
+            .locate(&row.link.file_id, &[row.created_by.as_str()])
+            .await?;
         // A link carries its creator's authority: once they may no longer share the file (their
         // role was taken away, the file moved out of their reach, the account was disabled or
         // deleted), the link stops working.

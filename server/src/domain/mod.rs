@@ -8,6 +8,7 @@ pub mod files;
 pub mod folders;
 pub mod fsck;
 pub mod grants;
+pub mod groups;
 pub mod integrity;
 pub mod links;
 pub mod metering;
@@ -21,6 +22,7 @@ pub use accounts::Accounts;
 pub use files::Files;
 pub use folders::Folders;
 pub use grants::Shares;
+pub use groups::Groups;
 pub use links::Links;
 
 #[cfg(test)]
@@ -79,6 +81,13 @@ impl Ctx {
     }
 
     /// The signed-in user's id, or 401.
+    /// The users whose group memberships a decision for this caller needs: the caller, when
+    /// signed in.
+    pub fn principals(&self) -> Vec<&str> {
+        self.principal.user_id().into_iter().collect()
+    }
+
+    /// The caller's user id; "sign in first" for anyone else.
     pub fn user_id(&self) -> Result<&str> {
         self.principal
             .user_id()

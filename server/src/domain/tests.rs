@@ -12,6 +12,7 @@ use strongroom_audit::AuditEvent;
 use strongroom_file_verifier::{Algorithm, KeyRing as FileKeys, SecretKey};
 
 use super::files::{Delivery, NewFile, Want};
+use super::grants::ShareWith;
 use super::{Ctx, Files, Folders, Guard, Shares};
 use crate::authz::{Authorizer, Principal};
 use crate::blobs::Blobs;
@@ -22,7 +23,7 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{
     self, ChainNode, FileChange, FileQuery, FileRecord, FileStore, FolderChange, FolderEdge,
-    FolderRecord, FolderStore, GrantRecord, GrantStore, HeldRole, Located, MemoryStore, NewGrant,
+    FolderRecord, FolderStore, GrantRecord, GrantStore, Located, MemoryStore, NewGrant,
     Shares as Listed, TrashQuery, UserRecord, UserStore,
 };
 
@@ -182,13 +183,27 @@ impl GrantStore for Counting {
         self.tick();
         GrantStore::list(self.inner.as_ref(), which).await
     }
-    async fn roles_on(&self, ids: &[&str]) -> store::Result<Vec<HeldRole>> {
+    async fn access(&self, who: &[&str], ids: &[&str]) -> store::Result<store::Access> {
         self.tick();
-        self.inner.roles_on(ids).await
+        self.inner.access(who, ids).await
     }
-    async fn remove(&self, k: &str, id: &str, u: &str, e: &AuditEvent) -> store::Result<bool> {
+    async fn remove(
+        &self,
+        k: &str,
+        id: &str,
+        h: store::Holder<'_>,
+        e: &AuditEvent,
+    ) -> store::Result<bool> {
         self.tick();
-        self.inner.remove(k, id, u, e).await
+        self.inner.remove(k, id, h, e).await
+    }
+    async fn due_expiries(&self, now: i64, limit: usize) -> store::Result<Vec<GrantRecord>> {
+        self.tick();
+        self.inner.due_expiries(now, limit).await
+    }
+    async fn note_expiry(&self, g: &GrantRecord, at: i64, e: &AuditEvent) -> store::Result<bool> {
+        self.tick();
+        self.inner.note_expiry(g, at, e).await
     }
 }
 
@@ -242,6 +257,7 @@ fn world() -> World {
     );
     let shares = Shares::new(
         counting.clone(),
+        store.clone(),
         store.clone(),
         files.clone(),
         folders.clone(),
@@ -335,7 +351,14 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
     let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
     // Bob may read it through a share on the top folder, 30 levels up.
     w.shares
-        .grant(&ann, "folder", &top, "bob@example.com", "viewer")
+        .grant(
+            &ann,
+            "folder",
+            &top,
+            Some(ShareWith::Email("bob@example.com")),
+            "viewer",
+            None,
+        )
         .await
         .unwrap();
 

@@ -166,7 +166,7 @@ impl Files {
                 if record.trashed_at.is_none() {
                     return Err(gone());
                 }
-                let (_, target, _) = self.locate_any(&id).await?;
+                let (_, target, _) = self.locate_any(&id, &ctx.principals()).await?;
                 (self.file_item(record), target)
             }
             Kind::Folder => {
@@ -175,7 +175,7 @@ impl Files {
                     return Err(gone());
                 }
                 let (nodes, _) = self.folders.chain_any(&id).await?;
-                let target = self.folders.attach_grants(nodes).await?;
+                let target = self.folders.attach_grants(nodes, &ctx.principals()).await?;
                 (self.folder_item(record), target)
             }
         };

@@ -229,12 +229,111 @@ pub async fn verify_chain(
     }))
 }
 
-/// Every account.
-#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
-pub async fn users(State(app): State<AppState>, caller: Caller) -> Result<Json<Vec<User>>> {
+/// A search of the accounts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearch {
+    /// Only accounts whose e-mail or name contains this (case-insensitive).
+    pub q: Option<String>,
+    /// Only accounts whose e-mail sorts after this one (the last of the previous page).
+    pub after: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<usize>,
+}
+
+/// Accounts by e-mail, searched and paged.
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])), params(UserSearch),
+    responses((status = 200, body = Vec<User>), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn users(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UserSearch>,
+) -> Result<Json<Vec<User>>> {
     caller.0.user_id()?;
-    Ok(Json(app.accounts.list_users(&caller.0).await?))
+    Ok(Json(
+        app.accounts
+            .list_users(
+                &caller.0,
+                q.q.as_deref(),
+                q.after.as_deref(),
+                q.limit.unwrap_or(100),
+            )
+            .await?,
+    ))
+}
+
+/// Makes an account an administrator (it is signed out, to sign in with the new role).
+#[utoipa::path(post, path = "/admin/users/{id}/admin", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn grant_admin(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(app.accounts.set_admin(&caller.0, &id, true).await?))
+}
+
+/// Takes the administrator role away (the account is signed out everywhere at once).
+#[utoipa::path(delete, path = "/admin/users/{id}/admin", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn revoke_admin(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(app.accounts.set_admin(&caller.0, &id, false).await?))
+}
+
+/// An account's sessions.
+#[utoipa::path(get, path = "/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = Vec<crate::domain::accounts::SessionView>), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn user_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<crate::domain::accounts::SessionView>>> {
+    caller.0.user_id()?;
+    Ok(Json(app.accounts.user_sessions(&caller.0, &id).await?))
+}
+
+/// Signs an account out everywhere.
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_user_sessions(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<http::StatusCode> {
+    caller.0.user_id()?;
+    app.accounts
+        .revoke_user_sessions(&caller.0, &id, None)
+        .await?;
+    Ok(http::StatusCode::NO_CONTENT)
+}
+
+/// Ends one of an account's sessions.
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions/{session_id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id"), ("session_id" = String, Path, description = "Session id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_user_session(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, session_id)): Path<(String, String)>,
+) -> Result<http::StatusCode> {
+    caller.0.user_id()?;
+    app.accounts
+        .revoke_user_sessions(&caller.0, &id, Some(&session_id))
+        .await?;
+    Ok(http::StatusCode::NO_CONTENT)
 }
 
 /// Disables an account: signed out everywhere, logins refused, its links and shares suspended.

@@ -6,6 +6,7 @@ mod caller;
 mod files;
 mod folders;
 mod grants;
+mod groups;
 mod links;
 mod middleware;
 mod ops;
@@ -104,9 +105,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(links::revoke))
         .routes(routes!(grants::grant_file, grants::file_grants))
         .routes(routes!(grants::revoke_file))
+        .routes(routes!(grants::revoke_file_group))
         .routes(routes!(grants::grant_folder, grants::folder_grants))
         .routes(routes!(grants::revoke_folder))
+        .routes(routes!(grants::revoke_folder_group))
         .routes(routes!(grants::shared_with_me))
+        .routes(routes!(grants::shared_by_me))
         .routes(routes!(links::info))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::verify_chain))
@@ -116,6 +120,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_quota))
         .routes(routes!(usage::export))
         .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::grant_admin, admin::revoke_admin))
+        .routes(routes!(admin::user_sessions, admin::revoke_user_sessions))
+        .routes(routes!(admin::revoke_user_session))
+        .routes(routes!(groups::create, groups::list))
+        .routes(routes!(groups::get, groups::update, groups::delete))
+        .routes(routes!(groups::add_member))
+        .routes(routes!(groups::remove_member))
+        .routes(routes!(groups::mine))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

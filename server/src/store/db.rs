@@ -146,7 +146,14 @@ pub trait RowLock {
         owner: &str,
         exclusive: bool,
     ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Makes changes to group nesting take turns (so two concurrent adds cannot close a cycle
+    /// that neither saw). PostgreSQL takes a transaction-level advisory lock.
+    fn lock_groups(&mut self) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
 }
+
+/// The advisory lock key for group nesting ("sr-grps" in ASCII).
+const GROUPS_LOCK: i64 = 0x0073_722d_6772_7073;
 
 impl RowLock for sqlx::Transaction<'static, sqlx::Sqlite> {
     async fn lock_file(&mut self, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
@@ -174,6 +181,10 @@ impl RowLock for sqlx::Transaction<'static, sqlx::Sqlite> {
 
     async fn lock_tree(&mut self, _owner: &str, _exclusive: bool) -> Result<(), sqlx::Error> {
         // Write transactions begin IMMEDIATE: they already run one at a time.
+        Ok(())
+    }
+
+    async fn lock_groups(&mut self) -> Result<(), sqlx::Error> {
         Ok(())
     }
 }
@@ -211,6 +222,14 @@ impl RowLock for sqlx::Transaction<'static, sqlx::Postgres> {
         sqlx::query(sql)
             .bind(owner)
             .fetch_optional(&mut **self)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_groups(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(GROUPS_LOCK)
+            .execute(&mut **self)
             .await?;
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), versions ([`VersionStore`]), chunks
+//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), versions ([`VersionStore`]), chunks
 //! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
@@ -18,6 +18,7 @@ mod events;
 mod files;
 mod folders;
 mod grants;
+mod groups;
 mod links;
 mod memory;
 mod sql;
@@ -37,11 +38,14 @@ pub use files::{
 pub use folders::{
     ChainNode, DynFolderStore, FolderChange, FolderEdge, FolderRecord, FolderStore, MAX_DEPTH,
 };
-pub use grants::{DynGrantStore, GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
+pub use grants::{
+    Access, DynGrantStore, GrantRecord, GrantStore, HeldRole, Holder, NewGrant, Shares,
+};
+pub use groups::{DynGroupStore, GroupRecord, GroupStore, MemberRecord};
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;
-pub use users::{DynUserStore, UserChange, UserKey, UserRecord, UserStore};
+pub use users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord, UserStore};
 pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
 
 /// What a store operation can fail with.
@@ -143,6 +147,8 @@ impl From<sqlx::Error> for Error {
 pub(crate) fn unique_rule(which: &str) -> &'static str {
     if which.contains("email") {
         EMAIL_TAKEN
+    } else if which.contains("user_groups") {
+        GROUP_TAKEN
     } else if which.contains("files") {
         FILE_NAME_TAKEN
     } else if which.contains("folders") {
@@ -156,6 +162,9 @@ pub(crate) const EMAIL_TAKEN: &str = "that email is already registered";
 pub(crate) const FILE_NAME_TAKEN: &str = "a file with that name already exists in this folder";
 pub(crate) const FOLDER_NAME_TAKEN: &str = "a folder with that name already exists in this folder";
 pub(crate) const FOLDER_NOT_EMPTY: &str = "the folder is not empty";
+pub(crate) const GROUP_TAKEN: &str = "a group with that id already exists";
+pub(crate) const GROUP_CYCLE: &str =
+    "a group cannot be inside itself (directly or through nested groups)";
 
 impl From<strongroom_audit::Error> for Error {
     fn from(e: strongroom_audit::Error) -> Self {

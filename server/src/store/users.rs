@@ -40,6 +40,17 @@ pub enum UserKey<'a> {
     Email(&'a str),
 }
 
+/// Which accounts to list: by e-mail, after `after`, at most `limit`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserQuery<'a> {
+    /// Only accounts whose e-mail or name contains this (case-insensitive).
+    pub text: Option<&'a str>,
+    /// Only accounts whose e-mail sorts after this one (the previous page's last).
+    pub after: Option<&'a str>,
+    /// At most this many.
+    pub limit: usize,
+}
+
 /// What a change to an account sets; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserChange {
@@ -53,6 +64,8 @@ pub struct UserChange {
     pub disabled_at: Option<Option<i64>>,
     /// `Some(q)` sets the account's quota overrides (a `None` limit: the default).
     pub quota: Option<super::Quota>,
+    /// `Some(true)` makes the account an administrator, `Some(false)` no longer one.
+    pub is_admin: Option<bool>,
 }
 
 /// The `users` table.
@@ -71,8 +84,8 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     async fn get(&self, key: UserKey<'_>) -> Result<Option<UserRecord>>;
     /// How many accounts exist.
     async fn count(&self) -> Result<u64>;
-    /// Accounts by e-mail, at most `limit`.
-    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>>;
+    /// Accounts matching `query`, by e-mail.
+    async fn list(&self, query: &UserQuery<'_>) -> Result<Vec<UserRecord>>;
     /// Changes an account at `at`, with its event.
     async fn update(
         &self,
@@ -101,8 +114,8 @@ impl<T: UserStore + ?Sized> UserStore for Arc<T> {
     async fn count(&self) -> Result<u64> {
         (**self).count().await
     }
-    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>> {
-        (**self).list(limit).await
+    async fn list(&self, query: &UserQuery<'_>) -> Result<Vec<UserRecord>> {
+        (**self).list(query).await
     }
     async fn update(
         &self,

@@ -6,11 +6,13 @@
 use std::sync::Arc;
 
 mod chunks;
+mod groups;
 mod trash;
 mod tree;
 mod usage;
 mod versions;
 pub use chunks::chunks_contract;
+pub use groups::groups_contract;
 pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
@@ -22,9 +24,9 @@ pub use versions::{versions_contract, versions_retention};
 use strongroom_audit::{Actor, AuditEvent, Resource};
 
 use super::Error;
-use super::grants::{DynGrantStore, NewGrant, Shares};
+use super::grants::{Access, DynGrantStore, Holder, NewGrant, Shares};
 use super::links::{DynLinkStore, LinkKey, LinkRecord, Listed, Reservation};
-use super::users::{DynUserStore, UserChange, UserKey, UserRecord};
+use super::users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord};
 
 pub(crate) fn event(action: &str) -> AuditEvent {
     AuditEvent::builder(
@@ -315,7 +317,10 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
     );
     assert!(store.count().await.unwrap() >= 2);
     let listed: Vec<String> = store
-        .list(10_000)
+        .list(&UserQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_iter()
@@ -325,6 +330,51 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
     sorted.sort();
     assert_eq!(listed, sorted);
     assert!(listed.contains(&ea) && listed.contains(&eb));
+    // Search by part of the e-mail, case-insensitive and literal; paging by e-mail.
+    let search = async |text: Option<&str>, after: Option<&str>, limit: usize| -> Vec<String> {
+        store
+            .list(&UserQuery { text, after, limit })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    };
+    assert_eq!(
+        search(Some(&a.to_uppercase()), None, 10).await,
+        std::slice::from_ref(&a)
+    );
+    assert!(
+        search(Some("%"), None, 10).await.is_empty(),
+        "wildcards match literally"
+    );
+    assert!(
+        search(Some("_"), None, 10)
+            .await
+            .iter()
+            .all(|id| id.contains('_'))
+    );
+    let first = search(None, None, 1).await;
+    let next = search(None, Some(&listed[0]), 1).await;
+    assert_eq!(first.len(), 1);
+    assert_ne!(first, next, "the next page starts after the cursor");
+    let promote = UserChange {
+        is_admin: Some(true),
+        ..Default::default()
+    };
+    store
+        .update(&a, &promote, 6, &event("account.admin_granted"))
+        .await
+        .unwrap();
+    assert!(store.get(UserKey::Id(&a)).await.unwrap().unwrap().is_admin);
+    let demote = UserChange {
+        is_admin: Some(false),
+        ..Default::default()
+    };
+    store
+        .update(&a, &demote, 6, &event("account.admin_revoked"))
+        .await
+        .unwrap();
 
     let rename = UserChange {
         name: Some("Renamed".into()),
@@ -352,7 +402,7 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
         .update("missing", &rename, 8, &event("account.updated"))
         .await;
     assert!(matches!(r, Err(Error::NotFound)), "{r:?}");
-    assert_eq!(events().await - before, 3, "refused changes record nothing");
+    assert_eq!(events().await - before, 5, "refused changes record nothing");
     let disable = UserChange {
         disabled_at: Some(Some(9)),
         ..Default::default()
@@ -392,7 +442,7 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
     assert!(store.get(UserKey::Id(&b)).await.unwrap().is_none());
     let r = store.delete(&b, &event("account.deleted")).await;
     assert!(matches!(r, Err(Error::NotFound)), "{r:?}");
-    assert_eq!(events().await - before, 6);
+    assert_eq!(events().await - before, 8);
 }
 
 /// Users the grants refer to: `(id, email)`; the first is an administrator, the others not.
@@ -407,7 +457,7 @@ pub struct People<'a> {
 }
 
 /// Put replaces (keeping the first time), list joins e-mails in the documented orders,
-/// `roles_on` reports the sharer's standing (gone once disabled), remove says whether it did
+/// `access` reports the sharer's standing (gone once disabled), remove says whether it did
 /// anything; each change records one event.
 pub async fn grants_contract(
     store: &DynGrantStore,
@@ -436,25 +486,43 @@ pub async fn grants_contract(
         let g = NewGrant {
             resource_kind: kind,
             resource_id: &id,
-            user_id: &user,
+            holder: Holder::User(&user),
             role,
             granted_by: &by,
             at,
+            expires_at: None,
         };
         store.put(&g, &event("share.granted")).await.unwrap();
     }
     assert_eq!(events().await - before, 4);
+    let nobody = NewGrant {
+        resource_kind: "file",
+        resource_id: &file,
+        holder: Holder::User("no-such-user"),
+        role: "viewer",
+        granted_by: p.admin.0,
+        at: 50,
+        expires_at: None,
+    };
+    assert!(matches!(
+        store.put(&nobody, &event("share.granted")).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(events().await - before, 4, "a refused put records nothing");
     let on_file = store.list(Shares::On("file", &file)).await.unwrap();
-    let emails: Vec<&str> = on_file.iter().map(|g| g.email.as_str()).collect();
+    let emails: Vec<&str> = on_file.iter().map(|g| g.holder_name.as_str()).collect();
     let mut sorted = emails.clone();
     sorted.sort();
     assert_eq!(emails, sorted, "by e-mail");
-    let ann = on_file.iter().find(|g| g.user_id == p.ann.0).unwrap();
+    let ann = on_file.iter().find(|g| g.holder_id == p.ann.0).unwrap();
     assert_eq!(
         (ann.role.as_str(), ann.granted_by.as_str(), ann.created_at),
         ("editor", p.bob.0, 10)
     );
-    assert_eq!(ann.email, p.ann.1);
+    assert_eq!(
+        (ann.holder_kind.as_str(), ann.holder_name.as_str()),
+        ("user", p.ann.1)
+    );
     assert!(
         store
             .list(Shares::On("folder", &file))
@@ -466,17 +534,25 @@ pub async fn grants_contract(
     let held = store.list(Shares::HeldBy(p.ann.0)).await.unwrap();
     let held: Vec<&str> = held.iter().map(|g| g.resource_id.as_str()).collect();
     assert_eq!(held, [folder.as_str(), file.as_str()], "newest first");
+    let given = store.list(Shares::GivenBy(p.bob.0)).await.unwrap();
+    assert_eq!(given.len(), 1);
+    assert_eq!(given[0].holder_id, p.ann.0);
 
-    let mut roles = store.roles_on(&[&file, &folder, "nothing"]).await.unwrap();
-    roles.sort_by(|a, b| (&a.node_id, &a.user_id).cmp(&(&b.node_id, &b.user_id)));
+    let mut roles = store
+        .access(&[], &[&file, &folder, "nothing"])
+        .await
+        .unwrap()
+        .roles;
+    roles.sort_by(|a, b| (&a.node_id, &a.holder_id).cmp(&(&b.node_id, &b.holder_id)));
     assert_eq!(roles.len(), 3, "{roles:?}");
     let by_bob = roles.iter().find(|r| r.granted_by == p.bob.0).unwrap();
     assert_eq!(by_bob.granter_admin, Some(false));
+    assert_eq!(by_bob.holder_kind, "user");
     let by_admin = roles.iter().find(|r| r.node_id == folder).unwrap();
     assert_eq!(by_admin.granter_admin, Some(true));
-    assert!(store.roles_on(&[]).await.unwrap().is_empty());
+    assert_eq!(store.access(&[], &[]).await.unwrap(), Access::default());
     disable(p.bob.0).await;
-    let roles = store.roles_on(&[&file]).await.unwrap();
+    let roles = store.access(&[], &[&file]).await.unwrap().roles;
     let by_bob = roles.iter().find(|r| r.granted_by == p.bob.0).unwrap();
     assert_eq!(
         by_bob.granter_admin, None,
@@ -487,13 +563,23 @@ pub async fn grants_contract(
     let before = events().await;
     assert!(
         store
-            .remove("file", &file, p.ann.0, &event("share.revoked"))
+            .remove(
+                "file",
+                &file,
+                Holder::User(p.ann.0),
+                &event("share.revoked")
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .remove("file", &file, p.ann.0, &event("share.revoked"))
+            .remove(
+                "file",
+                &file,
+                Holder::User(p.ann.0),
+                &event("share.revoked")
+            )
             .await
             .unwrap()
     );
@@ -564,6 +650,7 @@ mod tests {
             &events,
         )
         .await;
+        groups_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
         folders_racing_moves(mem.clone()).await;
@@ -618,6 +705,7 @@ mod tests {
             });
         };
         grants_contract(store.as_ref(), people, disable, &events).await;
+        groups_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;
         folders_racing_moves(store.clone()).await;

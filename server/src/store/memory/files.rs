@@ -208,7 +208,7 @@ impl FileStore for MemoryStore {
         }
         let blobs = super::versions::remove_all(&mut s, id);
         s.grants
-            .retain(|(kind, node, _), _| !(kind == "file" && node == id));
+            .retain(|(kind, node, _, _), _| !(kind == "file" && node == id));
         s.links.retain(|_, l| l.file_id != id);
         s.events.push(event.clone());
         Ok(Some(blobs))

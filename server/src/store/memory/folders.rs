@@ -171,7 +171,7 @@ impl FolderStore for MemoryStore {
             return Err(Error::Conflict(FOLDER_NOT_EMPTY.into()));
         }
         s.grants
-            .retain(|(kind, node, _), _| !(kind == "folder" && node == id));
+            .retain(|(kind, node, _, _), _| !(kind == "folder" && node == id));
         s.folders.remove(id);
         s.events.push(event.clone());
         Ok(())

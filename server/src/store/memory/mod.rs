@@ -12,14 +12,15 @@ mod chunks;
 mod events;
 mod files;
 mod folders;
+mod grants;
+mod groups;
 mod usage;
 mod versions;
 
 use super::files::FileRecord;
 use super::folders::FolderRecord;
-use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
-use super::users::{UserChange, UserKey, UserRecord, UserStore};
+use super::users::{UserChange, UserKey, UserQuery, UserRecord, UserStore};
 use super::{Error, Result};
 
 /// See the module docs.
@@ -36,8 +37,12 @@ struct State {
     /// (file, version) -> version.
     versions: BTreeMap<(String, i64), super::VersionRecord>,
     links: BTreeMap<String, LinkRecord>,
-    /// (kind, id, user) -> (role, granted_by, created_at).
-    grants: BTreeMap<(String, String, String), (String, String, i64)>,
+    /// (kind, id, holder kind, holder id) -> the share.
+    grants: BTreeMap<grants::ShareKey, grants::ShareRow>,
+    /// Groups by id.
+    groups: BTreeMap<String, super::groups::GroupRecord>,
+    /// (group, member kind, member id) -> (added_by, added_at).
+    members: BTreeMap<(String, String, String), (String, i64)>,
     /// The outbox: events in commit order.
     events: Vec<AuditEvent>,
     /// The chunk index (see `chunks.rs`).
@@ -182,95 +187,6 @@ impl LinkStore for MemoryStore {
 }
 
 #[async_trait]
-impl GrantStore for MemoryStore {
-    async fn put(&self, g: &NewGrant<'_>, event: &AuditEvent) -> Result<()> {
-        let mut s = self.lock();
-        if !s.users.contains_key(g.user_id) {
-            return Err(Error::NotFound);
-        }
-        let key = (
-            g.resource_kind.to_owned(),
-            g.resource_id.to_owned(),
-            g.user_id.to_owned(),
-        );
-        let created = s.grants.get(&key).map_or(g.at, |e| e.2);
-        s.grants
-            .insert(key, (g.role.to_owned(), g.granted_by.to_owned(), created));
-        s.events.push(event.clone());
-        Ok(())
-    }
-
-    async fn list(&self, which: Shares<'_>) -> Result<Vec<GrantRecord>> {
-        let s = self.lock();
-        let mut out: Vec<GrantRecord> = s
-            .grants
-            .iter()
-            .filter(|((kind, id, user), _)| match which {
-                Shares::On(k, i) => kind == k && id == i,
-                Shares::HeldBy(u) => user == u,
-            })
-            .filter_map(|((kind, id, user), (role, by, at))| {
-                let email = s.users.get(user)?.email.clone();
-                Some(GrantRecord {
-                    resource_kind: kind.clone(),
-                    resource_id: id.clone(),
-                    user_id: user.clone(),
-                    email,
-                    role: role.clone(),
-                    granted_by: by.clone(),
-                    created_at: *at,
-                })
-            })
-            .collect();
-        match which {
-            Shares::On(..) => out.sort_by(|a, b| a.email.cmp(&b.email)),
-            Shares::HeldBy(_) => {
-                out.sort_by_key(|g| std::cmp::Reverse(g.created_at));
-                out.truncate(1000);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn roles_on(&self, node_ids: &[&str]) -> Result<Vec<HeldRole>> {
-        let s = self.lock();
-        Ok(s.grants
-            .iter()
-            .filter(|((_, id, _), _)| node_ids.contains(&id.as_str()))
-            .map(|((_, id, user), (role, by, _))| HeldRole {
-                node_id: id.clone(),
-                user_id: user.clone(),
-                role: role.clone(),
-                granted_by: by.clone(),
-                granter_admin: s
-                    .users
-                    .get(by)
-                    .filter(|u| u.disabled_at.is_none())
-                    .map(|u| u.is_admin),
-            })
-            .collect())
-    }
-
-    async fn remove(
-        &self,
-        kind: &str,
-        id: &str,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<bool> {
-        let mut s = self.lock();
-        let removed = s
-            .grants
-            .remove(&(kind.to_owned(), id.to_owned(), user_id.to_owned()))
-            .is_some();
-        if removed {
-            s.events.push(event.clone());
-        }
-        Ok(removed)
-    }
-}
-
-#[async_trait]
 impl UserStore for MemoryStore {
     async fn create(&self, user: &UserRecord, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
@@ -297,10 +213,22 @@ impl UserStore for MemoryStore {
         Ok(self.lock().users.len() as u64)
     }
 
-    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>> {
-        let mut out: Vec<UserRecord> = self.lock().users.values().cloned().collect();
+    async fn list(&self, q: &UserQuery<'_>) -> Result<Vec<UserRecord>> {
+        let text = q.text.map(str::to_lowercase);
+        let mut out: Vec<UserRecord> = self
+            .lock()
+            .users
+            .values()
+            .filter(|u| q.after.is_none_or(|a| u.email.as_str() > a))
+            .filter(|u| {
+                text.as_deref().is_none_or(|t| {
+                    u.email.to_lowercase().contains(t) || u.name.to_lowercase().contains(t)
+                })
+            })
+            .cloned()
+            .collect();
         out.sort_by(|a, b| a.email.cmp(&b.email));
-        out.truncate(limit);
+        out.truncate(q.limit);
         Ok(out)
     }
 
@@ -326,6 +254,9 @@ impl UserStore for MemoryStore {
         }
         if let Some(d) = c.disabled_at {
             u.disabled_at = d;
+        }
+        if let Some(a) = c.is_admin {
+            u.is_admin = a;
         }
         u.updated_at = at;
         s.events.push(event.clone());
@@ -360,9 +291,12 @@ impl UserStore for MemoryStore {
         }
         // The shares on what it owned, those it held or gave, the links it made and the links
         // on its files.
-        s.grants.retain(|(_, node, user), (_, by, _)| {
-            user != id && by != id && !files.contains(node) && !folders.contains(node)
+        s.grants.retain(|(_, node, kind, holder), row| {
+            let held_by_it = kind == "user" && holder == id;
+            !(held_by_it || row.granted_by == id || files.contains(node) || folders.contains(node))
         });
+        s.members
+            .retain(|(_, kind, member), _| !(kind == "user" && member == id));
         s.links
             .retain(|_, l| l.created_by != id && !files.contains(&l.file_id));
         s.events.push(event.clone());

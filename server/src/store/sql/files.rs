@@ -223,7 +223,7 @@ impl FileStore for SqlStore {
                 .iter()
                 .map(|r| r.try_get("blob_key"))
                 .collect::<Result<_, _>>()?;
-            sqlx::query("DELETE FROM grants WHERE resource_kind = 'file' AND resource_id = $1")
+            sqlx::query("DELETE FROM shares WHERE resource_kind = 'file' AND resource_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -237,7 +237,7 @@ impl FolderStore for SqlStore {
             if files + subs > 0 {
                 return Err(Error::Conflict(FOLDER_NOT_EMPTY.into()));
             }
-            sqlx::query("DELETE FROM grants WHERE resource_kind = 'folder' AND resource_id = $1")
+            sqlx::query("DELETE FROM shares WHERE resource_kind = 'folder' AND resource_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -7,9 +7,8 @@ use sqlx::Row;
 use strongroom_audit::AuditEvent;
 
 use super::db::{Db, in_tx_with_event, on_db};
-use super::grants::{GrantRecord, GrantStore, HeldRole, NewGrant, Shares};
 use super::links::{LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
-use super::users::{UserChange, UserKey, UserRecord, UserStore};
+use super::users::{UserChange, UserKey, UserQuery, UserRecord, UserStore};
 use super::{Error, Result};
 
 /// What an owner stores, as quotas count it: files (trash included) and the bytes of all their
@@ -56,6 +55,8 @@ mod chunks;
 mod events;
 mod files;
 mod folders;
+mod grants;
+mod groups;
 mod usage;
 mod versions;
 
@@ -250,132 +251,6 @@ impl LinkStore for SqlStore {
     }
 }
 
-const GRANT_SELECT: &str = "SELECT g.resource_kind, g.resource_id, g.user_id, u.email, g.role, g.granted_by, g.created_at \
-                            FROM grants g JOIN users u ON u.id = g.user_id";
-
-#[async_trait]
-impl GrantStore for SqlStore {
-    async fn put(&self, g: &NewGrant<'_>, event: &AuditEvent) -> Result<()> {
-        let run = async {
-            in_tx_with_event!(&self.db, event, |tx| {
-                sqlx::query(
-                    "INSERT INTO grants (resource_kind, resource_id, user_id, role, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (resource_kind, resource_id, user_id) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by",
-                )
-                .bind(g.resource_kind)
-                .bind(g.resource_id)
-                .bind(g.user_id)
-                .bind(g.role)
-                .bind(g.granted_by)
-                .bind(g.at)
-                .execute(&mut *tx)
-                .await?
-            });
-            Ok::<_, Error>(())
-        };
-        Ok(run.await?)
-    }
-
-    async fn list(&self, which: Shares<'_>) -> Result<Vec<GrantRecord>> {
-        let (sql, a, b) = match which {
-            Shares::On(kind, id) => (
-                format!(
-                    "{GRANT_SELECT} WHERE g.resource_kind = $1 AND g.resource_id = $2 ORDER BY u.email"
-                ),
-                kind,
-                Some(id),
-            ),
-            Shares::HeldBy(user) => (
-                format!(
-                    "{GRANT_SELECT} WHERE g.user_id = $1 ORDER BY g.created_at DESC LIMIT 1000"
-                ),
-                user,
-                None,
-            ),
-        };
-        on_db!(&self.db, pool => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(a);
-            if let Some(b) = b {
-                q = q.bind(b);
-            }
-            let rows = q.fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                out.push(GrantRecord {
-                    resource_kind: r.try_get("resource_kind")?,
-                    resource_id: r.try_get("resource_id")?,
-                    user_id: r.try_get("user_id")?,
-                    email: r.try_get("email")?,
-                    role: r.try_get("role")?,
-                    granted_by: r.try_get("granted_by")?,
-                    created_at: r.try_get("created_at")?,
-                });
-            }
-            Ok(out)
-        })
-    }
-
-    async fn roles_on(&self, node_ids: &[&str]) -> Result<Vec<HeldRole>> {
-        if node_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=node_ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT g.resource_id, g.user_id, g.role, g.granted_by, u.is_admin AS granter_admin, u.disabled_at AS granter_disabled \
-             FROM grants g LEFT JOIN users u ON u.id = g.granted_by WHERE g.resource_id IN ({})",
-            placeholders.join(", ")
-        );
-        on_db!(&self.db, pool => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for id in node_ids {
-                q = q.bind(*id);
-            }
-            let rows = q.fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let admin: Option<bool> = r.try_get("granter_admin")?;
-                let disabled: Option<i64> = r.try_get("granter_disabled")?;
-                out.push(HeldRole {
-                    node_id: r.try_get("resource_id")?,
-                    user_id: r.try_get("user_id")?,
-                    role: r.try_get("role")?,
-                    granted_by: r.try_get("granted_by")?,
-                    granter_admin: admin.filter(|_| disabled.is_none()),
-                });
-            }
-            Ok(out)
-        })
-    }
-
-    async fn remove(
-        &self,
-        kind: &str,
-        id: &str,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<bool> {
-        let run = async {
-            let removed: u64;
-            in_tx_with_event!(&self.db, event, |tx| {
-                removed = sqlx::query(
-                    "DELETE FROM grants WHERE resource_kind = $1 AND resource_id = $2 AND user_id = $3",
-                )
-                .bind(kind)
-                .bind(id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if removed == 0 {
-                    return Ok(false);
-                }
-            });
-            Ok::<_, Error>(removed > 0)
-        };
-        Ok(run.await?)
-    }
-}
-
 const USER_COLUMNS: &str = "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at, quota_bytes, quota_files";
 
 macro_rules! user_from_row {
@@ -446,10 +321,28 @@ impl UserStore for SqlStore {
         Ok(n.max(0) as u64)
     }
 
-    async fn list(&self, limit: usize) -> Result<Vec<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email LIMIT $1");
+    async fn list(&self, q: &UserQuery<'_>) -> Result<Vec<UserRecord>> {
+        // LIKE with its wildcards escaped: the text is matched literally.
+        let pattern = q.text.map(|t| {
+            let escaped = t
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users \
+             WHERE ($1 IS NULL OR LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\') \
+             AND ($2 IS NULL OR email > $2) ORDER BY email LIMIT $3"
+        );
         on_db!(&self.db, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(limit.min(i64::MAX as usize) as i64).fetch_all(pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&pattern)
+                .bind(q.after)
+                .bind(q.limit.min(i64::MAX as usize) as i64)
+                .fetch_all(pool)
+                .await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
                 out.push(user_from_row!(row));
@@ -471,6 +364,7 @@ impl UserStore for SqlStore {
                      disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, \
                      quota_bytes = CASE WHEN $8 THEN $9 ELSE quota_bytes END, \
                      quota_files = CASE WHEN $8 THEN $10 ELSE quota_files END, \
+                     is_admin = COALESCE($11, is_admin), \
                      updated_at = $4 WHERE id = $7",
                 )
                 .bind(&c.name)
@@ -483,6 +377,7 @@ impl UserStore for SqlStore {
                 .bind(c.quota.is_some())
                 .bind(limit(quota.bytes))
                 .bind(limit(quota.files))
+                .bind(c.is_admin)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -509,11 +404,12 @@ impl UserStore for SqlStore {
                 .map(|r| r.try_get("blob_key"))
                 .collect::<Result<_, _>>()?;
                 // Shares of what the account owned, the links it made on other people's files
-                // and the shares it gave; the rest (its files, folders, their links, the shares
-                // it held) cascades from the user row.
+                // the shares it gave and held, and its group memberships; the rest (its files,
+                // folders, their links) cascades from the user row.
                 sqlx::query(
-                    "DELETE FROM grants WHERE (resource_kind = 'file' AND resource_id IN (SELECT id FROM files WHERE owner_id = $1)) \
-                     OR (resource_kind = 'folder' AND resource_id IN (SELECT id FROM folders WHERE owner_id = $1))",
+                    "DELETE FROM shares WHERE (resource_kind = 'file' AND resource_id IN (SELECT id FROM files WHERE owner_id = $1)) \
+                     OR (resource_kind = 'folder' AND resource_id IN (SELECT id FROM folders WHERE owner_id = $1)) \
+                     OR granted_by = $1 OR (holder_kind = 'user' AND holder_id = $1)",
                 )
                 .bind(id)
                 .execute(&mut *tx)
@@ -522,10 +418,12 @@ impl UserStore for SqlStore {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM grants WHERE granted_by = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM group_members WHERE member_kind = 'user' AND member_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 let n = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
