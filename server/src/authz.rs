@@ -726,4 +726,39 @@ mod tests {
         };
         assert!(a.check(&other, "download", &target, &facts()).is_err());
     }
+
+    #[test]
+    fn group_grants_reach_members_and_expired_grants_nothing() {
+        let clock = Arc::new(crate::clock::ManualClock::starting_now());
+        let a = Authorizer::new(true).unwrap().with_clock(clock.clone());
+        let now = crate::clock::Clock::now_micros(clock.as_ref());
+        let mut f = file("f1", "ann", false, "");
+        f.grants = vec![NodeGrant {
+            holder: Holder::Group("eng".into()),
+            ..grant("nobody", Role::Viewer, "ann")
+        }];
+        let groups = Memberships::from_pairs([("bob".to_owned(), "eng".to_owned())]);
+        let target = Target::Resource(vec![f.clone()], groups.clone());
+        a.check(&user("bob"), "download", &target, &facts())
+            .unwrap();
+        assert!(a.check(&user("carl"), "read", &target, &facts()).is_err());
+        let outside = Target::Resource(vec![f], Memberships::default());
+        assert!(
+            a.check(&user("bob"), "read", &outside, &facts()).is_err(),
+            "no membership, no role"
+        );
+
+        let mut g = file("f2", "ann", false, "");
+        g.grants = vec![NodeGrant {
+            expires_at: Some(now + 1_000_000),
+            ..grant("bob", Role::Viewer, "ann")
+        }];
+        let target = Target::Resource(vec![g], Memberships::default());
+        a.check(&user("bob"), "read", &target, &facts()).unwrap();
+        clock.advance_secs(1);
+        assert!(
+            a.check(&user("bob"), "read", &target, &facts()).is_err(),
+            "expired at the clock's now"
+        );
+    }
 }

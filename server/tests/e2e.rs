@@ -1079,6 +1079,66 @@ async fn command_line_client() {
         &["login", email],
     );
     assert!(ok, "{err}");
+
+    // Groups, group shares with an expiry, and account administration from the command line.
+    let me = home.path().join("y.json");
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &["group", "create", "cli-team", "--name", "CLI team"],
+    );
+    assert!(ok && out.contains("cli-team"), "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &["group", "add", "cli-team", "--email", email]);
+    assert!(ok && out.contains(email), "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["group"]);
+    assert!(ok && out.contains("cli-team"), "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["upload", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let shared_id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &[
+            "share",
+            &shared_id,
+            "--with-group",
+            "cli-team",
+            "--role",
+            "editor",
+            "--expires",
+            "2999-01-01T00:00:00Z",
+        ],
+    );
+    assert!(
+        ok && out.contains("\"group_id\": \"cli-team\""),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["shared", "--by-me"]);
+    assert!(ok && out.contains("2999-01-01T00:00:00Z"), "{out}{err}");
+    let (ok, _, err) = run(&me, &[], &["unshare", &shared_id, "--group", "cli-team"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&me, &[], &["shared", "--by-me"]);
+    assert!(ok && !out.contains("cli-team"), "{out}");
+    let (ok, out, err) = run(&admin, &[], &["admin", "users", "--search", "CLI@"]);
+    assert!(
+        ok && out.contains(email) && !out.contains("admin@"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&admin, &[], &["admin", "sessions", &cli_id]);
+    assert!(ok && out.contains("last_used_at"), "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &["admin", "make-admin", &cli_id]);
+    assert!(ok && out.contains("\"is_admin\": true"), "{out}{err}");
+    let (ok, _, err) = run(&me, &[], &["whoami"]);
+    assert!(!ok, "still signed in after a change of role: {err}");
+    let (ok, out, err) = run(&admin, &[], &["admin", "revoke-admin", &cli_id]);
+    assert!(ok && out.contains("\"is_admin\": false"), "{out}{err}");
+    let (ok, _, err) = run(&admin, &[], &["admin", "sessions", &cli_id, "--revoke-all"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&admin, &[], &["group", "delete", "cli-team"]);
+    assert!(ok, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -380,6 +380,101 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
 }
 
 #[tokio::test]
+async fn a_member_of_50_groups_among_1000_shares_costs_two_round_trips() {
+    use crate::store::{GroupRecord, GroupStore, Holder};
+    let w = world();
+    let ann = person(&w, "ann").await;
+    let bob = person(&w, "bob").await;
+    let ev = || Ctx::system().event("test.setup", "group", "g").build().unwrap();
+    // bob is in g0, g0 in g1, … g48 in g49: 50 groups, all of them bob's.
+    for i in 0..50 {
+        let g = GroupRecord {
+            id: format!("g{i}"),
+            name: format!("g{i}"),
+            description: String::new(),
+            created_by: "ann".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        GroupStore::create(w.store.as_ref(), &g, &ev())
+            .await
+            .unwrap();
+        let child = format!("g{}", i.max(1) - 1);
+        let member = if i == 0 {
+            Holder::User("bob")
+        } else {
+            Holder::Group(&child)
+        };
+        w.store
+            .add_member(&format!("g{i}"), member, "ann", 0, &ev())
+            .await
+            .unwrap();
+    }
+    let mut parent: Option<String> = None;
+    let mut top = String::new();
+    for level in 0..10 {
+        let f = w
+            .folders
+            .create(&ann, parent.as_deref(), &format!("level {level}"))
+            .await
+            .unwrap();
+        if level == 0 {
+            top = f.id.clone();
+        }
+        parent = Some(f.id);
+    }
+    let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
+    // 1000 shares elsewhere in the system, and one of the top folder with the outermost group.
+    for i in 0..1000 {
+        let g = NewGrant {
+            resource_kind: "file",
+            resource_id: &format!("elsewhere-{i}"),
+            holder: Holder::User("bob"),
+            role: "viewer",
+            granted_by: "ann",
+            at: 0,
+            expires_at: None,
+        };
+        GrantStore::put(w.store.as_ref(), &g, &ev()).await.unwrap();
+    }
+    w.shares
+        .grant(
+            &ann,
+            "folder",
+            &top,
+            Some(ShareWith::Group("g49")),
+            "viewer",
+            None,
+        )
+        .await
+        .unwrap_err();
+    // (ann is in none of the groups: an administrator shares it.)
+    let mut admin = ann.clone();
+    admin.principal = Principal::User {
+        id: "ann".into(),
+        admin: true,
+    };
+    w.shares
+        .grant(
+            &admin,
+            "folder",
+            &top,
+            Some(ShareWith::Group("g49")),
+            "viewer",
+            None,
+        )
+        .await
+        .unwrap();
+    w.counting.calls.store(0, Ordering::SeqCst);
+    w.files.get(&bob, &file).await.unwrap();
+    assert_eq!(
+        w.counting.calls.load(Ordering::SeqCst),
+        2,
+        "the file with its folders, then the roles with the caller's 50 groups"
+    );
+}
+
+#[tokio::test]
 async fn an_altered_blob_fails_verify_and_its_download() {
     let w = world();
     let ann = person(&w, "ann").await;
