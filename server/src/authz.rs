@@ -186,6 +186,14 @@ pub struct RequestFacts {
     pub device_trusted: bool,
 }
 
+/// What one decision is made over.
+struct DecisionInputs {
+    principal: strongroom_access_policy::cedar_policy::EntityUid,
+    resource: strongroom_access_policy::cedar_policy::EntityUid,
+    context: Value,
+    entities: strongroom_access_policy::cedar_policy::Entities,
+}
+
 /// Counts decisions by outcome (for `/metrics` and for the route-coverage test).
 #[derive(Debug, Default)]
 pub struct DecisionCounter {
@@ -250,17 +258,14 @@ impl Authorizer {
         self
     }
 
-    /// Allows or refuses `action` by `who` on `target`. A refusal is a 403 whose explanation is
-    /// included only for the owner of the resource or an admin, or a 404 when the caller may not
-    /// even read the file or folder (so its id reveals nothing) and is no administrator. Both
-    /// questions are answered over the one entity set built for the decision.
-    pub fn check(
+    /// The principal, resource, context and entities a decision by `who` on `target` is made
+    /// over, as of the clock's now (expired shares left out).
+    fn inputs(
         &self,
         who: &Principal,
-        action: &str,
         target: &Target,
         facts: &RequestFacts,
-    ) -> Result<(), Error> {
+    ) -> Result<DecisionInputs, Error> {
         let now_micros = self.clock.now_micros();
         let now = Timestamp::from_millis(now_micros / 1000)?;
         let no_groups = Memberships::default();
@@ -354,12 +359,62 @@ impl Authorizer {
         };
         all.extend(extra);
         let entities = entities_from_json(Value::Array(all), Some(&self.engine.schema()))?;
+        Ok(DecisionInputs {
+            principal: principal_uid,
+            resource: resource_uid,
+            context: ctx.to_json(),
+            entities,
+        })
+    }
+
+    /// The request and entities of one decision, as [`Authorizer::check`] builds them: for
+    /// measuring the policy engine alone against the whole decision (`examples/authorize_bench.rs`).
+    pub fn decision_inputs(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: &Target,
+        facts: &RequestFacts,
+    ) -> Result<(Request, strongroom_access_policy::cedar_policy::Entities), Error> {
+        let i = self.inputs(who, target, facts)?;
+        let request = self.engine.request(
+            Request::builder()
+                .principal_uid(i.principal)
+                .action(action)
+                .resource_uid(i.resource)
+                .context_json(i.context),
+        )?;
+        Ok((request, i.entities))
+    }
+
+    /// The policies in force, for measuring the engine alone.
+    pub fn policy_set(&self) -> strongroom_access_policy::cedar_policy::PolicySet {
+        self.engine.bundle().policy_set().clone()
+    }
+
+    /// Allows or refuses `action` by `who` on `target`. A refusal is a 403 whose explanation is
+    /// included only for the owner of the resource or an admin, or a 404 when the caller may not
+    /// even read the file or folder (so its id reveals nothing) and is no administrator. Both
+    /// questions are answered over the one entity set built for the decision.
+    pub fn check(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: &Target,
+        facts: &RequestFacts,
+    ) -> Result<(), Error> {
+        let DecisionInputs {
+            principal: principal_uid,
+            resource: resource_uid,
+            context,
+            entities,
+        } = self.inputs(who, target, facts)?;
         let request = match self.engine.request(
             Request::builder()
                 .principal_uid(principal_uid.clone())
                 .action(action)
                 .resource_uid(resource_uid.clone())
-                .context_json(ctx.to_json()),
+                .context_json(context.clone()),
         ) {
             Ok(r) => r,
             // The schema does not let this kind of principal take this action at all (an
@@ -388,7 +443,7 @@ impl Authorizer {
                             .principal_uid(principal_uid)
                             .action("read")
                             .resource_uid(resource_uid)
-                            .context_json(ctx.to_json()),
+                            .context_json(context.clone()),
                     )
                     .is_ok_and(|read| self.engine.authorize(&read, &entities).allowed);
             if !may_read {

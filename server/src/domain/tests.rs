@@ -385,7 +385,12 @@ async fn a_member_of_50_groups_among_1000_shares_costs_two_round_trips() {
     let w = world();
     let ann = person(&w, "ann").await;
     let bob = person(&w, "bob").await;
-    let ev = || Ctx::system().event("test.setup", "group", "g").build().unwrap();
+    let ev = || {
+        Ctx::system()
+            .event("test.setup", "group", "g")
+            .build()
+            .unwrap()
+    };
     // bob is in g0, g0 in g1, … g48 in g49: 50 groups, all of them bob's.
     for i in 0..50 {
         let g = GroupRecord {
