@@ -576,3 +576,164 @@ async fn events_are_stamped_by_the_server_clock() {
         "the event time is the server clock's, not the system's"
     );
 }
+
+/// One step of the sharing model test.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Share a target (0, 1: folders; 2: the file) with a holder (0..3: users, 3, 4: groups).
+    Share(usize, usize),
+    Unshare(usize, usize),
+    /// Move the file into folder 0 or 1.
+    Move(usize),
+    /// A user (0..3) joins or leaves a group (0, 1).
+    Join(usize, usize),
+    Leave(usize, usize),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..3usize, 0..5usize).prop_map(|(t, h)| Step::Share(t, h)),
+        (0..3usize, 0..5usize).prop_map(|(t, h)| Step::Unshare(t, h)),
+        (0..2usize).prop_map(Step::Move),
+        (0..3usize, 0..2usize).prop_map(|(u, g)| Step::Join(u, g)),
+        (0..3usize, 0..2usize).prop_map(|(u, g)| Step::Leave(u, g)),
+    ]
+}
+
+/// Random sequences of share, unshare, move, join and leave keep "who can read the file" equal
+/// to a plain model: a user reads it when a share on the file or its folder names them, or
+/// names a group they are in (group 1 sits inside group 0).
+async fn sharing_matches_the_model(steps: Vec<Step>) {
+    use crate::store::{GroupRecord, GroupStore, Holder};
+    use std::collections::BTreeSet;
+    let w = world();
+    let ann = person(&w, "ann").await;
+    let mut admin = ann.clone();
+    admin.principal = Principal::User {
+        id: "ann".into(),
+        admin: true,
+    };
+    // User ids are UUIDs, as the routes that take one expect.
+    let users: Vec<String> = (0..3).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let mut ctxs = Vec::new();
+    for u in &users {
+        ctxs.push(person(&w, u).await);
+    }
+    let groups = ["ga", "gb"];
+    let ev = || {
+        Ctx::system()
+            .event("test.setup", "group", "g")
+            .build()
+            .unwrap()
+    };
+    for g in groups {
+        let rec = GroupRecord {
+            id: g.into(),
+            name: g.into(),
+            description: String::new(),
+            created_by: "ann".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        GroupStore::create(w.store.as_ref(), &rec, &ev())
+            .await
+            .unwrap();
+    }
+    w.store
+        .add_member("ga", Holder::Group("gb"), "ann", 0, &ev())
+        .await
+        .unwrap();
+    let folders = [
+        w.folders.create(&ann, None, "f0").await.unwrap().id,
+        w.folders.create(&ann, None, "f1").await.unwrap().id,
+    ];
+    let file = upload(&w, &ann, Some(&folders[0]), "x.txt", b"x").await;
+
+    // The model.
+    let mut shares: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut members: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut at = 0usize;
+    let target = |t: usize| -> (&'static str, String) {
+        match t {
+            0 | 1 => ("folder", folders[t].clone()),
+            _ => ("file", file.clone()),
+        }
+    };
+    for s in steps {
+        match s.clone() {
+            Step::Share(t, h) => {
+                let (kind, id) = target(t);
+                let email = format!("{}@example.com", users[h.min(2)]);
+                let with = if h < 3 {
+                    ShareWith::Email(&email)
+                } else {
+                    ShareWith::Group(groups[h - 3])
+                };
+                w.shares
+                    .grant(&admin, kind, &id, Some(with), "viewer", None)
+                    .await
+                    .unwrap();
+                shares.insert((t, h));
+            }
+            Step::Unshare(t, h) => {
+                let (kind, id) = target(t);
+                let (hk, hid) = if h < 3 {
+                    ("user", users[h].as_str())
+                } else {
+                    ("group", groups[h - 3])
+                };
+                let r = w.shares.revoke(&ann, kind, &id, hk, hid).await;
+                assert_eq!(r.is_ok(), shares.remove(&(t, h)), "{s:?}: {r:?}");
+            }
+            Step::Move(f) => {
+                let change = super::files::FileUpdate {
+                    name: None,
+                    folder_id: Some(folders[f].clone()),
+                    public: None,
+                };
+                w.files.update(&ann, &file, &change).await.unwrap();
+                at = f;
+            }
+            Step::Join(u, g) => {
+                w.store
+                    .add_member(groups[g], Holder::User(&users[u]), "ann", 0, &ev())
+                    .await
+                    .unwrap();
+                members.insert((u, g));
+            }
+            Step::Leave(u, g) => {
+                let removed = w
+                    .store
+                    .remove_member(groups[g], Holder::User(&users[u]), &ev())
+                    .await
+                    .unwrap();
+                assert_eq!(removed, members.remove(&(u, g)));
+            }
+        }
+        for (u, ctx) in ctxs.iter().enumerate() {
+            // Group 0 holds group 1: a member of gb is in ga too.
+            let in_group =
+                |g: usize| members.contains(&(u, g)) || (g == 0 && members.contains(&(u, 1)));
+            let named = |t: usize| {
+                shares.contains(&(t, u))
+                    || (0..2).any(|g| in_group(g) && shares.contains(&(t, g + 3)))
+            };
+            let expected = named(2) || named(at);
+            let got = w.files.get(ctx, &file).await.is_ok();
+            assert_eq!(got, expected, "{} after {s:?}", users[u]);
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+    #[test]
+    fn random_sharing_matches_a_simple_model(steps in proptest::collection::vec(step(), 1..25)) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(sharing_matches_the_model(steps));
+    }
+}
