@@ -276,6 +276,9 @@ async fn groups_share_through_nesting_until_membership_ends(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let uri = format!("/files/{file}/grants/groups/Not%20A%20Group");
+    let r = call(&h, Method::DELETE, &uri, &ann, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "a malformed group id");
 }
 
 async fn group_management_is_for_administrators_and_refuses_bad_input(backend: Backend) {

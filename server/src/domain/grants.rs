@@ -274,7 +274,9 @@ impl Shares {
         let id = self.shareable(ctx, kind, id).await?;
         let holder_id = match holder_kind {
             "user" => names::id(holder_id)?,
-            _ => super::groups::group_id(holder_id)?,
+            // A malformed group id names no share here: "not found", like an unknown one.
+            _ => super::groups::group_id(holder_id)
+                .map_err(|_| Error::NotFound("that group has no role here".into()))?,
         };
         let holder = Holder::parse(holder_kind, &holder_id)
             .ok_or_else(|| Error::NotFound("no such holder kind".into()))?;
