@@ -38,6 +38,12 @@ async fn call(h: &Harness, m: Method, uri: &str, token: &str, body: Option<Value
     h.call(m, uri, Some(token), body).await
 }
 
+/// `POST /admin/groups/{group}/members` as the administrator `root`.
+async fn add_member(h: &Harness, root: &str, group: &str, body: Value) -> Reply {
+    let uri = format!("/admin/groups/{group}/members");
+    call(h, Method::POST, &uri, root, Some(body)).await
+}
+
 fn id(r: &Reply) -> String {
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
     r.body["id"].as_str().unwrap().to_owned()
@@ -102,16 +108,7 @@ async fn groups_share_through_nesting_until_membership_ends(backend: Backend) {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
     // eng-berlin inside eng; ann in eng, bob in eng-berlin.
-    let add = async |g: &str, body: Value| {
-        call(
-            &h,
-            Method::POST,
-            &format!("/admin/groups/{g}/members"),
-            &root,
-            Some(body),
-        )
-        .await
-    };
+    let add = async |g: &str, body: Value| add_member(&h, &root, g, body).await;
     assert_eq!(
         add("eng", json!({ "group": "eng-berlin" })).await.status,
         StatusCode::CREATED
@@ -336,16 +333,7 @@ async fn group_management_is_for_administrators_and_refuses_bad_input(backend: B
         StatusCode::CONFLICT
     );
     create(json!({ "id": "b" })).await;
-    let add = async |g: &str, body: Value| {
-        call(
-            &h,
-            Method::POST,
-            &format!("/admin/groups/{g}/members"),
-            &root,
-            Some(body),
-        )
-        .await
-    };
+    let add = async |g: &str, body: Value| add_member(&h, &root, g, body).await;
     assert_eq!(
         add("a", json!({ "group": "b" })).await.status,
         StatusCode::CREATED

@@ -330,17 +330,34 @@ async fn read(delivery: Delivery) -> Result<Vec<u8>, std::io::Error> {
     Ok(out)
 }
 
-#[tokio::test]
-async fn a_decision_30_folders_deep_costs_two_round_trips() {
-    let w = world();
-    let ann = person(&w, "ann").await;
-    let bob = person(&w, "bob").await;
+/// Creates group `id` in the memory store, as ann.
+async fn new_group(w: &World, id: &str) {
+    use crate::store::{GroupRecord, GroupStore};
+    let rec = GroupRecord {
+        id: id.into(),
+        name: id.into(),
+        description: String::new(),
+        created_by: "ann".into(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    let event = Ctx::system()
+        .event("group.created", "group", id)
+        .build()
+        .unwrap();
+    GroupStore::create(w.store.as_ref(), &rec, &event)
+        .await
+        .unwrap();
+}
+
+/// A file `depth` folders deep in `owner`'s tree: (the top folder, the file).
+async fn deep_file(w: &World, owner: &Ctx, depth: usize) -> (String, String) {
     let mut parent: Option<String> = None;
     let mut top = String::new();
-    for level in 0..30 {
+    for level in 0..depth {
         let f = w
             .folders
-            .create(&ann, parent.as_deref(), &format!("level {level}"))
+            .create(owner, parent.as_deref(), &format!("level {level}"))
             .await
             .unwrap();
         if level == 0 {
@@ -348,7 +365,16 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
         }
         parent = Some(f.id);
     }
-    let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
+    let file = upload(w, owner, parent.as_deref(), "deep.txt", b"deep").await;
+    (top, file)
+}
+
+#[tokio::test]
+async fn a_decision_30_folders_deep_costs_two_round_trips() {
+    let w = world();
+    let ann = person(&w, "ann").await;
+    let bob = person(&w, "bob").await;
+    let (top, file) = deep_file(&w, &ann, 30).await;
     // Bob may read it through a share on the top folder, 30 levels up.
     w.shares
         .grant(
@@ -381,7 +407,7 @@ async fn a_decision_30_folders_deep_costs_two_round_trips() {
 
 #[tokio::test]
 async fn a_member_of_50_groups_among_1000_shares_costs_two_round_trips() {
-    use crate::store::{GroupRecord, GroupStore, Holder};
+    use crate::store::{GroupStore, Holder};
     let w = world();
     let ann = person(&w, "ann").await;
     let bob = person(&w, "bob").await;
@@ -393,17 +419,7 @@ async fn a_member_of_50_groups_among_1000_shares_costs_two_round_trips() {
     };
     // bob is in g0, g0 in g1, … g48 in g49: 50 groups, all of them bob's.
     for i in 0..50 {
-        let g = GroupRecord {
-            id: format!("g{i}"),
-            name: format!("g{i}"),
-            description: String::new(),
-            created_by: "ann".into(),
-            created_at: 0,
-            updated_at: 0,
-        };
-        GroupStore::create(w.store.as_ref(), &g, &ev())
-            .await
-            .unwrap();
+        new_group(&w, &format!("g{i}")).await;
         let child = format!("g{}", i.max(1) - 1);
         let member = if i == 0 {
             Holder::User("bob")
@@ -415,20 +431,7 @@ async fn a_member_of_50_groups_among_1000_shares_costs_two_round_trips() {
             .await
             .unwrap();
     }
-    let mut parent: Option<String> = None;
-    let mut top = String::new();
-    for level in 0..10 {
-        let f = w
-            .folders
-            .create(&ann, parent.as_deref(), &format!("level {level}"))
-            .await
-            .unwrap();
-        if level == 0 {
-            top = f.id.clone();
-        }
-        parent = Some(f.id);
-    }
-    let file = upload(&w, &ann, parent.as_deref(), "deep.txt", b"deep").await;
+    let (top, file) = deep_file(&w, &ann, 10).await;
     // 1000 shares elsewhere in the system, and one of the top folder with the outermost group.
     for i in 0..1000 {
         let g = NewGrant {
@@ -605,7 +608,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 /// to a plain model: a user reads it when a share on the file or its folder names them, or
 /// names a group they are in (group 1 sits inside group 0).
 async fn sharing_matches_the_model(steps: Vec<Step>) {
-    use crate::store::{GroupRecord, GroupStore, Holder};
+    use crate::store::{GroupStore, Holder};
     use std::collections::BTreeSet;
     let w = world();
     let ann = person(&w, "ann").await;
@@ -628,17 +631,7 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
             .unwrap()
     };
     for g in groups {
-        let rec = GroupRecord {
-            id: g.into(),
-            name: g.into(),
-            description: String::new(),
-            created_by: "ann".into(),
-            created_at: 0,
-            updated_at: 0,
-        };
-        GroupStore::create(w.store.as_ref(), &rec, &ev())
-            .await
-            .unwrap();
+        new_group(&w, g).await;
     }
     w.store
         .add_member("ga", Holder::Group("gb"), "ann", 0, &ev())
