@@ -44,6 +44,11 @@ pub fn event(i: u32) -> AuditEvent {
 struct RecordingPublisher {
     down: AtomicBool,
     events: Mutex<Vec<AuditEvent>>,
+    /// When set, the first two publish calls wait for each other. A relay publishes one batch
+    /// at a time, so the two calls come from two relays holding two disjoint claims: proof that
+    /// relays work side by side, whatever the scheduler does.
+    meet: Option<tokio::sync::Barrier>,
+    calls: AtomicUsize,
 }
 
 impl RecordingPublisher {
@@ -65,6 +70,11 @@ impl EventPublisher for RecordingPublisher {
                 reason: "broker unreachable".into(),
                 retryable: true,
             });
+        }
+        if let Some(meet) = &self.meet {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                meet.wait().await;
+            }
         }
         tokio::task::yield_now().await;
         self.events.lock().unwrap().extend_from_slice(events);
@@ -328,10 +338,13 @@ pub async fn concurrent_relays_publish_each_event_once(
     for chunk in events.chunks(50) {
         enqueue(chunk.to_vec()).await;
     }
-    let publisher = Arc::new(RecordingPublisher::default());
+    // The first two batches meet in the publisher: a fast outbox (memory) on a busy machine is
+    // otherwise drained by the first relay before the others run.
+    let publisher = Arc::new(RecordingPublisher {
+        meet: Some(tokio::sync::Barrier::new(2)),
+        ..RecordingPublisher::default()
+    });
     let mut tasks = Vec::new();
-    // All relays start at once: a fast outbox (memory) is otherwise drained by the first one
-    // spawned before the others run.
     let start = Arc::new(tokio::sync::Barrier::new(outboxes.len() * 2));
     for outbox in &outboxes {
         for _ in 0..2 {
