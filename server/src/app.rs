@@ -86,6 +86,8 @@ pub struct App {
     pub shares: domain::Shares,
     /// Groups.
     pub groups: domain::Groups,
+    /// Teams and their spaces.
+    pub teams: domain::Teams,
     /// The hash-chained audit log.
     pub audit: Arc<AuditLog>,
     /// Live event fan-out inside this process.
@@ -125,6 +127,7 @@ struct Backends {
     links: Arc<crate::store::DynLinkStore>,
     grants: Arc<crate::store::DynGrantStore>,
     groups: Arc<crate::store::DynGroupStore>,
+    teams: Arc<crate::store::DynTeamStore>,
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
@@ -227,6 +230,7 @@ impl App {
             links: store.clone(),
             grants: store.clone(),
             groups: store.clone(),
+            teams: store.clone(),
             files: store.clone(),
             folders: store.clone(),
             versions: store.clone(),
@@ -375,7 +379,8 @@ impl App {
             )),
         };
         let folders =
-            domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone());
+            domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone())
+                .with_teams(backends.teams.clone());
         let metering = domain::metering::Metering::new(
             backends.files.clone(),
             blobs.clone(),
@@ -416,6 +421,12 @@ impl App {
             backends.users.clone(),
             guard.clone(),
         );
+        let teams = domain::Teams::new(
+            backends.teams,
+            backends.users.clone(),
+            backends.grants.clone(),
+            guard.clone(),
+        );
         let shares = domain::Shares::new(
             backends.grants,
             backends.users,
@@ -439,6 +450,7 @@ impl App {
             links,
             shares,
             groups,
+            teams,
             audit,
             bus,
             relay,

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
-use strongroom_access_policy::pack::{self, Graph, PackContext, Res, ResourceOptions, Role, Who};
+use strongroom_access_policy::pack::{
+    self, Graph, PackContext, Res, ResourceOptions, Role, TeamRole, Who,
+};
 use strongroom_access_policy::{
     DecisionEvent, DecisionSink, PolicyBundle, PolicyEngine, Request, Timestamp, entities_from_json,
 };
@@ -142,24 +144,66 @@ pub struct NodeGrant {
     pub expires_at: Option<i64>,
 }
 
-/// The groups of the users a decision is about (the caller and the sharers on the chain),
-/// direct and through nested groups: user id -> group ids.
+/// The groups and team roles of the users a decision is about (the caller and the sharers on
+/// the chain): groups direct and through nested groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Memberships(pub BTreeMap<String, BTreeSet<String>>);
+pub struct Memberships {
+    /// user id -> group ids.
+    pub groups: BTreeMap<String, BTreeSet<String>>,
+    /// user id -> (team id, role in it).
+    pub teams: BTreeMap<String, BTreeMap<String, TeamRole>>,
+}
 
 impl Memberships {
     /// From `(user, group)` pairs.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Memberships {
-        let mut m = BTreeMap::<String, BTreeSet<String>>::new();
+        let mut m = Memberships::default();
         for (user, group) in pairs {
-            m.entry(user).or_default().insert(group);
+            m.groups.entry(user).or_default().insert(group);
         }
-        Memberships(m)
+        m
+    }
+
+    /// With `user` holding `role` in `team`.
+    pub fn with_team_role(mut self, user: &str, team: &str, role: TeamRole) -> Memberships {
+        self.teams
+            .entry(user.to_owned())
+            .or_default()
+            .insert(team.to_owned(), role);
+        self
     }
 
     /// The groups of `user`.
     pub fn of(&self, user: &str) -> impl Iterator<Item = &str> {
-        self.0.get(user).into_iter().flatten().map(String::as_str)
+        self.groups
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// The teams of `user`, with their role.
+    pub fn teams_of(&self, user: &str) -> impl Iterator<Item = (&str, TeamRole)> {
+        self.teams
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(|(t, r)| (t.as_str(), *r))
+    }
+
+    /// Whether `id` is a team any of these users is in.
+    fn is_team(&self, id: &str) -> bool {
+        self.teams.values().any(|t| t.contains_key(id))
+    }
+}
+
+/// A team role by its stored name.
+pub fn team_role(name: &str) -> Option<TeamRole> {
+    match name {
+        "admin" => Some(TeamRole::Admin),
+        "editor" => Some(TeamRole::Editor),
+        "guest" => Some(TeamRole::Guest),
+        _ => None,
     }
 }
 
@@ -171,8 +215,10 @@ pub enum Target {
     /// An account.
     Account(String),
     /// A file or folder: the node first, then its ancestor folders, nearest first; and the
-    /// group memberships of the caller and of the sharers on the chain.
+    /// group memberships and team roles of the caller and of the sharers on the chain.
     Resource(Vec<Node>, Memberships),
+    /// A team, by id, with the caller's team roles.
+    Team(String, Memberships),
 }
 
 /// What the request carries besides identity.
@@ -270,7 +316,7 @@ impl Authorizer {
         let now = Timestamp::from_millis(now_micros / 1000)?;
         let no_groups = Memberships::default();
         let groups = match target {
-            Target::Resource(_, m) => m,
+            Target::Resource(_, m) | Target::Team(_, m) => m,
             _ => &no_groups,
         };
         let mut ctx = PackContext::new(now, &facts.ip.to_string());
@@ -286,6 +332,9 @@ impl Authorizer {
                     of.push(ADMINS);
                 }
                 graph.user(id, &of);
+                for (team, role) in groups.teams_of(id) {
+                    graph.team(team).team_member(team, id, role);
+                }
                 pack::user(id)?
             }
             Principal::Link {
@@ -308,6 +357,10 @@ impl Authorizer {
                 graph.user(id, &[]);
                 pack::user(id)?
             }
+            Target::Team(id, _) => {
+                graph.team(id);
+                pack::team(id)?
+            }
             Target::Resource(chain, _) => {
                 // Ancestors first, so each node's parent exists when it is added.
                 for node in chain.iter().rev() {
@@ -324,6 +377,19 @@ impl Authorizer {
                         graph.folder(&node.id, parent, &node.owner, &opts);
                         Res::folder(&node.id)
                     };
+                    // A team's space: its admins own it, its editors edit it, its guests see
+                    // it, and all of that carries down the tree. Only users in the team make
+                    // it matter, so it is added when one of them is in the decision.
+                    if node.parent.is_empty() && groups.is_team(&node.owner) {
+                        graph.team(&node.owner);
+                        for (role, on) in [
+                            (TeamRole::Admin, Role::Owner),
+                            (TeamRole::Editor, Role::Editor),
+                            (TeamRole::Guest, Role::Viewer),
+                        ] {
+                            graph.grant(&res, &Who::Team(node.owner.clone(), role), on);
+                        }
+                    }
                     // An expired share is left out: it grants nothing from `now` on.
                     for g in node
                         .grants

@@ -179,6 +179,11 @@ enum Command {
         #[command(subcommand)]
         command: Option<GroupCommand>,
     },
+    /// Teams: the ones you are in (the default), or create and manage one.
+    Team {
+        #[command(subcommand)]
+        command: Option<TeamCommand>,
+    },
     /// Lists your links.
     Links,
     /// Changes your password (current from STRONGROOM_CLIENT_PASSWORD, new from
@@ -262,6 +267,65 @@ enum GroupCommand {
     /// Deletes a group and the shares it held (administrators).
     Delete {
         /// Group id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCommand {
+    /// The teams you are in, with your role and the id of each team's space (the default).
+    Mine,
+    /// Every team (administrators).
+    List,
+    /// Creates a team: you become its admin; upload into its space with `--folder SPACE_ID`.
+    Create {
+        /// Display name.
+        name: String,
+    },
+    /// Shows a team and its members.
+    Show {
+        /// Team id.
+        id: String,
+    },
+    /// Renames a team and its space (team admins).
+    Rename {
+        /// Team id.
+        id: String,
+        /// New name.
+        name: String,
+    },
+    /// Adds a member, or changes a member's role (team admins).
+    Add {
+        /// Team id.
+        id: String,
+        /// The member's e-mail.
+        email: String,
+        /// admin, editor or guest.
+        #[arg(long, default_value = "editor")]
+        role: String,
+    },
+    /// Takes a member out (team admins).
+    Remove {
+        /// Team id.
+        id: String,
+        /// The member's user id (as `team show` lists it).
+        user_id: String,
+    },
+    /// Leaves a team.
+    Leave {
+        /// Team id.
+        id: String,
+    },
+    /// Hands a team over to a member: they become admin, you editor.
+    Transfer {
+        /// Team id.
+        id: String,
+        /// The member's e-mail.
+        email: String,
+    },
+    /// Deletes a team (team admins); refused while its space holds anything.
+    Delete {
+        /// Team id.
         id: String,
     },
 }
@@ -742,6 +806,93 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                     "{}  {}",
                     out["id"].as_str().unwrap_or(""),
                     out["name"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Command::Team { command } => {
+            use reqwest::Method;
+            let command = command.unwrap_or(TeamCommand::Mine);
+            let out = match &command {
+                TeamCommand::Mine => c.call(Method::GET, "/teams", None).await?,
+                TeamCommand::List => c.call(Method::GET, "/admin/teams?limit=1000", None).await?,
+                TeamCommand::Create { name } => {
+                    let body = Some(serde_json::json!({ "name": name }));
+                    c.call(Method::POST, "/teams", body).await?
+                }
+                TeamCommand::Show { id } => {
+                    c.call(Method::GET, &format!("/teams/{id}"), None).await?
+                }
+                TeamCommand::Rename { id, name } => {
+                    let body = Some(serde_json::json!({ "name": name }));
+                    c.call(Method::PATCH, &format!("/teams/{id}"), body).await?
+                }
+                TeamCommand::Add { id, email, role } => {
+                    let body = Some(serde_json::json!({ "email": email, "role": role }));
+                    c.call(Method::PUT, &format!("/teams/{id}/members"), body)
+                        .await?
+                }
+                TeamCommand::Remove { id, user_id } => {
+                    c.call(
+                        Method::DELETE,
+                        &format!("/teams/{id}/members/{user_id}"),
+                        None,
+                    )
+                    .await?
+                }
+                TeamCommand::Leave { id } => {
+                    c.call(Method::POST, &format!("/teams/{id}/leave"), None)
+                        .await?
+                }
+                TeamCommand::Transfer { id, email } => {
+                    let body = Some(serde_json::json!({ "email": email }));
+                    c.call(Method::POST, &format!("/teams/{id}/transfer"), body)
+                        .await?
+                }
+                TeamCommand::Delete { id } => {
+                    c.call(Method::DELETE, &format!("/teams/{id}"), None)
+                        .await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let Some(list) = out.as_array() {
+                for t in list {
+                    println!(
+                        "{}  {}  space {}  {}",
+                        t["id"].as_str().unwrap_or(""),
+                        t["name"].as_str().unwrap_or(""),
+                        t["space_id"].as_str().unwrap_or(""),
+                        t["role"].as_str().unwrap_or("-")
+                    );
+                }
+            } else if let Some(members) = out["members"].as_array() {
+                println!(
+                    "{}  {}  space {}",
+                    out["id"].as_str().unwrap_or(""),
+                    out["name"].as_str().unwrap_or(""),
+                    out["space_id"].as_str().unwrap_or("")
+                );
+                for m in members {
+                    println!(
+                        "  {} {}  {}",
+                        m["role"].as_str().unwrap_or(""),
+                        m["user_id"].as_str().unwrap_or(""),
+                        m["email"].as_str().unwrap_or("")
+                    );
+                }
+            } else if out["user_id"].is_string() {
+                println!(
+                    "{} {}  {}",
+                    out["role"].as_str().unwrap_or(""),
+                    out["user_id"].as_str().unwrap_or(""),
+                    out["email"].as_str().unwrap_or("")
+                );
+            } else if out.is_object() {
+                println!(
+                    "{}  {}  space {}",
+                    out["id"].as_str().unwrap_or(""),
+                    out["name"].as_str().unwrap_or(""),
+                    out["space_id"].as_str().unwrap_or("")
                 );
             }
         }

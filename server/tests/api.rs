@@ -63,8 +63,44 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     let link_id = link["id"].as_str().unwrap().to_owned();
     let link_token = link["token"].as_str().unwrap().to_owned();
     // Someone to share with.
-    let (_, friend) = h.user("friend@example.com").await;
+    let (friend_token, friend) = h.user("friend@example.com").await;
     let friend_id = friend["user"]["id"].as_str().unwrap().to_owned();
+    // Teams: `team` for the routes in general; the owner leaves `theirs` (friend's, where the
+    // owner edits) and hands `handed` over to friend.
+    let new_team = async |token: &str, name: &str| {
+        let r = h
+            .call(
+                Method::POST,
+                "/teams",
+                Some(token),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    };
+    let team = new_team(&token, "Walk").await;
+    let theirs = new_team(&friend_token, "Theirs").await;
+    let handed = new_team(&token, "Handed").await;
+    for (t, by, role) in [
+        (&theirs, &friend_token, "editor"),
+        (&handed, &token, "editor"),
+    ] {
+        let who = if by == &friend_token {
+            "owner"
+        } else {
+            "friend"
+        };
+        let r = h
+            .call(
+                Method::PUT,
+                &format!("/teams/{t}/members"),
+                Some(by),
+                Some(json!({ "email": format!("{who}@example.com"), "role": role })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
     // A group the owner is in, holding a share of the file and of the folder (to unshare).
     let mut root = strongroom::domain::Ctx::system();
     root.principal = strongroom::authz::Principal::User {
@@ -126,7 +162,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         ("POST", "/me/password") => 5,
         ("POST", "/auth/logout") => 6,
         ("DELETE", "/me") => 7,
-        ("DELETE", "/files/{id}") | ("DELETE", "/trash") => 4,
+        ("DELETE", "/files/{id}") | ("DELETE", "/trash") | ("DELETE", "/teams/{id}") => 4,
         ("DELETE", p) if p.contains("/grants/") => 2,
         ("DELETE", _) => 3,
         _ => 1,
@@ -155,6 +191,12 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("PATCH", "/admin/groups/{id}") => json!({ "name": "G" }),
             ("POST", "/admin/groups/{id}/members") => json!({ "email": "friend@example.com" }),
             ("PUT", "/files/{id}/content") => json!("the second version"),
+            ("POST", "/teams") => json!({ "name": "Another" }),
+            ("PATCH", "/teams/{id}") => json!({ "name": "Walked" }),
+            ("PUT", "/teams/{id}/members") => {
+                json!({ "email": "friend@example.com", "role": "guest" })
+            }
+            ("POST", "/teams/{id}/transfer") => json!({ "email": "friend@example.com" }),
             ("POST", "/files/{id}/links") => json!({}),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
                 json!({ "email": "friend@example.com", "role": "viewer" })
@@ -175,6 +217,9 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             p if p.starts_with("/files/{id}") => p.replace("{id}", &file_id),
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
             p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),
+            "/teams/{id}/leave" => format!("/teams/{theirs}/leave"),
+            "/teams/{id}/transfer" => format!("/teams/{handed}/transfer"),
+            p if p.starts_with("/teams/{id}") => p.replace("{id}", &team),
             p if p.starts_with("/me/sessions/{id}") => p.replace("{id}", &other_session),
             p if p.starts_with("/trash/{kind}/{id}") => p
                 .replace("{kind}", "files")

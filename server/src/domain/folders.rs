@@ -51,6 +51,7 @@ pub struct Folders {
     pub(super) store: Arc<DynFolderStore>,
     grants: Arc<DynGrantStore>,
     pub(super) guard: Guard,
+    teams: Option<Arc<crate::store::DynTeamStore>>,
 }
 
 impl Folders {
@@ -60,6 +61,25 @@ impl Folders {
             store,
             grants,
             guard,
+            teams: None,
+        }
+    }
+
+    /// Knowing the teams, so the top of a team's tree is its space (see [`Folders::top_of`]).
+    pub fn with_teams(mut self, teams: Arc<crate::store::DynTeamStore>) -> Folders {
+        self.teams = Some(teams);
+        self
+    }
+
+    /// Where the top of `owner`'s tree is: `""` (their root) for a person, the space for a team.
+    pub async fn top_of(&self, owner: &str) -> Result<String> {
+        match &self.teams {
+            Some(teams) => Ok(teams
+                .get(owner)
+                .await?
+                .map(|t| t.space_id)
+                .unwrap_or_default()),
+            None => Ok(String::new()),
         }
     }
 

@@ -93,7 +93,13 @@ pub async fn access(
             expires_at: held.expires_at,
         });
     }
-    Ok((out, Memberships::from_pairs(access.memberships)))
+    let mut groups = Memberships::from_pairs(access.memberships);
+    for (user, team, role) in access.team_roles {
+        let role = crate::authz::team_role(&role)
+            .ok_or_else(|| Error::Internal(format!("stored team role {role:?}")))?;
+        groups = groups.with_team_role(&user, &team, role);
+    }
+    Ok((out, groups))
 }
 
 /// Shares with users and groups.

@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod links;
 pub mod metering;
 pub mod names;
+pub mod teams;
 pub mod trash;
 pub mod usage;
 pub mod versions;
@@ -24,6 +25,7 @@ pub use folders::Folders;
 pub use grants::Shares;
 pub use groups::Groups;
 pub use links::Links;
+pub use teams::Teams;
 
 #[cfg(test)]
 mod tests;

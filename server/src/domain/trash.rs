@@ -138,7 +138,18 @@ impl Files {
     /// The caller's trash, oldest deletion first.
     pub async fn trash(&self, ctx: &Ctx) -> Result<Vec<TrashItem>> {
         self.guard.authorize_platform(ctx, "list_root").await?;
-        let owner = ctx.user_id()?;
+        let owner = ctx.user_id()?.to_owned();
+        self.trash_of(&owner).await
+    }
+
+    /// The trash of the team whose space is `space_id`, for those who may manage the space
+    /// (its admins), oldest deletion first.
+    pub async fn space_trash(&self, ctx: &Ctx, space_id: &str) -> Result<Vec<TrashItem>> {
+        let nodes = self.folders.authorize_on(ctx, "manage", space_id).await?;
+        self.trash_of(&nodes[0].owner).await
+    }
+
+    async fn trash_of(&self, owner: &str) -> Result<Vec<TrashItem>> {
         let q = TrashQuery {
             owner_id: Some(owner),
             before: None,
@@ -157,7 +168,7 @@ impl Files {
 
     /// Authorizes `manage` (the owner's right) on the top of a trashed subtree; anything else,
     /// including a live item or one merely inside a trashed folder, is "not in the trash".
-    async fn trashed_item(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<TrashItem> {
+    async fn trashed_item(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<(TrashItem, String)> {
         let id = super::names::id(id)?;
         let gone = || Error::NotFound(format!("no {} {id} in the trash", kind.as_str()));
         let (item, target) = match kind {
@@ -167,7 +178,8 @@ impl Files {
                     return Err(gone());
                 }
                 let (_, target, _) = self.locate_any(&id, &ctx.principals()).await?;
-                (self.file_item(record), target)
+                let owner = record.owner_id.clone();
+                ((self.file_item(record), owner), target)
             }
             Kind::Folder => {
                 let record = self.folders.store.get(&id).await?.ok_or_else(gone)?;
@@ -176,7 +188,8 @@ impl Files {
                 }
                 let (nodes, _) = self.folders.chain_any(&id).await?;
                 let target = self.folders.attach_grants(nodes, &ctx.principals()).await?;
-                (self.folder_item(record), target)
+                let owner = record.owner_id.clone();
+                ((self.folder_item(record), owner), target)
             }
         };
         match self
@@ -194,10 +207,11 @@ impl Files {
     /// or in the trash itself; a name taken meanwhile gets ` (2)`, ` (3)` … (before any
     /// extension of a file's name).
     pub async fn restore_from_trash(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<Restored> {
-        let item = self.trashed_item(ctx, kind, id).await?;
+        let (item, owner) = self.trashed_item(ctx, kind, id).await?;
         let mut folder = item.folder_id.clone().unwrap_or_default();
-        if !folder.is_empty() && self.folders.chain_nodes(&folder).await.is_err() {
-            folder = String::new();
+        if folder.is_empty() || self.folders.chain_nodes(&folder).await.is_err() {
+            // The top of the owner's tree: their root, or a team's space.
+            folder = self.folders.top_of(&owner).await?;
         }
         // The caller must be able to add to the place it goes back to.
         let folder_arg = (!folder.is_empty()).then_some(folder.as_str());
@@ -261,7 +275,7 @@ impl Files {
     /// Deletes a trashed item for good: its metadata, versions, shares and links, then its
     /// content. A folder goes with everything below it.
     pub async fn purge(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<()> {
-        let item = self.trashed_item(ctx, kind, id).await?;
+        let (item, _) = self.trashed_item(ctx, kind, id).await?;
         self.purge_unchecked(ctx, kind, &item.id).await
     }
 

@@ -11,6 +11,7 @@ mod links;
 mod middleware;
 mod ops;
 pub mod problem;
+mod teams;
 mod trash;
 mod usage;
 mod versions;
@@ -45,7 +46,8 @@ pub use caller::Caller;
         (name = "versions", description = "Versions of a file: list, download, restore, diff"),
         (name = "trash", description = "Deleted files and folders: list, restore, purge"),
         (name = "links", description = "Public share links"),
-        (name = "sharing", description = "Shares with named users (viewer, commenter, editor)"),
+        (name = "sharing", description = "Shares with users and groups (viewer, commenter, editor)"),
+        (name = "teams", description = "Teams, their members and roles, and the spaces they own"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, API description")
     )
@@ -128,6 +130,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::add_member))
         .routes(routes!(groups::remove_member))
         .routes(routes!(groups::mine))
+        .routes(routes!(teams::create, teams::mine))
+        .routes(routes!(teams::list_all))
+        .routes(routes!(teams::get, teams::rename, teams::delete))
+        .routes(routes!(teams::set_role))
+        .routes(routes!(teams::remove_member))
+        .routes(routes!(teams::leave))
+        .routes(routes!(teams::transfer))
+        .routes(routes!(teams::trash))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

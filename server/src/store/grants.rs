@@ -87,13 +87,16 @@ pub struct HeldRole {
 }
 
 /// What a decision on some nodes needs: the roles held on them, and the groups (direct and
-/// through nested groups) of the principals asked about and of every sharer among those roles.
+/// through nested groups) and team roles of the principals asked about and of every sharer
+/// among those roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     /// Roles held directly on the nodes, expired ones included.
     pub roles: Vec<HeldRole>,
     /// `(user id, group id)`: the user is in the group, directly or through nested groups.
     pub memberships: Vec<(String, String)>,
+    /// `(user id, team id, role)`: the user's role in a team.
+    pub team_roles: Vec<(String, String, String)>,
 }
 
 /// Which shares to list.
@@ -143,8 +146,8 @@ pub trait GrantStore: Debug + Send + Sync + 'static {
     async fn put(&self, grant: &NewGrant<'_>, event: &AuditEvent) -> Result<()>;
     /// Shares on a node, held by a user or given by one.
     async fn list(&self, which: Shares<'_>) -> Result<Vec<GrantRecord>>;
-    /// Roles on these nodes and the memberships of `principals` and of the sharers (one round
-    /// trip).
+    /// Roles on these nodes and the group memberships and team roles of `principals` and of the
+    /// sharers (one round trip).
     async fn access(&self, principals: &[&str], node_ids: &[&str]) -> Result<Access>;
     /// Takes a role away, with its event; false when there was none.
     async fn remove(

@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), versions ([`VersionStore`]), chunks
+//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), versions ([`VersionStore`]), chunks
 //! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
@@ -22,6 +22,7 @@ mod groups;
 mod links;
 mod memory;
 mod sql;
+mod teams;
 pub mod usage;
 mod users;
 mod versions;
@@ -45,6 +46,7 @@ pub use groups::{DynGroupStore, GroupRecord, GroupStore, MemberRecord};
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;
+pub use teams::{DynTeamStore, Membership, TeamMemberRecord, TeamRecord, TeamStore};
 pub use users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord, UserStore};
 pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
 

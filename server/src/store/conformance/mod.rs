@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 mod chunks;
 mod groups;
+mod teams;
 mod trash;
 mod tree;
 mod usage;
 mod versions;
 pub use chunks::chunks_contract;
 pub use groups::groups_contract;
+pub use teams::teams_contract;
 pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
@@ -651,6 +653,7 @@ mod tests {
         )
         .await;
         groups_contract(mem.as_ref(), people, &events).await;
+        teams_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
         folders_racing_moves(mem.clone()).await;
@@ -706,6 +709,7 @@ mod tests {
         };
         grants_contract(store.as_ref(), people, disable, &events).await;
         groups_contract(store.as_ref(), people, &events).await;
+        teams_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;
         folders_racing_moves(store.clone()).await;

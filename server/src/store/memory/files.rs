@@ -78,7 +78,7 @@ impl FileStore for MemoryStore {
         if !open_folder(&s, &f.folder_id) {
             return Err(Error::ParentGone);
         }
-        if !s.users.contains_key(&f.owner_id) {
+        if !super::is_owner(&s, &f.owner_id) {
             return Err(Error::Backend("the owner does not exist".into()));
         }
         if s.files.contains_key(&f.id) || s.files.values().any(|x| x.blob_key == f.blob_key) {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use strongroom_audit::AuditEvent;
 
 use super::{MemoryStore, State};
+use crate::store::teams::SPACE_STAYS;
 use crate::store::{
     ChainNode, Error, FOLDER_NAME_TAKEN, FOLDER_NOT_EMPTY, FolderChange, FolderEdge, FolderRecord,
     FolderStore, MAX_DEPTH, Result, TrashQuery,
@@ -93,7 +94,7 @@ impl FolderStore for MemoryStore {
                 )));
             }
         }
-        if !s.users.contains_key(&f.owner_id) {
+        if !super::is_owner(&s, &f.owner_id) {
             return Err(Error::Backend("the owner does not exist".into()));
         }
         if s.folders.contains_key(&f.id) {
@@ -135,6 +136,13 @@ impl FolderStore for MemoryStore {
     async fn update(&self, id: &str, c: &FolderChange, at: i64, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
         let current = s.folders.get(id).cloned().ok_or(Error::NotFound)?;
+        if c.parent_id
+            .as_ref()
+            .is_some_and(|p| *p != current.parent_id)
+            && super::teams::is_space(&s, id)
+        {
+            return Err(Error::Conflict(SPACE_STAYS.into()));
+        }
         if let Some(parent) = c.parent_id.as_deref().filter(|p| !p.is_empty()) {
             if !open(&s, parent) {
                 return Err(Error::ParentGone);
@@ -164,6 +172,9 @@ impl FolderStore for MemoryStore {
         let mut s = self.lock();
         if !s.folders.contains_key(id) {
             return Err(Error::NotFound);
+        }
+        if super::teams::is_space(&s, id) {
+            return Err(Error::Conflict(SPACE_STAYS.into()));
         }
         if s.files.values().any(|f| f.folder_id == id)
             || s.folders.values().any(|f| f.parent_id == id)
@@ -206,6 +217,9 @@ impl FolderStore for MemoryStore {
 
     async fn trash(&self, id: &str, at: i64, event: &AuditEvent) -> Result<()> {
         let mut s = self.lock();
+        if super::teams::is_space(&s, id) {
+            return Err(Error::Conflict(SPACE_STAYS.into()));
+        }
         let f = s
             .folders
             .get_mut(id)

@@ -155,12 +155,22 @@ impl GrantStore for MemoryStore {
             .chain(roles.iter().map(|r| r.granted_by.as_str()))
             .collect();
         let mut memberships = Vec::new();
+        let mut team_roles = Vec::new();
         for u in users {
             for g in closure(&s, u) {
                 memberships.push((u.to_owned(), g));
             }
+            for ((team, member), (role, _, _)) in &s.team_members {
+                if member == u {
+                    team_roles.push((u.to_owned(), team.clone(), role.clone()));
+                }
+            }
         }
-        Ok(Access { roles, memberships })
+        Ok(Access {
+            roles,
+            memberships,
+            team_roles,
+        })
     }
 
     async fn remove(

@@ -14,6 +14,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod teams;
 mod usage;
 mod versions;
 
@@ -49,12 +50,22 @@ struct State {
     chunks: chunks::Index,
     /// The usage ledger: account -> samples in `seq` order.
     usage: BTreeMap<String, Vec<super::usage::UsageSample>>,
+    /// Teams by id.
+    teams: BTreeMap<String, super::teams::TeamRecord>,
+    /// (team, user) -> their role and who gave it when.
+    team_members: BTreeMap<(String, String), teams::MemberRow>,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.
 fn listed_in_trash(q: &super::TrashQuery<'_>, owner: &str, trashed_at: Option<i64>) -> bool {
     trashed_at
         .is_some_and(|at| q.owner_id.is_none_or(|o| o == owner) && q.before.is_none_or(|b| at < b))
+}
+
+/// Whether `id` is an account that can own files: a person or a team (the foreign key of the
+/// SQL backends).
+fn is_owner(s: &State, id: &str) -> bool {
+    s.users.contains_key(id) || s.teams.contains_key(id)
 }
 
 impl MemoryStore {
@@ -297,6 +308,7 @@ impl UserStore for MemoryStore {
         });
         s.members
             .retain(|(_, kind, member), _| !(kind == "user" && member == id));
+        s.team_members.retain(|(_, user), _| user != id);
         s.links
             .retain(|_, l| l.created_by != id && !files.contains(&l.file_id));
         s.events.push(event.clone());

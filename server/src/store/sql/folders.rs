@@ -122,6 +122,20 @@ macro_rules! check_move {
     }};
 }
 
+/// Refuses with `Conflict` when folder `$id` is a team's space (it goes only with its team).
+macro_rules! refuse_space {
+    ($tx:ident, $id:expr) => {
+        if sqlx::query("SELECT 1 AS one FROM teams WHERE space_id = $1")
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .is_some()
+        {
+            return Err(Error::Conflict(crate::store::teams::SPACE_STAYS.into()));
+        }
+    };
+}
+
 #[async_trait]
 impl FolderStore for SqlStore {
     async fn create(&self, f: &FolderRecord, event: &AuditEvent) -> Result<()> {
@@ -197,6 +211,7 @@ impl FolderStore for SqlStore {
                 let Some(owner) = owner else {
                     return Err(Error::NotFound);
                 };
+                refuse_space!(tx, id);
                 check_move!(tx, id, &owner, parent);
             }
             let n = sqlx::query(
@@ -224,6 +239,7 @@ impl FolderStore for SqlStore {
             if !tx.lock_folder(id, true).await? {
                 return Err(Error::NotFound);
             }
+            refuse_space!(tx, id);
             let files: i64 = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE folder_id = $1")
                 .bind(id)
                 .fetch_one(&mut *tx)
@@ -288,6 +304,7 @@ impl FolderStore for SqlStore {
             if !tx.lock_folder(id, true).await? {
                 return Err(Error::NotFound);
             }
+            refuse_space!(tx, id);
             let n = sqlx::query(
                 "UPDATE folders SET trashed_at = $1, updated_at = $1 WHERE id = $2 AND trashed_at IS NULL",
             )

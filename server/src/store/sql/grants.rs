@@ -1,4 +1,4 @@
-//! [`GrantStore`] in SQL (`shares`; reads `group_members` for memberships).
+//! [`GrantStore`] in SQL (`shares`; reads `group_members` and `team_members` for memberships).
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -49,7 +49,7 @@ impl GrantStore for SqlStore {
                     "INSERT INTO shares (resource_kind, resource_id, holder_kind, holder_id, role, granted_by, created_at, expires_at) \
                      SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS TEXT), \
                          CAST($6 AS TEXT), CAST($7 AS BIGINT), CAST($8 AS BIGINT) \
-                     WHERE EXISTS (SELECT 1 FROM users WHERE $3 = 'user' AND id = $4) \
+                     WHERE EXISTS (SELECT 1 FROM users WHERE $3 = 'user' AND id = $4 AND kind = 'person') \
                         OR EXISTS (SELECT 1 FROM user_groups WHERE $3 = 'group' AND id = $4) \
                      ON CONFLICT (resource_kind, resource_id, holder_kind, holder_id) DO UPDATE SET \
                          role = excluded.role, granted_by = excluded.granted_by, \
@@ -152,7 +152,11 @@ impl GrantStore for SqlStore {
                  granter_admin, granter_disabled FROM held \
              UNION ALL \
              SELECT 'member', user_id, CAST(NULL AS TEXT), group_id, CAST(NULL AS TEXT), CAST(NULL AS TEXT), \
-                 CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT) FROM closure"
+                 CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT) FROM closure \
+             UNION ALL \
+             SELECT 'team', st.user_id, CAST(NULL AS TEXT), tm.team_id, tm.role, CAST(NULL AS TEXT), \
+                 CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT) \
+                 FROM starts st JOIN team_members tm ON tm.user_id = st.user_id"
         );
         on_db!(&self.db, pool => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -165,6 +169,14 @@ impl GrantStore for SqlStore {
                 let kind: String = r.try_get("row_kind")?;
                 if kind == "member" {
                     out.memberships.push((r.try_get("resource_id")?, r.try_get("holder_id")?));
+                    continue;
+                }
+                if kind == "team" {
+                    out.team_roles.push((
+                        r.try_get("resource_id")?,
+                        r.try_get("holder_id")?,
+                        r.try_get("role")?,
+                    ));
                     continue;
                 }
                 let admin: Option<bool> = r.try_get("granter_admin")?;

@@ -149,7 +149,7 @@ impl GroupStore for SqlStore {
             in_tx_with_event!(&self.db, event, |tx| {
                 let found: i64 = sqlx::query(
                     "SELECT (SELECT COUNT(*) FROM user_groups WHERE id = $1) \
-                     * ((SELECT COUNT(*) FROM users WHERE $2 = 'user' AND id = $3) \
+                     * ((SELECT COUNT(*) FROM users WHERE $2 = 'user' AND id = $3 AND kind = 'person') \
                       + (SELECT COUNT(*) FROM user_groups WHERE $2 = 'group' AND id = $3)) AS n",
                 )
                 .bind(group)

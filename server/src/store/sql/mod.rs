@@ -57,6 +57,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod teams;
 mod usage;
 mod versions;
 
@@ -307,7 +308,9 @@ impl UserStore for SqlStore {
             UserKey::Id(v) => ("id", v),
             UserKey::Email(v) => ("email", v),
         };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1");
+        // Only people: a team's account row is the team store's.
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1 AND kind = 'person'");
         on_db!(&self.db, pool => {
             match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(pool).await? {
                 Some(row) => Ok(Some(user_from_row!(&row))),
@@ -317,7 +320,7 @@ impl UserStore for SqlStore {
     }
 
     async fn count(&self) -> Result<u64> {
-        let n: i64 = on_db!(&self.db, pool => sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(pool).await?.try_get("n")?);
+        let n: i64 = on_db!(&self.db, pool => sqlx::query("SELECT COUNT(*) AS n FROM users WHERE kind = 'person'").fetch_one(pool).await?.try_get("n")?);
         Ok(n.max(0) as u64)
     }
 
@@ -333,7 +336,7 @@ impl UserStore for SqlStore {
         });
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users \
-             WHERE ($1 IS NULL OR LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\') \
+             WHERE kind = 'person' AND ($1 IS NULL OR LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\') \
              AND ($2 IS NULL OR email > $2) ORDER BY email LIMIT $3"
         );
         on_db!(&self.db, pool => {
@@ -365,7 +368,7 @@ impl UserStore for SqlStore {
                      quota_bytes = CASE WHEN $8 THEN $9 ELSE quota_bytes END, \
                      quota_files = CASE WHEN $8 THEN $10 ELSE quota_files END, \
                      is_admin = COALESCE($11, is_admin), \
-                     updated_at = $4 WHERE id = $7",
+                     updated_at = $4 WHERE id = $7 AND kind = 'person'",
                 )
                 .bind(&c.name)
                 .bind(&c.email)
@@ -424,7 +427,7 @@ impl UserStore for SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                let n = sqlx::query("DELETE FROM users WHERE id = $1")
+                let n = sqlx::query("DELETE FROM users WHERE id = $1 AND kind = 'person'")
                     .bind(id)
                     .execute(&mut *tx)
                     .await?

@@ -1,0 +1,598 @@
+//! Teams over HTTP, on SQLite and on PostgreSQL: a team owns its space, so what members put
+//! there stays when they leave; the roles (admin, editor, guest) decide every read and write
+//! path; the last admin cannot go; a team is deleted only once its space is empty; bad input
+//! and outsiders change nothing.
+
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+#[macro_use]
+mod common;
+use common::router::{Backend, Harness, Reply, harness};
+
+on_both_databases!(
+    a_team_owns_its_space_and_roles_decide_every_path,
+    the_last_admin_stays_and_a_team_goes_only_empty,
+    bad_team_requests_change_nothing,
+);
+
+async fn call(h: &Harness, m: Method, uri: &str, token: &str, body: Option<Value>) -> Reply {
+    h.call(m, uri, Some(token), body).await
+}
+
+async fn user_id(h: &Harness, email: &str) -> (String, String) {
+    let (token, body) = h.user(email).await;
+    (token, body["user"]["id"].as_str().unwrap().to_owned())
+}
+
+/// Creates a team as `token`; (team id, space id).
+async fn new_team(h: &Harness, token: &str, name: &str) -> (String, String) {
+    let r = call(
+        h,
+        Method::POST,
+        "/teams",
+        token,
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["role"], "admin");
+    (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["space_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn set_role(h: &Harness, team: &str, token: &str, email: &str, role: &str) -> Reply {
+    let uri = format!("/teams/{team}/members");
+    call(
+        h,
+        Method::PUT,
+        &uri,
+        token,
+        Some(json!({ "email": email, "role": role })),
+    )
+    .await
+}
+
+/// Uploads `bytes` as `name` into folder `folder`.
+async fn upload_into(h: &Harness, token: &str, folder: &str, name: &str, bytes: &[u8]) -> Reply {
+    let req = Request::post(format!("/files?name={name}&folder_id={folder}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(bytes.to_vec()))
+        .unwrap();
+    h.send(req).await
+}
+
+/// Every way of reading a file: metadata, download, Range, HEAD, versions.
+async fn read_statuses(h: &Harness, token: &str, file: &str) -> Vec<StatusCode> {
+    let mut out = Vec::new();
+    for uri in [
+        format!("/files/{file}"),
+        format!("/files/{file}/content"),
+        format!("/files/{file}/versions"),
+    ] {
+        out.push(call(h, Method::GET, &uri, token, None).await.status);
+    }
+    let ranged = Request::get(format!("/files/{file}/content"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::RANGE, "bytes=0-3")
+        .body(Body::empty())
+        .unwrap();
+    out.push(h.send(ranged).await.status);
+    let head = Request::head(format!("/files/{file}/content"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    out.push(h.send(head).await.status);
+    out
+}
+
+fn all_ok(statuses: &[StatusCode]) -> bool {
+    statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::PARTIAL_CONTENT)
+}
+
+fn all_not_found(statuses: &[StatusCode]) -> bool {
+    statuses.iter().all(|s| *s == StatusCode::NOT_FOUND)
+}
+
+async fn a_team_owns_its_space_and_roles_decide_every_path(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let (ann, _) = user_id(&h, "ann@example.com").await;
+    let (bob, _) = user_id(&h, "bob@example.com").await;
+    let (carl, _) = user_id(&h, "carl@example.com").await;
+    let (dave, _) = user_id(&h, "dave@example.com").await;
+    let (team, space) = new_team(&h, &ann, "Research").await;
+    for (email, role) in [("bob@example.com", "editor"), ("carl@example.com", "guest")] {
+        let r = set_role(&h, &team, &ann, email, role).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["role"], role);
+    }
+    let mine = call(&h, Method::GET, "/teams", &carl, None).await;
+    assert_eq!(mine.body[0]["id"], team.as_str());
+    assert_eq!(mine.body[0]["role"], "guest");
+    assert_eq!(mine.body[0]["space_id"], space.as_str());
+
+    // An editor uploads into the space: the team owns the file, not bob.
+    let up = upload_into(&h, &bob, &space, "plan.txt", b"the plan").await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let file = up.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(up.body["owner_id"], team.as_str());
+    // A subfolder made by the admin is the team's too, and roles carry down into it.
+    let sub = call(
+        &h,
+        Method::POST,
+        "/folders",
+        &ann,
+        Some(json!({ "name": "drafts", "parent_id": space })),
+    )
+    .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.body);
+    let sub_id = sub.body["id"].as_str().unwrap().to_owned();
+    let deep = upload_into(&h, &bob, &sub_id, "deep.txt", b"deeper").await;
+    assert_eq!(deep.status, StatusCode::CREATED, "{}", deep.body);
+    let deep = deep.body["id"].as_str().unwrap().to_owned();
+
+    // Every member reads on every path; an outsider finds nothing.
+    for token in [&ann, &bob, &carl] {
+        for f in [&file, &deep] {
+            let s = read_statuses(&h, token, f).await;
+            assert!(all_ok(&s), "{s:?}");
+        }
+    }
+    for f in [&file, &deep] {
+        let s = read_statuses(&h, &dave, f).await;
+        assert!(all_not_found(&s), "{s:?}");
+    }
+    let listed = call(
+        &h,
+        Method::GET,
+        &format!("/files?folder_id={space}"),
+        &carl,
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let r = call(&h, Method::GET, &format!("/teams/{team}"), &dave, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "an outsider does not learn the team exists"
+    );
+
+    // A guest reads and no more.
+    let r = upload_into(&h, &carl, &space, "guest.txt", b"nope").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = call(&h, Method::DELETE, &format!("/files/{file}"), &carl, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = call(
+        &h,
+        Method::PATCH,
+        &format!("/teams/{team}"),
+        &carl,
+        Some(json!({ "name": "x" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // An editor edits but does not manage the team.
+    let r = call(
+        &h,
+        Method::PATCH,
+        &format!("/teams/{team}"),
+        &bob,
+        Some(json!({ "name": "x" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = set_role(&h, &team, &bob, "dave@example.com", "editor").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The admin renames the team and its space.
+    let r = call(
+        &h,
+        Method::PATCH,
+        &format!("/teams/{team}"),
+        &ann,
+        Some(json!({ "name": "Lab" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let s = call(&h, Method::GET, &format!("/folders/{space}"), &carl, None).await;
+    assert_eq!(s.body["name"], "Lab", "{}", s.body);
+
+    // bob leaves: his upload stays the team's, and he reads it no more on any path.
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/teams/{team}/leave"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(all_not_found(&read_statuses(&h, &bob, &file).await));
+    assert!(all_ok(&read_statuses(&h, &ann, &file).await));
+    // carl, made editor, writes; taken out, reads nothing.
+    assert_eq!(
+        set_role(&h, &team, &ann, "carl@example.com", "editor")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = upload_into(&h, &carl, &space, "carl.txt", b"now I can").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let detail = call(&h, Method::GET, &format!("/teams/{team}"), &ann, None).await;
+    let carl_id = detail.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "carl@example.com")
+        .unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &h,
+        Method::DELETE,
+        &format!("/teams/{team}/members/{carl_id}"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(all_not_found(&read_statuses(&h, &carl, &deep).await));
+}
+
+async fn the_last_admin_stays_and_a_team_goes_only_empty(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let (ann, _) = user_id(&h, "ann@example.com").await;
+    let (bob, _) = user_id(&h, "bob@example.com").await;
+    let (team, space) = new_team(&h, &ann, "Ops").await;
+    let me = call(&h, Method::GET, &format!("/teams/{team}"), &ann, None).await;
+    let ann_id = me.body["members"][0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The only admin cannot leave, step down or be removed.
+    for r in [
+        call(
+            &h,
+            Method::POST,
+            &format!("/teams/{team}/leave"),
+            &ann,
+            None,
+        )
+        .await,
+        set_role(&h, &team, &ann, "ann@example.com", "editor").await,
+        call(
+            &h,
+            Method::DELETE,
+            &format!("/teams/{team}/members/{ann_id}"),
+            &ann,
+            None,
+        )
+        .await,
+    ] {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert_eq!(r.content_type, "application/problem+json");
+    }
+    // Handing over needs a member; then ann is an editor and bob the admin.
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/teams/{team}/transfer"),
+        &ann,
+        Some(json!({ "email": "bob@example.com" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        set_role(&h, &team, &ann, "bob@example.com", "guest")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/teams/{team}/transfer"),
+        &ann,
+        Some(json!({ "email": "bob@example.com" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let roles: Vec<(String, String)> = r.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            ("ann@example.com".to_owned(), "editor".to_owned()),
+            ("bob@example.com".to_owned(), "admin".to_owned())
+        ]
+    );
+    let r = call(
+        &h,
+        Method::PATCH,
+        &format!("/teams/{team}"),
+        &ann,
+        Some(json!({ "name": "x" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "ann is no admin any more");
+
+    // The space cannot be deleted or moved by itself.
+    let r = call(&h, Method::DELETE, &format!("/folders/{space}"), &bob, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // A team whose space holds a file, even in the trash, stays.
+    let up = upload_into(&h, &ann, &space, "notes.txt", b"notes").await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let file = up.body["id"].as_str().unwrap().to_owned();
+    let r = call(&h, Method::DELETE, &format!("/teams/{team}"), &bob, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(
+        call(&h, Method::DELETE, &format!("/files/{file}"), &ann, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let r = call(&h, Method::DELETE, &format!("/teams/{team}"), &bob, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "the trash counts: {}",
+        r.body
+    );
+    // The team's trash is its admins'; ann (an editor) does not see it.
+    let trash = call(&h, Method::GET, &format!("/teams/{team}/trash"), &bob, None).await;
+    assert_eq!(trash.status, StatusCode::OK, "{}", trash.body);
+    assert_eq!(trash.body[0]["id"], file.as_str());
+    let r = call(&h, Method::GET, &format!("/teams/{team}/trash"), &ann, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Restored, it goes back into the space; purged, it is gone and the team can go.
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/trash/files/{file}/restore"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["folder_id"], space.as_str());
+    assert_eq!(
+        call(&h, Method::DELETE, &format!("/files/{file}"), &bob, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let r = call(
+        &h,
+        Method::DELETE,
+        &format!("/trash/files/{file}"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = call(&h, Method::DELETE, &format!("/teams/{team}"), &bob, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    for token in [&ann, &bob] {
+        let r = call(&h, Method::GET, &format!("/teams/{team}"), token, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = call(&h, Method::GET, &format!("/folders/{space}"), token, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let mine = call(&h, Method::GET, "/teams", token, None).await;
+        assert_eq!(mine.body, json!([]));
+    }
+}
+
+async fn bad_team_requests_change_nothing(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
+    let root = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "admin@strongroom.local", "password": password })),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ann, _) = user_id(&h, "ann@example.com").await;
+    let (bob, _) = user_id(&h, "bob@example.com").await;
+    let (team, space) = new_team(&h, &ann, "Legal").await;
+    let up = upload_into(&h, &ann, &space, "contract.txt", b"terms").await;
+    let file = up.body["id"].as_str().unwrap().to_owned();
+    let before = call(&h, Method::GET, &format!("/teams/{team}"), &ann, None)
+        .await
+        .body;
+
+    for (r, status) in [
+        (
+            call(
+                &h,
+                Method::POST,
+                "/teams",
+                &ann,
+                Some(json!({ "name": "" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            call(
+                &h,
+                Method::POST,
+                "/teams",
+                &ann,
+                Some(json!({ "name": "x", "owner": "me" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            set_role(&h, &team, &ann, "bob@example.com", "owner").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            set_role(&h, &team, &ann, "not an address", "editor").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            set_role(&h, &team, &ann, "nobody@example.com", "editor").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            set_role(&h, &team, &bob, "bob@example.com", "admin").await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            set_role(&h, "no-such-team", &ann, "bob@example.com", "editor").await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            call(&h, Method::DELETE, &format!("/teams/{team}"), &bob, None).await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            call(
+                &h,
+                Method::POST,
+                &format!("/teams/{team}/leave"),
+                &bob,
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            call(
+                &h,
+                Method::DELETE,
+                &format!("/teams/{team}/members/nobody"),
+                &ann,
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            h.call(Method::GET, &format!("/teams/{team}"), None, None)
+                .await,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            h.call(
+                Method::POST,
+                "/teams",
+                None,
+                Some(json!({ "name": "anon" })),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        assert_eq!(r.status, status, "{}", r.body);
+        assert_eq!(r.content_type, "application/problem+json", "{}", r.body);
+    }
+    let after = call(&h, Method::GET, &format!("/teams/{team}"), &ann, None)
+        .await
+        .body;
+    assert_eq!(before, after, "nothing changed");
+    assert_eq!(
+        call(&h, Method::GET, "/teams", &bob, None).await.body,
+        json!([])
+    );
+
+    // A platform administrator sees and manages every team, but reads no file in a space
+    // they are not in.
+    let all = call(&h, Method::GET, "/admin/teams", &root, None).await;
+    assert!(
+        all.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == team.as_str()),
+        "{}",
+        all.body
+    );
+    assert_eq!(
+        call(&h, Method::GET, "/admin/teams", &ann, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = call(&h, Method::GET, &format!("/teams/{team}"), &root, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["role"].is_null());
+    let r = set_role(&h, &team, &root, "bob@example.com", "guest").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        call(&h, Method::GET, &format!("/files/{file}"), &root, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(all_ok(&read_statuses(&h, &bob, &file).await));
+
+    // Each change is in the audit trail with whoever made it as actor.
+    h.app.relay.clone().unwrap().run_once().await.unwrap();
+    let trail = call(
+        &h,
+        Method::GET,
+        &format!("/audit?resource_type=team&resource_id={team}&limit=500"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(trail.status, StatusCode::OK, "{}", trail.body);
+    let actions: Vec<(String, String)> = trail.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["event"]["action"].as_str().unwrap().to_owned(),
+                r["event"]["actor"]["id"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let ann_id = after["members"][0]["user_id"].as_str().unwrap();
+    let me = call(&h, Method::GET, "/me", &root, None).await;
+    let root_id = me.body["id"].as_str().unwrap().to_owned();
+    assert!(
+        actions.contains(&("team.created".to_owned(), ann_id.to_owned())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("team.member_role_set".to_owned(), root_id)),
+        "{actions:?}"
+    );
+    // The outsider's attempts were denials, recorded as such.
+    assert!(
+        actions.iter().any(|(a, _)| a == "authz.denied.view_team"),
+        "{actions:?}"
+    );
+}
