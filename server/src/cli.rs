@@ -448,35 +448,42 @@ impl Client {
         }
     }
 
-    /// `trash`: what the caller deleted.
-    pub async fn trash(&mut self) -> Result<Value, String> {
-        self.json(reqwest::Method::GET, "/trash", None).await
+    /// `trash [--team ID]`: what the caller deleted, or what was deleted from a team's space.
+    pub async fn trash(&mut self, team: Option<&str>) -> Result<Value, String> {
+        let path = match team {
+            Some(t) => format!("/teams/{t}/trash"),
+            None => "/trash".to_owned(),
+        };
+        self.json(reqwest::Method::GET, &path, None).await
     }
 
     /// The trash's path for item `id` (`/trash/files/ID` or `/trash/folders/ID`), found in the
-    /// listing so the user need not say which kind it is.
-    async fn trash_path(&mut self, id: &str) -> Result<String, String> {
-        let items = self.trash().await?;
+    /// listing (the caller's, or the team's) so the user need not say which kind it is.
+    async fn trash_path(&mut self, id: &str, team: Option<&str>) -> Result<String, String> {
+        let items = self.trash(team).await?;
         let kind = items
             .as_array()
             .into_iter()
             .flatten()
             .find(|t| t["id"] == id)
             .and_then(|t| t["kind"].as_str())
-            .ok_or_else(|| format!("{id} is not in your trash"))?;
+            .ok_or_else(|| match team {
+                Some(t) => format!("{id} is not in the trash of team {t}"),
+                None => format!("{id} is not in your trash (a team's: --team ID)"),
+            })?;
         Ok(format!("/trash/{kind}s/{id}"))
     }
 
     /// `trash restore`.
-    pub async fn trash_restore(&mut self, id: &str) -> Result<Value, String> {
-        let path = self.trash_path(id).await?;
+    pub async fn trash_restore(&mut self, id: &str, team: Option<&str>) -> Result<Value, String> {
+        let path = self.trash_path(id, team).await?;
         self.json(reqwest::Method::POST, &format!("{path}/restore"), None)
             .await
     }
 
     /// `trash purge`.
-    pub async fn trash_purge(&mut self, id: &str) -> Result<(), String> {
-        let path = self.trash_path(id).await?;
+    pub async fn trash_purge(&mut self, id: &str, team: Option<&str>) -> Result<(), String> {
+        let path = self.trash_path(id, team).await?;
         self.json(reqwest::Method::DELETE, &path, None)
             .await
             .map(|_| ())

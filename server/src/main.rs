@@ -121,6 +121,9 @@ enum Command {
     Usage,
     /// Lists your trash, or restores, purges or empties it.
     Trash {
+        /// A team's trash instead of yours (its admins').
+        #[arg(long, global = true)]
+        team: Option<String>,
         #[command(subcommand)]
         command: Option<TrashCommand>,
     },
@@ -587,14 +590,21 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Command::Trash { command } => {
+        Command::Trash { team, command } => {
             let command = command.unwrap_or(TrashCommand::List);
+            let team = team.as_deref();
             let out = match &command {
-                TrashCommand::List => c.trash().await?,
-                TrashCommand::Restore { id } => c.trash_restore(id).await?,
+                TrashCommand::List => c.trash(team).await?,
+                TrashCommand::Restore { id } => c.trash_restore(id, team).await?,
                 TrashCommand::Purge { id } => {
-                    c.trash_purge(id).await?;
+                    c.trash_purge(id, team).await?;
                     serde_json::json!({ "purged": 1 })
+                }
+                TrashCommand::Empty if team.is_some() => {
+                    return Err(
+                        "`trash --team ID empty` is not offered: purge a team's items one by one"
+                            .into(),
+                    );
                 }
                 TrashCommand::Empty => c.trash_empty().await?,
             };

@@ -1139,6 +1139,77 @@ async fn command_line_client() {
     assert!(ok, "{err}");
     let (ok, _, err) = run(&admin, &[], &["group", "delete", "cli-team"]);
     assert!(ok, "{err}");
+
+    // Teams: create one, upload into its space, give the administrator a role, hand it over,
+    // and delete it once its space is empty.
+    let me = home.path().join("crew.json");
+    let (ok, _, err) = run(
+        &me,
+        &[(
+            "STRONGROOM_CLIENT_PASSWORD",
+            reset["password"].as_str().unwrap(),
+        )],
+        &["login", email],
+    );
+    assert!(
+        ok,
+        "signing in again after the sessions were revoked: {err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["team", "create", "CLI crew"]);
+    assert!(ok, "{out}{err}");
+    let team: Value = serde_json::from_str(&out).unwrap();
+    let (team_id, space) = (
+        team["id"].as_str().unwrap().to_owned(),
+        team["space_id"].as_str().unwrap().to_owned(),
+    );
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["upload", file.to_str().unwrap(), "--folder", &space],
+    );
+    assert!(ok, "{out}{err}");
+    let in_space = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &[
+            "team",
+            "add",
+            &team_id,
+            "admin@strongroom.local",
+            "--role",
+            "guest",
+        ],
+    );
+    assert!(ok && out.contains("guest"), "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &["team"]);
+    assert!(
+        ok && out.contains("CLI crew") && out.contains("guest"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["team", "delete", &team_id]);
+    assert!(!ok && err.contains("still holds"), "{out}{err}");
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["team", "transfer", &team_id, "admin@strongroom.local"],
+    );
+    assert!(ok && out.contains("admin@strongroom.local"), "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["rm", &in_space]);
+    assert!(ok, "an editor deletes: {out}{err}");
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &["trash", "--team", &team_id, "purge", &in_space],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &["team", "delete", &team_id]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = run(&me, &[], &["team"]);
+    assert!(ok && !out.contains("CLI crew"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
