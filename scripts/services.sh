@@ -7,14 +7,16 @@
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
 #   scripts/services.sh reset  [SERVICE...]   empty the test data (PostgreSQL: recreate the test database)
 #
-# SERVICE is one of: postgres kafka s3 tools (default: all of them). `tools` is no server: the
-# command-line checkers some tests run (promtool, from Debian's prometheus package).
+# SERVICE is one of: postgres kafka s3 smtp tools (default: all of them). `tools` is no server: the
+# command-line checkers some tests run (promtool, from Debian's prometheus package). `smtp` is no
+# running server either: aiosmtpd from PyPI, in a venv of its own, which the mail tests start on
+# a port of their own and read the delivered messages from.
 # Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
 # broker (tansu, about 10 minutes) and the S3-compatible store (Garage, about 8 minutes) are built from
 # crates.io with `cargo install` the first time.
 set -euo pipefail
 
-ALL_SERVICES=(postgres kafka s3 tools)
+ALL_SERVICES=(postgres kafka s3 smtp tools)
 
 # PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
 PG_USER=strongroom
@@ -328,6 +330,44 @@ s3_env() {
   echo "export STRONGROOM_TEST_S3_REGION=garage"
   echo "export STRONGROOM_TEST_S3_ACCESS_KEY_ID=$S3_KEY_ID"
   echo "export STRONGROOM_TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET"
+}
+
+# --- smtp -------------------------------------------------------------------------------------
+
+AIOSMTPD_VERSION=1.4.6
+
+smtp_python() {
+  local py="$STATE_DIR/smtp-venv/bin/python"
+  if [ -x "$py" ] && "$py" -c 'import aiosmtpd' 2>/dev/null; then echo "$py"; fi
+}
+
+smtp_up() {
+  [ -n "$(smtp_python)" ] && return 0
+  log "installing aiosmtpd $AIOSMTPD_VERSION from PyPI into $STATE_DIR/smtp-venv"
+  mkdir -p "$STATE_DIR"
+  python3 -m venv "$STATE_DIR/smtp-venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  "$STATE_DIR/smtp-venv/bin/pip" install -q "aiosmtpd==$AIOSMTPD_VERSION" || die "pip install aiosmtpd failed"
+  [ -n "$(smtp_python)" ] || die "aiosmtpd does not import after installing it"
+  log "aiosmtpd ready: $(smtp_python) -m aiosmtpd"
+}
+
+smtp_down() { return 0; }
+
+smtp_status() {
+  if [ -n "$(smtp_python)" ]; then
+    echo "smtp: aiosmtpd in $(smtp_python)"
+  else
+    echo "smtp: aiosmtpd missing"
+    return 1
+  fi
+}
+
+smtp_reset() { return 0; }
+
+smtp_env() {
+  local py
+  py=$(smtp_python)
+  [ -z "$py" ] || echo "export STRONGROOM_TEST_AIOSMTPD_PYTHON=$py"
 }
 
 # --- tools ------------------------------------------------------------------------------------

@@ -53,6 +53,9 @@ pub enum BuildError {
     /// A policy (built in or from `auth.policy_dir`) is invalid.
     #[error("policy: {0}")]
     Policy(String),
+    /// Outgoing mail (`[smtp]`) is misconfigured.
+    #[error("smtp: {0}")]
+    Mail(String),
 }
 
 /// Everything a request needs, shared by all of them.
@@ -88,6 +91,8 @@ pub struct App {
     pub groups: domain::Groups,
     /// Teams and their spaces.
     pub teams: domain::Teams,
+    /// Invitations to the platform and to teams.
+    pub invitations: domain::Invitations,
     /// The hash-chained audit log.
     pub audit: Arc<AuditLog>,
     /// Live event fan-out inside this process.
@@ -128,6 +133,7 @@ struct Backends {
     grants: Arc<crate::store::DynGrantStore>,
     groups: Arc<crate::store::DynGroupStore>,
     teams: Arc<crate::store::DynTeamStore>,
+    invitations: Arc<crate::store::DynInvitationStore>,
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
@@ -231,6 +237,7 @@ impl App {
             grants: store.clone(),
             groups: store.clone(),
             teams: store.clone(),
+            invitations: store.clone(),
             files: store.clone(),
             folders: store.clone(),
             versions: store.clone(),
@@ -302,6 +309,11 @@ impl App {
                 )
                 .build()
                 .map_err(|e| BuildError::Sessions(e.to_string()))?;
+
+        let (invitation_key, _) =
+            crate::keys::load_or_create(&keys_dir, "invitation-signing.key", || random_key(32))
+                .map_err(|e| BuildError::Keys(format!("invitation signing key: {e}")))?;
+        let mailer = crate::mail::Mailer::from_config(&config.smtp).map_err(BuildError::Mail)?;
 
         let (audit_seed, _) =
             crate::keys::load_or_create(&keys_dir, "audit-checkpoint.seed", || random_key(32))
@@ -427,6 +439,15 @@ impl App {
             backends.grants.clone(),
             guard.clone(),
         );
+        let invitations = domain::Invitations::new(
+            backends.invitations,
+            backends.users.clone(),
+            teams.clone(),
+            Arc::new(invitation_key),
+            mailer,
+            config.public_url(),
+            guard.clone(),
+        );
         let shares = domain::Shares::new(
             backends.grants,
             backends.users,
@@ -451,6 +472,7 @@ impl App {
             shares,
             groups,
             teams,
+            invitations,
             audit,
             bus,
             relay,

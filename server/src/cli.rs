@@ -1,5 +1,5 @@
 //! The command-line client: `strongroom login | whoami | upload | download | ls | rm | versions |
-//! diff | restore | share | unshare | shared | group | team | links | sessions | admin`. The server URL and tokens live in a client config file written
+//! diff | restore | share | unshare | shared | group | team | invite | links | sessions | admin`. The server URL and tokens live in a client config file written
 //! with mode 0600; an expired access token is refreshed once, transparently.
 
 use std::io::Write;

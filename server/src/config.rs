@@ -50,6 +50,44 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Outgoing mail (invitations).
+    pub smtp: SmtpConfig,
+}
+
+/// `[smtp]`: where invitations are mailed from. Without a host, nothing is mailed and the
+/// inviter is shown the link to pass on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The SMTP server's host name (empty: no mail).
+    pub host: String,
+    /// Its port (0: 465 for `tls`, 587 for `starttls`, 25 for `none`).
+    pub port: u16,
+    /// `starttls` (upgrade, refused if the server cannot), `tls` (implicit TLS) or `none`
+    /// (plain text: only for a relay on the same machine or in tests).
+    pub security: String,
+    /// User name, if the server wants one.
+    pub username: String,
+    /// A file holding the password (mode 0600); never the password itself in the config.
+    pub password_file: String,
+    /// The sender, e.g. `Strongroom <no-reply@example.com>`.
+    pub from: String,
+    /// Seconds to wait for the server.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 0,
+            security: "starttls".into(),
+            username: String::new(),
+            password_file: String::new(),
+            from: String::new(),
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// `[database]`
@@ -314,6 +352,7 @@ impl Default for Config {
             files: FilesConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -448,6 +487,13 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "STRONGROOM_HTTP_ANONYMOUS_DENIAL_WINDOW_SECS",
         "http.anonymous_denial_window_secs",
     ),
+    ("STRONGROOM_SMTP_HOST", "smtp.host"),
+    ("STRONGROOM_SMTP_PORT", "smtp.port"),
+    ("STRONGROOM_SMTP_SECURITY", "smtp.security"),
+    ("STRONGROOM_SMTP_USERNAME", "smtp.username"),
+    ("STRONGROOM_SMTP_PASSWORD_FILE", "smtp.password_file"),
+    ("STRONGROOM_SMTP_FROM", "smtp.from"),
+    ("STRONGROOM_SMTP_TIMEOUT_SECS", "smtp.timeout_secs"),
     ("STRONGROOM_LOG_LEVEL", "log.level"),
     ("STRONGROOM_LOG_FORMAT", "log.format"),
 ];
@@ -506,6 +552,15 @@ impl Config {
         }
         if self.auth.access_ttl_secs == 0 || self.auth.access_ttl_secs > 86_400 {
             return bad("auth.access_ttl_secs must be between 1 and 86400");
+        }
+        if !matches!(self.smtp.security.as_str(), "starttls" | "tls" | "none") {
+            return bad("smtp.security must be starttls, tls or none");
+        }
+        if !self.smtp.host.is_empty() && self.smtp.from.is_empty() {
+            return bad("smtp.from is needed when smtp.host is set");
+        }
+        if self.smtp.username.is_empty() != self.smtp.password_file.is_empty() {
+            return bad("smtp.username and smtp.password_file go together");
         }
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return bad("log.format must be json or text");
@@ -612,6 +667,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
         || matches!(
             last,
             "max_connections"
+                | "port"
                 | "max_connections_per_ip"
                 | "link_max_attempts"
                 | "versions_keep_last"

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod ratelimit;
 pub mod serve;

@@ -187,6 +187,11 @@ enum Command {
         #[command(subcommand)]
         command: Option<TeamCommand>,
     },
+    /// Invitations: send one (to a team or the platform), list, resend, revoke, accept.
+    Invite {
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
     /// Lists your links.
     Links,
     /// Changes your password (current from STRONGROOM_CLIENT_PASSWORD, new from
@@ -271,6 +276,56 @@ enum GroupCommand {
     Delete {
         /// Group id.
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteCommand {
+    /// Invites EMAIL to a team (`--team`, as its admin) or to the platform (as an administrator);
+    /// prints the link to pass on when the server mails nothing.
+    Send {
+        /// Who to invite.
+        email: String,
+        /// The team (default: the platform).
+        #[arg(long)]
+        team: Option<String>,
+        /// admin, editor or guest for a team (default editor); member or admin for the
+        /// platform (default member).
+        #[arg(long)]
+        role: Option<String>,
+        /// Until when (RFC 3339; default in 7 days, at most 30).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// The invitations you sent, or (`--team`, its admins) those to a team.
+    List {
+        /// A team's invitations.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Sends an invitation again with a new link (the old one stops working).
+    Resend {
+        /// Invitation id.
+        id: String,
+    },
+    /// Revokes an invitation.
+    Revoke {
+        /// Invitation id.
+        id: String,
+    },
+    /// Shows what an invitation link offers.
+    Show {
+        /// The link (or its token).
+        link: String,
+    },
+    /// Accepts an invitation: signed in, as yourself; with `--name`, creating the invited
+    /// account (password from STRONGROOM_CLIENT_PASSWORD or stdin), then `login`.
+    Accept {
+        /// The link (or its token).
+        link: String,
+        /// The new account's display name (creates the account).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -816,6 +871,103 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                     "{}  {}",
                     out["id"].as_str().unwrap_or(""),
                     out["name"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Command::Invite { command } => {
+            use reqwest::Method;
+            let token_of = |link: &str| match link.find("token=") {
+                Some(i) => link[i + "token=".len()..].to_owned(),
+                None => link.to_owned(),
+            };
+            let out = match &command {
+                InviteCommand::Send {
+                    email,
+                    team,
+                    role,
+                    expires,
+                } => {
+                    let role = role.clone().unwrap_or_else(|| {
+                        if team.is_some() { "editor" } else { "member" }.to_owned()
+                    });
+                    let body = serde_json::json!({
+                        "email": email, "team_id": team, "role": role, "expires_at": expires,
+                    });
+                    c.call(Method::POST, "/invitations", Some(body)).await?
+                }
+                InviteCommand::List { team: Some(t) } => {
+                    c.call(Method::GET, &format!("/teams/{t}/invitations"), None)
+                        .await?
+                }
+                InviteCommand::List { team: None } => {
+                    c.call(Method::GET, "/invitations", None).await?
+                }
+                InviteCommand::Resend { id } => {
+                    c.call(Method::POST, &format!("/invitations/{id}/resend"), None)
+                        .await?
+                }
+                InviteCommand::Revoke { id } => {
+                    c.call(Method::DELETE, &format!("/invitations/{id}"), None)
+                        .await?
+                }
+                InviteCommand::Show { link } => {
+                    let token = token_of(link);
+                    let path = format!("/invitations/accept?token={token}");
+                    c.call(Method::GET, &path, None).await?
+                }
+                InviteCommand::Accept { link, name } => {
+                    let mut body = serde_json::json!({ "token": token_of(link) });
+                    if let Some(n) = name {
+                        body["name"] = serde_json::json!(n);
+                        body["password"] = serde_json::json!(read_secret(
+                            "STRONGROOM_CLIENT_PASSWORD",
+                            "password for the new account"
+                        )?);
+                    }
+                    c.call(Method::POST, "/invitations/accept", Some(body))
+                        .await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let Some(list) = out.as_array() {
+                for i in list {
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        i["id"].as_str().unwrap_or(""),
+                        i["email"].as_str().unwrap_or(""),
+                        i["role"].as_str().unwrap_or(""),
+                        i["status"].as_str().unwrap_or(""),
+                        i["expires_at"].as_str().unwrap_or("")
+                    );
+                }
+            } else if let Some(link) = out["link"].as_str() {
+                println!("not mailed (no [smtp]): pass this link on\n{link}");
+            } else if let Some(d) = out["delivery"].as_str() {
+                match out["delivery_error"].as_str() {
+                    Some(e) => println!(
+                        "{d}: {e} (invite resend {})",
+                        out["id"].as_str().unwrap_or("")
+                    ),
+                    None => println!("mailed to {}", out["email"].as_str().unwrap_or("")),
+                }
+            } else if out["new_account"].is_boolean() {
+                println!(
+                    "accepted as {}{}",
+                    out["email"].as_str().unwrap_or(""),
+                    if out["new_account"] == true {
+                        " (new account: sign in with `login`)"
+                    } else {
+                        ""
+                    }
+                );
+            } else if out.is_object() {
+                println!(
+                    "{}  {}  {}  {}",
+                    out["email"].as_str().unwrap_or(""),
+                    out["team_name"].as_str().unwrap_or("the platform"),
+                    out["role"].as_str().unwrap_or(""),
+                    out["status"].as_str().unwrap_or("")
                 );
             }
         }

@@ -129,6 +129,29 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     }
+    // An invitation of the owner's to resend and revoke; one to the owner (from friend, to
+    // the team the owner is in already) to look at and accept.
+    let r = h
+        .call(
+            Method::POST,
+            "/invitations",
+            Some(&token),
+            Some(json!({ "email": "invitee@example.com", "team_id": team, "role": "guest" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let invitation_id = r.body["id"].as_str().unwrap().to_owned();
+    let r = h
+        .call(
+            Method::POST,
+            "/invitations",
+            Some(&friend_token),
+            Some(json!({ "email": "owner@example.com", "team_id": theirs, "role": "guest" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let link = r.body["link"].as_str().unwrap();
+    let invitation_token = link[link.find("token=").unwrap() + 6..].to_owned();
     // A second session to revoke.
     let other_session = h
         .call(
@@ -197,6 +220,10 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
                 json!({ "email": "friend@example.com", "role": "guest" })
             }
             ("POST", "/teams/{id}/transfer") => json!({ "email": "friend@example.com" }),
+            ("POST", "/invitations") => {
+                json!({ "email": "another@example.com", "team_id": team, "role": "editor" })
+            }
+            ("POST", "/invitations/accept") => json!({ "token": invitation_token }),
             ("POST", "/files/{id}/links") => json!({}),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
                 json!({ "email": "friend@example.com", "role": "viewer" })
@@ -218,6 +245,8 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             p if p.starts_with("/folders/{id}") => p.replace("{id}", &folder_id),
             p if p.starts_with("/links/{id}") => p.replace("{id}", &link_id),
             "/teams/{id}/leave" => format!("/teams/{theirs}/leave"),
+            "/invitations/accept" => format!("/invitations/accept?token={invitation_token}"),
+            p if p.starts_with("/invitations/{id}") => p.replace("{id}", &invitation_id),
             "/teams/{id}/transfer" => format!("/teams/{handed}/transfer"),
             p if p.starts_with("/teams/{id}") => p.replace("{id}", &team),
             p if p.starts_with("/me/sessions/{id}") => p.replace("{id}", &other_session),

@@ -1210,6 +1210,57 @@ async fn command_line_client() {
     assert!(ok, "{out}{err}");
     let (ok, out, _) = run(&me, &[], &["team"]);
     assert!(ok && !out.contains("CLI crew"), "{out}");
+
+    // Invitations: a team admin invites (no [smtp] here: the link comes back), the invitee
+    // follows it signed out and becomes a guest; a second use is refused.
+    let (ok, out, err) = run(&me, &[], &["team", "create", "Invited crew"]);
+    assert!(ok, "{out}{err}");
+    let team_id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &[
+            "invite",
+            "send",
+            "newbie@example.com",
+            "--team",
+            &team_id,
+            "--role",
+            "guest",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let link = serde_json::from_str::<Value>(&out).unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let newbie = home.path().join("newbie.json");
+    let (ok, out, err) = run(&newbie, &[], &["invite", "show", &link]);
+    assert!(ok && out.contains("Invited crew"), "{out}{err}");
+    let (ok, out, err) = run(
+        &newbie,
+        &[("STRONGROOM_CLIENT_PASSWORD", "correct horse battery")],
+        &["invite", "accept", &link, "--name", "Newbie"],
+    );
+    assert!(ok && out.contains("\"new_account\": true"), "{out}{err}");
+    let (ok, _, err) = run(
+        &newbie,
+        &[("STRONGROOM_CLIENT_PASSWORD", "correct horse battery")],
+        &["login", "newbie@example.com"],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&newbie, &[], &["team"]);
+    assert!(
+        ok && out.contains("Invited crew") && out.contains("guest"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&newbie, &[], &["invite", "accept", &link]);
+    assert!(!ok && err.contains("410"), "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["invite", "list", "--team", &team_id]);
+    assert!(ok && out.contains("accepted"), "{out}{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ pub mod fsck;
 pub mod grants;
 pub mod groups;
 pub mod integrity;
+pub mod invitations;
 pub mod links;
 pub mod metering;
 pub mod names;
@@ -24,6 +25,7 @@ pub use files::Files;
 pub use folders::Folders;
 pub use grants::Shares;
 pub use groups::Groups;
+pub use invitations::Invitations;
 pub use links::Links;
 pub use teams::Teams;
 

@@ -152,6 +152,17 @@ impl Teams {
         Ok((t, mine))
     }
 
+    /// Team `id` after authorizing `action` on it (for services that act on a team's behalf,
+    /// such as invitations).
+    pub async fn authorized_team(&self, ctx: &Ctx, action: &str, id: &str) -> Result<TeamRecord> {
+        Ok(self.authorized(ctx, action, id).await?.0)
+    }
+
+    /// The name of team `id`, if it exists (no authorization: for showing an invitation).
+    pub async fn name_of(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.store.get(id).await?.map(|t| t.name))
+    }
+
     /// A member by e-mail: an account that exists.
     async fn person(&self, email: &str) -> Result<String> {
         let email = names::email(email)?;

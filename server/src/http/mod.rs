@@ -7,6 +7,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod invitations;
 mod links;
 mod middleware;
 mod ops;
@@ -138,6 +139,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::leave))
         .routes(routes!(teams::transfer))
         .routes(routes!(teams::trash))
+        .routes(routes!(invitations::create, invitations::sent))
+        .routes(routes!(invitations::of_team))
+        .routes(routes!(invitations::resend))
+        .routes(routes!(invitations::revoke))
+        .routes(routes!(invitations::describe, invitations::accept))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), versions ([`VersionStore`]), chunks
+//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), chunks
 //! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
@@ -19,6 +19,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod invitations;
 mod links;
 mod memory;
 mod sql;
@@ -43,6 +44,10 @@ pub use grants::{
     Access, DynGrantStore, GrantRecord, GrantStore, HeldRole, Holder, NewGrant, Shares,
 };
 pub use groups::{DynGroupStore, GroupRecord, GroupStore, MemberRecord};
+pub(crate) use invitations::INVITATION_CLOSED;
+pub use invitations::{
+    Accepter, DynInvitationStore, InvitationRecord, InvitationStore, Invitations,
+};
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;

@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod router;
+pub mod smtp;
 
 /// The value of `var`, or `None` with a printed note. Under scripts/test.sh
 /// (`STRONGROOM_TEST_REQUIRE_SERVICES=1`) a missing service is a failure, never a skip.

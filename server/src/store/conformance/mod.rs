@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 mod chunks;
 mod groups;
+mod invitations;
 mod teams;
 mod trash;
 mod tree;
@@ -14,6 +15,7 @@ mod usage;
 mod versions;
 pub use chunks::chunks_contract;
 pub use groups::groups_contract;
+pub use invitations::invitations_contract;
 pub use teams::teams_contract;
 pub use trash::trash_contract;
 pub use tree::{
@@ -654,6 +656,7 @@ mod tests {
         .await;
         groups_contract(mem.as_ref(), people, &events).await;
         teams_contract(mem.as_ref(), people, &events).await;
+        invitations_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
         folders_racing_moves(mem.clone()).await;
@@ -710,6 +713,7 @@ mod tests {
         grants_contract(store.as_ref(), people, disable, &events).await;
         groups_contract(store.as_ref(), people, &events).await;
         teams_contract(store.as_ref(), people, &events).await;
+        invitations_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;
         folders_racing_moves(store.clone()).await;

@@ -14,6 +14,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod invitations;
 mod teams;
 mod usage;
 mod versions;
@@ -54,6 +55,8 @@ struct State {
     teams: BTreeMap<String, super::teams::TeamRecord>,
     /// (team, user) -> their role and who gave it when.
     team_members: BTreeMap<(String, String), teams::MemberRow>,
+    /// Invitations by id.
+    invitations: BTreeMap<String, super::invitations::InvitationRecord>,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.

@@ -117,6 +117,8 @@ impl TeamStore for MemoryStore {
         s.grants
             .retain(|(kind, node, _, _), _| !(kind == "folder" && *node == space));
         s.team_members.retain(|(t, _), _| t != id);
+        s.invitations
+            .retain(|_, i| i.team_id.as_deref() != Some(id));
         s.teams.remove(id);
         s.chunks.data_keys.remove(id);
         s.events.push(event.clone());

@@ -57,6 +57,7 @@ mod files;
 mod folders;
 mod grants;
 mod groups;
+mod invitations;
 mod teams;
 mod usage;
 mod versions;
