@@ -367,9 +367,12 @@ impl App {
         } else {
             None
         };
-        let authz = Authorizer::with_policies(
+        let fields = crate::attributes::UserFields::from_config(&config.attributes.fields)
+            .map_err(BuildError::Policy)?;
+        let authz = Authorizer::build(
             config.auth.open_registration,
             &operator_policies(&config).map_err(BuildError::Policy)?,
+            fields.clone(),
         )
         .map_err(|e| BuildError::Policy(e.to_string()))?
         .with_clock(clock.clone());
@@ -419,7 +422,8 @@ impl App {
             sessions.clone(),
             blobs.clone(),
             guard.clone(),
-        );
+        )
+        .with_fields(fields);
         let links = domain::Links::new(
             backends.links,
             files.clone(),

@@ -16,6 +16,7 @@ use strongroom_access_policy::{
     DecisionEvent, DecisionSink, PolicyBundle, PolicyEngine, Request, Timestamp, entities_from_json,
 };
 
+use crate::attributes::{UserAttributes, UserFields};
 use crate::error::Error;
 
 /// The server's schema additions.
@@ -32,12 +33,18 @@ pub const ADMINS: &str = "admins";
 /// rule that demands one for deleting and sharing would refuse those to everyone.
 pub const OMITTED_PACK_POLICIES: &[&str] = &["mfa-for-sensitive"];
 
-/// The server's policy bundle.
+/// The server's policy bundle: the pack (with the users' tags and declared fields), the
+/// server's policies, and the operator's.
 pub fn bundle(
     open_registration: bool,
     extra: &[(String, String)],
+    fields: &UserFields,
 ) -> Result<PolicyBundle, strongroom_access_policy::Error> {
-    let schema = format!("{}\n{}", pack::SCHEMA, SERVER_SCHEMA);
+    let schema = format!(
+        "{}\n{}",
+        pack::schema_with_user_attributes(&fields.cedar_declarations()),
+        SERVER_SCHEMA
+    );
     let mut b = PolicyBundle::from_cedarschema(&schema)?;
     let mut policies = pack::POLICIES.to_owned();
     for id in OMITTED_PACK_POLICIES {
@@ -152,6 +159,8 @@ pub struct Memberships {
     pub groups: BTreeMap<String, BTreeSet<String>>,
     /// user id -> (team id, role in it).
     pub teams: BTreeMap<String, BTreeMap<String, TeamRole>>,
+    /// user id -> their tags and custom fields.
+    pub attributes: BTreeMap<String, UserAttributes>,
 }
 
 impl Memberships {
@@ -271,6 +280,7 @@ impl DecisionCounter {
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     engine: Arc<PolicyEngine>,
+    fields: UserFields,
     clock: Arc<dyn crate::clock::Clock>,
     /// Decision counts.
     pub counter: Arc<DecisionCounter>,
@@ -287,12 +297,23 @@ impl Authorizer {
         open_registration: bool,
         extra: &[(String, String)],
     ) -> Result<Authorizer, strongroom_access_policy::Error> {
+        Authorizer::build(open_registration, extra, UserFields::default())
+    }
+
+    /// An authorizer over the server bundle plus the operator's policies, with the users'
+    /// declared custom fields readable by policies.
+    pub fn build(
+        open_registration: bool,
+        extra: &[(String, String)],
+        fields: UserFields,
+    ) -> Result<Authorizer, strongroom_access_policy::Error> {
         let counter = Arc::new(DecisionCounter::default());
-        let engine = PolicyEngine::builder(bundle(open_registration, extra)?)
+        let engine = PolicyEngine::builder(bundle(open_registration, extra, &fields)?)
             .decision_sink(counter.clone())
             .build()?;
         Ok(Authorizer {
             engine: Arc::new(engine),
+            fields,
             clock: Arc::new(crate::clock::SystemClock),
             counter,
         })
@@ -423,6 +444,20 @@ impl Authorizer {
             Value::Array(v) => v,
             _ => Vec::new(),
         };
+        // Every user carries their tags and fields (none known: no tags), so a policy may
+        // read `principal.tags` without asking `has` first.
+        let none = UserAttributes::default();
+        for e in &mut all {
+            if e["uid"]["type"] == "User" {
+                let id = e["uid"]["id"].as_str().unwrap_or_default();
+                let attrs = self
+                    .fields
+                    .to_cedar(groups.attributes.get(id).unwrap_or(&none));
+                if let Some(map) = e["attrs"].as_object_mut() {
+                    map.extend(attrs);
+                }
+            }
+        }
         all.extend(extra);
         let entities = entities_from_json(Value::Array(all), Some(&self.engine.schema()))?;
         Ok(DecisionInputs {

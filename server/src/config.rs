@@ -52,6 +52,18 @@ pub struct Config {
     pub log: LogConfig,
     /// Outgoing mail (invitations).
     pub smtp: SmtpConfig,
+    /// Custom fields on accounts, for policies.
+    pub attributes: AttributesConfig,
+}
+
+/// `[attributes]`: the custom fields administrators may set on accounts, by name and type
+/// (`string`, `number`, `boolean`, `date`); policies read them as `principal.<name>`. Tags need
+/// no declaration. Only in the configuration file (a table has no environment form).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributesConfig {
+    /// Field name -> type.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// `[smtp]`: where invitations are mailed from. Without a host, nothing is mailed and the
@@ -353,6 +365,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             smtp: SmtpConfig::default(),
+            attributes: AttributesConfig::default(),
         }
     }
 }
@@ -553,6 +566,9 @@ impl Config {
         if self.auth.access_ttl_secs == 0 || self.auth.access_ttl_secs > 86_400 {
             return bad("auth.access_ttl_secs must be between 1 and 86400");
         }
+        if let Err(e) = crate::attributes::UserFields::from_config(&self.attributes.fields) {
+            return Err(ConfigError::Invalid(e));
+        }
         if !matches!(self.smtp.security.as_str(), "starttls" | "tls" | "none") {
             return bad("smtp.security must be starttls, tls or none");
         }
@@ -740,11 +756,29 @@ mod tests {
             "sqlite://x.db",
             "s3://bucket",
             "x",
+            "starttls",
+        ];
+        // The mail settings go together: each is tried with the others set.
+        let smtp = [
+            ("STRONGROOM_SMTP_HOST", "mail.example.com"),
+            ("STRONGROOM_SMTP_FROM", "no-reply@example.com"),
+            ("STRONGROOM_SMTP_USERNAME", "strongroom"),
+            (
+                "STRONGROOM_SMTP_PASSWORD_FILE",
+                "/etc/strongroom/smtp-password",
+            ),
         ];
         for (var, _) in ENV_KEYS {
             let errors: Vec<String> = candidates
                 .iter()
-                .filter_map(|v| Config::load(None, env(&[(var, v)])).err())
+                .filter_map(|v| {
+                    let mut vars: Vec<(&str, &str)> = Vec::new();
+                    if var.starts_with("STRONGROOM_SMTP_") {
+                        vars.extend(smtp.iter().filter(|(n, _)| n != var));
+                    }
+                    vars.push((var, v));
+                    Config::load(None, env(&vars)).err()
+                })
                 .map(|e| e.to_string())
                 .collect();
             assert!(

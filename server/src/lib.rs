@@ -5,6 +5,7 @@
 //! router ([`http::app`]) and the state ([`app::App`]) without a socket.
 
 pub mod app;
+pub mod attributes;
 pub mod authz;
 pub mod blobs;
 pub mod cli;

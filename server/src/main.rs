@@ -412,6 +412,19 @@ enum AdminCommand {
         /// User id.
         id: String,
     },
+    /// Sets an account's tags and custom field values (replacing what it had), which policies
+    /// read as `principal.tags` and `principal.<field>`.
+    Attributes {
+        /// User id.
+        id: String,
+        /// A tag (repeat for more).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A field as NAME=VALUE (repeat for more): whole numbers, true/false, or text and
+        /// RFC 3339 dates as written.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
     /// Lists an account's sessions, or ends one (`--revoke SID`) or all (`--revoke-all`).
     Sessions {
         /// User id.
@@ -1123,6 +1136,29 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                         reqwest::Method::POST,
                         &format!("/admin/users/{id}/admin"),
                         None,
+                    )
+                    .await?
+                }
+                AdminCommand::Attributes { id, tags, fields } => {
+                    let mut values = serde_json::Map::new();
+                    for f in fields {
+                        let (name, value) = f
+                            .split_once('=')
+                            .ok_or_else(|| format!("--field {f:?}: give NAME=VALUE"))?;
+                        let v = if let Ok(n) = value.parse::<i64>() {
+                            serde_json::json!(n)
+                        } else if let Ok(b) = value.parse::<bool>() {
+                            serde_json::json!(b)
+                        } else {
+                            serde_json::json!(value)
+                        };
+                        values.insert(name.to_owned(), v);
+                    }
+                    let body = serde_json::json!({ "tags": tags, "fields": values });
+                    c.call(
+                        reqwest::Method::PUT,
+                        &format!("/admin/users/{id}/attributes"),
+                        Some(body),
                     )
                     .await?
                 }

@@ -210,6 +210,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("PATCH", "/folders/{id}") => json!({ "name": "d2" }),
             ("PATCH", "/files/{id}") => json!({ "name": "b.txt" }),
             ("PUT", "/admin/users/{id}/quota") => json!({ "bytes": 1000, "files": null }),
+            ("PUT", "/admin/users/{id}/attributes") => json!({ "tags": ["walker"] }),
             ("POST", "/admin/groups") => json!({ "id": "g" }),
             ("PATCH", "/admin/groups/{id}") => json!({ "name": "G" }),
             ("POST", "/admin/groups/{id}/members") => json!({ "email": "friend@example.com" }),

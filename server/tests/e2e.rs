@@ -1133,6 +1133,29 @@ async fn command_line_client() {
     assert!(ok && out.contains("\"is_admin\": true"), "{out}{err}");
     let (ok, _, err) = run(&me, &[], &["whoami"]);
     assert!(!ok, "still signed in after a change of role: {err}");
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &[
+            "admin",
+            "attributes",
+            &cli_id,
+            "--tag",
+            "contractor",
+            "--tag",
+            "berlin",
+        ],
+    );
+    assert!(ok && out.contains("\"contractor\""), "{out}{err}");
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &["admin", "attributes", &cli_id, "--field", "shoe=44"],
+    );
+    assert!(
+        !ok && err.contains("422"),
+        "an undeclared field: {out}{err}"
+    );
     let (ok, out, err) = run(&admin, &[], &["admin", "revoke-admin", &cli_id]);
     assert!(ok && out.contains("\"is_admin\": false"), "{out}{err}");
     let (ok, _, err) = run(&admin, &[], &["admin", "sessions", &cli_id, "--revoke-all"]);

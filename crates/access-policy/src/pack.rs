@@ -33,6 +33,27 @@ pub const POLICIES: &str = include_str!("../policies/file_platform.cedar");
 /// The pack's share templates.
 pub const SHARE_TEMPLATES: &str = include_str!("../policies/shares.cedar");
 
+/// The `User` entity's attributes as [`SCHEMA`] declares them.
+const USER_ATTRIBUTES: &str = "entity User in [Group, Role] = {\n  \"email\"?: String,\n";
+
+/// [`SCHEMA`] with more attributes on `User`: Cedar attribute declarations such as
+/// `"tags": Set<String>, "department"?: String,` (each ending in a comma), for a platform that
+/// keeps tags or custom fields on its users and lets policies read them (`principal.department`).
+///
+/// ```
+/// use strongroom_access_policy::pack;
+/// let text = pack::schema_with_user_attributes(r#""clearance"?: Long,"#);
+/// assert!(strongroom_access_policy::parse_schema(&text).is_ok());
+/// ```
+pub fn schema_with_user_attributes(declarations: &str) -> String {
+    debug_assert!(SCHEMA.contains(USER_ATTRIBUTES));
+    SCHEMA.replacen(
+        USER_ATTRIBUTES,
+        &format!("{USER_ATTRIBUTES}  {declarations}\n"),
+        1,
+    )
+}
+
 /// The pack's schema, parsed.
 pub fn schema() -> Result<Schema> {
     parse_schema(SCHEMA)

@@ -32,6 +32,8 @@ pub struct User {
     pub created_at: String,
     /// Last changed (RFC 3339).
     pub updated_at: String,
+    /// Tags and custom field values (set by administrators; policies read them).
+    pub attributes: crate::attributes::UserAttributes,
 }
 
 /// A session as its owner sees it.
@@ -99,6 +101,7 @@ fn view(u: UserRecord) -> User {
         disabled_at: u.disabled_at.map(rfc3339),
         created_at: rfc3339(u.created_at),
         updated_at: rfc3339(u.updated_at),
+        attributes: u.attributes,
     }
 }
 
@@ -109,6 +112,7 @@ pub struct Accounts {
     sessions: Arc<SessionManager>,
     blobs: Blobs,
     guard: Guard,
+    fields: crate::attributes::UserFields,
 }
 
 impl Accounts {
@@ -125,6 +129,7 @@ impl Accounts {
             sessions,
             blobs,
             guard,
+            fields: crate::attributes::UserFields::default(),
         }
     }
 
@@ -201,6 +206,7 @@ impl Accounts {
             created_at: now,
             updated_at: now,
             quota: crate::store::Quota::NONE,
+            attributes: Default::default(),
         };
         self.store.create(&user, &event).await?;
         self.get_user(&id).await
@@ -515,6 +521,46 @@ impl Accounts {
             other => other.map_err(Error::from),
         }?;
         self.sessions.revoke_all(&id).await?;
+        self.get_user(&id).await
+    }
+
+    /// Knowing the custom fields the operator declared (`[attributes]`).
+    pub fn with_fields(mut self, fields: crate::attributes::UserFields) -> Accounts {
+        self.fields = fields;
+        self
+    }
+
+    /// Replaces an account's tags and custom field values (administrators); each value is
+    /// checked against its declared type. Policies see them from the next request on.
+    pub async fn set_attributes(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        attributes: &crate::attributes::UserAttributes,
+    ) -> Result<User> {
+        self.guard.authorize_platform(ctx, "administer").await?;
+        let id = names::id(id).map_err(|_| Error::NotFound("no such user".into()))?;
+        let attributes = self.fields.validate(attributes).map_err(Error::Invalid)?;
+        let event = ctx
+            .event("account.attributes_set", "user", &id)
+            .attr("tags", serde_json::json!(attributes.tags))
+            .attr(
+                "fields",
+                serde_json::json!(attributes.fields.keys().collect::<Vec<_>>()),
+            )
+            .build()?;
+        let change = UserChange {
+            attributes: Some(attributes),
+            ..Default::default()
+        };
+        match self
+            .store
+            .update(&id, &change, self.guard.now(), &event)
+            .await
+        {
+            Err(crate::store::Error::NotFound) => Err(Error::NotFound("no such user".into())),
+            other => other.map_err(Error::from),
+        }?;
         self.get_user(&id).await
     }
 

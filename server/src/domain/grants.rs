@@ -99,6 +99,7 @@ pub async fn access(
             .ok_or_else(|| Error::Internal(format!("stored team role {role:?}")))?;
         groups = groups.with_team_role(&user, &team, role);
     }
+    groups.attributes.extend(access.attributes);
     Ok((out, groups))
 }
 

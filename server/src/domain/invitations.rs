@@ -476,6 +476,7 @@ impl Invitations {
                     created_at: now,
                     updated_at: now,
                     quota: crate::store::Quota::NONE,
+                    attributes: Default::default(),
                 };
                 (None, Some(user))
             }

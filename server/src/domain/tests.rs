@@ -285,6 +285,7 @@ async fn person(w: &World, id: &str) -> Ctx {
         is_admin: false,
         disabled_at: None,
         quota: store::Quota::NONE,
+        attributes: Default::default(),
         created_at: 0,
         updated_at: 0,
     };

@@ -402,3 +402,20 @@ pub async fn reset_password(
         password: app.accounts.reset_password(&caller.0, &id).await?,
     }))
 }
+
+/// Replaces an account's tags and custom field values (the fields declared in
+/// `[attributes]`); policies read them as `principal.tags` and `principal.<field>`.
+#[utoipa::path(put, path = "/admin/users/{id}/attributes", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = crate::attributes::UserAttributes,
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn set_attributes(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(a): Json<crate::attributes::UserAttributes>,
+) -> Result<Json<User>> {
+    caller.0.user_id()?;
+    Ok(Json(app.accounts.set_attributes(&caller.0, &id, &a).await?))
+}

@@ -124,6 +124,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(usage::export))
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::grant_admin, admin::revoke_admin))
+        .routes(routes!(admin::set_attributes))
         .routes(routes!(admin::user_sessions, admin::revoke_user_sessions))
         .routes(routes!(admin::revoke_user_session))
         .routes(routes!(groups::create, groups::list))

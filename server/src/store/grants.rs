@@ -87,8 +87,8 @@ pub struct HeldRole {
 }
 
 /// What a decision on some nodes needs: the roles held on them, and the groups (direct and
-/// through nested groups) and team roles of the principals asked about and of every sharer
-/// among those roles.
+/// through nested groups), team roles and attributes of the principals asked about and of
+/// every sharer among those roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     /// Roles held directly on the nodes, expired ones included.
@@ -97,6 +97,8 @@ pub struct Access {
     pub memberships: Vec<(String, String)>,
     /// `(user id, team id, role)`: the user's role in a team.
     pub team_roles: Vec<(String, String, String)>,
+    /// The tags and field values of the principals and sharers, by user id.
+    pub attributes: Vec<(String, crate::attributes::UserAttributes)>,
 }
 
 /// Which shares to list.

@@ -29,6 +29,8 @@ pub struct UserRecord {
     pub updated_at: i64,
     /// Quota overrides (`None` limits: the operator's defaults).
     pub quota: super::Quota,
+    /// Tags and custom field values, as administrators set them.
+    pub attributes: crate::attributes::UserAttributes,
 }
 
 /// How an account is looked up.
@@ -66,6 +68,8 @@ pub struct UserChange {
     pub quota: Option<super::Quota>,
     /// `Some(true)` makes the account an administrator, `Some(false)` no longer one.
     pub is_admin: Option<bool>,
+    /// `Some(a)` replaces the account's tags and field values (checked by the caller).
+    pub attributes: Option<crate::attributes::UserAttributes>,
 }
 
 /// The `users` table.

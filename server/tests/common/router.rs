@@ -78,6 +78,26 @@ pub async fn harness_with(
     })
 }
 
+impl Harness {
+    /// The same server started again on the same configuration, data directory, database and
+    /// clock (what a restart after changing `auth.policy_dir` is).
+    pub async fn restarted(self) -> Harness {
+        let Harness {
+            app, dir, clock, ..
+        } = self;
+        let config = app.config.clone();
+        drop(app);
+        let app = Arc::new(App::build_with_clock(config, clock.clone()).await.unwrap());
+        let router = strongroom::http::app(app.clone());
+        Harness {
+            app,
+            router,
+            dir,
+            clock,
+        }
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,

@@ -279,11 +279,12 @@ pub fn user(id: &str, email: &str, admin: bool) -> UserRecord {
         created_at: 5,
         updated_at: 5,
         quota: crate::store::Quota::NONE,
+        attributes: Default::default(),
     }
 }
 
-/// Unique e-mails on create and change, look-ups both ways, updates field by field, disable and
-/// enable, delete; one event per change and none for a refused one.
+/// Unique e-mails on create and change, look-ups both ways, updates field by field (attributes
+/// too), disable and enable, delete; one event per change and none for a refused one.
 pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64) {
     let before = events().await;
     let (a, b) = (fresh("ua"), fresh("ub"));
@@ -379,6 +380,43 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
         .update(&a, &demote, 6, &event("account.admin_revoked"))
         .await
         .unwrap();
+    // Attributes round-trip whole, and other changes leave them alone.
+    let attrs = crate::attributes::UserAttributes {
+        tags: ["contractor".to_owned(), "berlin".to_owned()].into(),
+        fields: [
+            ("clearance".to_owned(), serde_json::json!(3)),
+            (
+                "contract_end".to_owned(),
+                serde_json::json!("2027-01-01T00:00:00Z"),
+            ),
+        ]
+        .into(),
+    };
+    let set = UserChange {
+        attributes: Some(attrs.clone()),
+        ..Default::default()
+    };
+    store
+        .update(&a, &set, 6, &event("account.attributes_set"))
+        .await
+        .unwrap();
+    store
+        .update(&a, &promote, 6, &event("account.admin_granted"))
+        .await
+        .unwrap();
+    store
+        .update(&a, &demote, 6, &event("account.admin_revoked"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get(UserKey::Id(&a))
+            .await
+            .unwrap()
+            .unwrap()
+            .attributes,
+        attrs
+    );
 
     let rename = UserChange {
         name: Some("Renamed".into()),
@@ -406,7 +444,7 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
         .update("missing", &rename, 8, &event("account.updated"))
         .await;
     assert!(matches!(r, Err(Error::NotFound)), "{r:?}");
-    assert_eq!(events().await - before, 5, "refused changes record nothing");
+    assert_eq!(events().await - before, 8, "refused changes record nothing");
     let disable = UserChange {
         disabled_at: Some(Some(9)),
         ..Default::default()
@@ -446,7 +484,7 @@ pub async fn users_contract(store: &DynUserStore, events: impl AsyncFn() -> u64)
     assert!(store.get(UserKey::Id(&b)).await.unwrap().is_none());
     let r = store.delete(&b, &event("account.deleted")).await;
     assert!(matches!(r, Err(Error::NotFound)), "{r:?}");
-    assert_eq!(events().await - before, 8);
+    assert_eq!(events().await - before, 11);
 }
 
 /// Users the grants refer to: `(id, email)`; the first is an administrator, the others not.

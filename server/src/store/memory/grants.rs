@@ -156,9 +156,15 @@ impl GrantStore for MemoryStore {
             .collect();
         let mut memberships = Vec::new();
         let mut team_roles = Vec::new();
+        let mut attributes = Vec::new();
         for u in users {
             for g in closure(&s, u) {
                 memberships.push((u.to_owned(), g));
+            }
+            if let Some(a) = s.users.get(u).map(|x| &x.attributes)
+                && *a != crate::attributes::UserAttributes::default()
+            {
+                attributes.push((u.to_owned(), a.clone()));
             }
             for ((team, member), (role, _, _)) in &s.team_members {
                 if member == u {
@@ -170,6 +176,7 @@ impl GrantStore for MemoryStore {
             roles,
             memberships,
             team_roles,
+            attributes,
         })
     }
 

@@ -272,6 +272,9 @@ impl UserStore for MemoryStore {
         if let Some(a) = c.is_admin {
             u.is_admin = a;
         }
+        if let Some(a) = &c.attributes {
+            u.attributes = a.clone();
+        }
         u.updated_at = at;
         s.events.push(event.clone());
         Ok(())

@@ -156,7 +156,11 @@ impl GrantStore for SqlStore {
              UNION ALL \
              SELECT 'team', st.user_id, CAST(NULL AS TEXT), tm.team_id, tm.role, CAST(NULL AS TEXT), \
                  CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT) \
-                 FROM starts st JOIN team_members tm ON tm.user_id = st.user_id"
+                 FROM starts st JOIN team_members tm ON tm.user_id = st.user_id \
+             UNION ALL \
+             SELECT 'attrs', u.id, CAST(NULL AS TEXT), u.attributes, CAST(NULL AS TEXT), CAST(NULL AS TEXT), \
+                 CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN), CAST(NULL AS BIGINT) \
+                 FROM users u WHERE u.attributes <> '{{}}' AND u.id IN (SELECT user_id FROM starts)"
         );
         on_db!(&self.db, pool => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -169,6 +173,13 @@ impl GrantStore for SqlStore {
                 let kind: String = r.try_get("row_kind")?;
                 if kind == "member" {
                     out.memberships.push((r.try_get("resource_id")?, r.try_get("holder_id")?));
+                    continue;
+                }
+                if kind == "attrs" {
+                    let id: String = r.try_get("resource_id")?;
+                    let text: String = r.try_get("holder_id")?;
+                    let attrs = super::attributes_from_json(&id, &text)?;
+                    out.attributes.push((id, attrs));
                     continue;
                 }
                 if kind == "team" {

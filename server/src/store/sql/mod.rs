@@ -253,7 +253,19 @@ impl LinkStore for SqlStore {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at, quota_bytes, quota_files";
+const USER_COLUMNS: &str = "id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at, quota_bytes, quota_files, attributes";
+
+/// The stored JSON of an account's attributes.
+pub(super) fn attributes_from_json(
+    id: &str,
+    text: &str,
+) -> Result<crate::attributes::UserAttributes> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Corrupt(format!(
+            "the attributes of account {id} are not valid ({e}): set them again with PUT /admin/users/{id}/attributes"
+        ))
+    })
+}
 
 macro_rules! user_from_row {
     ($row:expr) => {{
@@ -275,6 +287,11 @@ macro_rules! user_from_row {
                     .try_get::<Option<i64>, _>("quota_files")?
                     .map(|n| n.max(0) as u64),
             },
+            attributes: {
+                let id: String = r.try_get("id")?;
+                let text: String = r.try_get("attributes")?;
+                attributes_from_json(&id, &text)?
+            },
         }
     }};
 }
@@ -285,8 +302,8 @@ impl UserStore for SqlStore {
         let run = async {
             in_tx_with_event!(&self.db, event, |tx| {
                 sqlx::query(
-                    "INSERT INTO users (id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO users (id, email, name, password_hash, is_admin, disabled_at, created_at, updated_at, attributes) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&u.id)
                 .bind(&u.email)
@@ -296,6 +313,7 @@ impl UserStore for SqlStore {
                 .bind(u.disabled_at)
                 .bind(u.created_at)
                 .bind(u.updated_at)
+                .bind(serde_json::to_string(&u.attributes).map_err(|e| Error::Backend(e.to_string()))?)
                 .execute(&mut *tx)
                 .await?
             });
@@ -360,6 +378,12 @@ impl UserStore for SqlStore {
         // likewise ($8 and $9, $10; NULL: the default).
         let quota = c.quota.unwrap_or_default();
         let limit = |n: Option<u64>| n.map(|n| n.min(i64::MAX as u64) as i64);
+        let attributes = c
+            .attributes
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Backend(e.to_string()))?;
         let run = async {
             in_tx_with_event!(&self.db, event, |tx| {
                 let n = sqlx::query(
@@ -369,6 +393,7 @@ impl UserStore for SqlStore {
                      quota_bytes = CASE WHEN $8 THEN $9 ELSE quota_bytes END, \
                      quota_files = CASE WHEN $8 THEN $10 ELSE quota_files END, \
                      is_admin = COALESCE($11, is_admin), \
+                     attributes = COALESCE($12, attributes), \
                      updated_at = $4 WHERE id = $7 AND kind = 'person'",
                 )
                 .bind(&c.name)
@@ -382,6 +407,7 @@ impl UserStore for SqlStore {
                 .bind(limit(quota.bytes))
                 .bind(limit(quota.files))
                 .bind(c.is_admin)
+                .bind(attributes.as_deref())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
