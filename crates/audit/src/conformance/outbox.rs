@@ -71,10 +71,10 @@ impl EventPublisher for RecordingPublisher {
                 retryable: true,
             });
         }
-        if let Some(meet) = &self.meet {
-            if self.calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                meet.wait().await;
-            }
+        if let Some(meet) = &self.meet
+            && self.calls.fetch_add(1, Ordering::SeqCst) < 2
+        {
+            meet.wait().await;
         }
         tokio::task::yield_now().await;
         self.events.lock().unwrap().extend_from_slice(events);
