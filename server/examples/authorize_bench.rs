@@ -20,7 +20,7 @@ use strongroom::config::Config;
 use strongroom::domain::Ctx;
 use strongroom::domain::files::NewFile;
 use strongroom::domain::grants::ShareWith;
-use strongroom::domain::groups::NewMember;
+use strongroom::domain::groups::{NewMember, Scope};
 use strongroom_access_policy::cedar_policy::{Authorizer, Decision};
 
 /// The median of the samples.
@@ -81,7 +81,10 @@ async fn main() {
 
     for i in 0..50 {
         let g = format!("g{i}");
-        app.groups.create(&root, &g, None, None).await.unwrap();
+        app.groups
+            .create(&root, Scope::Platform, &g, None, None)
+            .await
+            .unwrap();
         let child = format!("g{}", i.max(1) - 1);
         let member = if i == 0 {
             NewMember::Email("bob@example.com")
@@ -89,7 +92,7 @@ async fn main() {
             NewMember::Group(&child)
         };
         app.groups
-            .add_member(&root, &g, Some(member))
+            .add_member(&root, Scope::Platform, &g, Some(member))
             .await
             .unwrap();
     }

@@ -432,15 +432,16 @@ impl App {
             config.public_url(),
             guard.clone(),
         );
-        let groups = domain::Groups::new(
-            backends.groups.clone(),
-            backends.users.clone(),
-            guard.clone(),
-        );
         let teams = domain::Teams::new(
             backends.teams,
             backends.users.clone(),
             backends.grants.clone(),
+            guard.clone(),
+        );
+        let groups = domain::Groups::new(
+            backends.groups.clone(),
+            backends.users.clone(),
+            teams.clone(),
             guard.clone(),
         );
         let invitations = domain::Invitations::new(

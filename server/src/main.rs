@@ -177,8 +177,13 @@ enum Command {
         #[arg(long)]
         by_me: bool,
     },
-    /// Groups: the ones you are in, or (administrators) create and manage them.
+    /// Groups: the ones you are in, or create and manage them: platform groups
+    /// (administrators), or with `--team ID` a team's groups (its admins; its members list and
+    /// show them).
     Group {
+        /// Act on this team's groups instead of the platform's.
+        #[arg(long, global = true, value_name = "TEAM_ID")]
+        team: Option<String>,
         #[command(subcommand)]
         command: Option<GroupCommand>,
     },
@@ -232,9 +237,10 @@ enum TrashCommand {
 enum GroupCommand {
     /// The groups you are in, directly or through nested groups (the default).
     Mine,
-    /// Every group (administrators).
+    /// Every platform group (administrators), or with `--team` the team's groups.
     List,
-    /// Creates a group (administrators); its id is what policies name and never changes.
+    /// Creates a group (administrators; a team's admins with `--team`); its id is what policies
+    /// name and never changes (a team's group: `<team id>.<id>`).
     Create {
         /// Group id: a-z, 0-9, '.', '_', '-'.
         id: String,
@@ -807,13 +813,17 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Command::Group { command } => {
+        Command::Group { team, command } => {
             use reqwest::Method;
             let command = command.unwrap_or(GroupCommand::Mine);
+            let base = match team {
+                Some(t) => format!("/teams/{t}/groups"),
+                None => "/admin/groups".to_owned(),
+            };
             let out = match &command {
                 GroupCommand::Mine => c.call(Method::GET, "/me/groups", None).await?,
                 GroupCommand::List => {
-                    c.call(Method::GET, "/admin/groups?limit=1000", None)
+                    c.call(Method::GET, &format!("{base}?limit=1000"), None)
                         .await?
                 }
                 GroupCommand::Create {
@@ -823,11 +833,10 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 } => {
                     let body =
                         serde_json::json!({ "id": id, "name": name, "description": description });
-                    c.call(Method::POST, "/admin/groups", Some(body)).await?
+                    c.call(Method::POST, &base, Some(body)).await?
                 }
                 GroupCommand::Show { id } => {
-                    c.call(Method::GET, &format!("/admin/groups/{id}"), None)
-                        .await?
+                    c.call(Method::GET, &format!("{base}/{id}"), None).await?
                 }
                 GroupCommand::Add { id, email, group } => {
                     let body = match (email, group) {
@@ -835,23 +844,19 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                         (_, Some(g)) => serde_json::json!({ "group": g }),
                         _ => return Err("give --email or --group".into()),
                     };
-                    c.call(
-                        Method::POST,
-                        &format!("/admin/groups/{id}/members"),
-                        Some(body),
-                    )
-                    .await?
+                    c.call(Method::POST, &format!("{base}/{id}/members"), Some(body))
+                        .await?
                 }
                 GroupCommand::Remove { id, user, group } => {
                     let path = match (user, group) {
-                        (Some(u), _) => format!("/admin/groups/{id}/members/user/{u}"),
-                        (_, Some(g)) => format!("/admin/groups/{id}/members/group/{g}"),
+                        (Some(u), _) => format!("{base}/{id}/members/user/{u}"),
+                        (_, Some(g)) => format!("{base}/{id}/members/group/{g}"),
                         _ => return Err("give --user or --group".into()),
                     };
                     c.call(Method::DELETE, &path, None).await?
                 }
                 GroupCommand::Delete { id } => {
-                    c.call(Method::DELETE, &format!("/admin/groups/{id}"), None)
+                    c.call(Method::DELETE, &format!("{base}/{id}"), None)
                         .await?
                 }
             };

@@ -26,6 +26,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         return;
     };
     let (token, tokens) = h.user("owner@example.com").await;
+    let owner_id = tokens["user"]["id"].as_str().unwrap().to_owned();
     let file = h.upload(&token, "a.txt", b"hello").await.body;
     let file_id = file["id"].as_str().unwrap().to_owned();
     let folder = h
@@ -109,13 +110,24 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     };
     h.app
         .groups
-        .create(&root, "walkers", None, None)
+        .create(
+            &root,
+            strongroom::domain::groups::Scope::Platform,
+            "walkers",
+            None,
+            None,
+        )
         .await
         .unwrap();
     let owner = strongroom::domain::groups::NewMember::Email("owner@example.com");
     h.app
         .groups
-        .add_member(&root, "walkers", Some(owner))
+        .add_member(
+            &root,
+            strongroom::domain::groups::Scope::Platform,
+            "walkers",
+            Some(owner),
+        )
         .await
         .unwrap();
     for on in [format!("/files/{file_id}"), format!("/folders/{folder_id}")] {
@@ -128,6 +140,17 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    // A group in the owner's team, with the owner in it.
+    for (uri, body) in [
+        (format!("/teams/{team}/groups"), json!({ "id": "walkers" })),
+        (
+            format!("/teams/{team}/groups/walkers/members"),
+            json!({ "email": "owner@example.com" }),
+        ),
+    ] {
+        let r = h.call(Method::POST, &uri, Some(&token), Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
     // An invitation of the owner's to resend and revoke; one to the owner (from friend, to
     // the team the owner is in already) to look at and accept.
@@ -186,7 +209,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         ("POST", "/auth/logout") => 6,
         ("DELETE", "/me") => 7,
         ("DELETE", "/files/{id}") | ("DELETE", "/trash") | ("DELETE", "/teams/{id}") => 4,
-        ("DELETE", p) if p.contains("/grants/") => 2,
+        ("DELETE", p) if p.contains("/grants/") || p.contains("/members/") => 2,
         ("DELETE", _) => 3,
         _ => 1,
     };
@@ -214,6 +237,11 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("POST", "/admin/groups") => json!({ "id": "g" }),
             ("PATCH", "/admin/groups/{id}") => json!({ "name": "G" }),
             ("POST", "/admin/groups/{id}/members") => json!({ "email": "friend@example.com" }),
+            ("POST", "/teams/{id}/groups") => json!({ "id": "walked" }),
+            ("PATCH", "/teams/{id}/groups/{group_id}") => json!({ "name": "Walkers" }),
+            ("POST", "/teams/{id}/groups/{group_id}/members") => {
+                json!({ "email": "owner@example.com" })
+            }
             ("PUT", "/files/{id}/content") => json!("the second version"),
             ("POST", "/teams") => json!({ "name": "Another" }),
             ("PATCH", "/teams/{id}") => json!({ "name": "Walked" }),
@@ -239,6 +267,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         let path_with_user = path
             .replace("{user_id}", &friend_id)
             .replace("{group_id}", "walkers")
+            .replace("{kind}/{member_id}", &format!("user/{owner_id}"))
             .replace("{version}", "1");
         let uri = match path_with_user.as_str() {
             "/files/{id}/diff" => format!("/files/{file_id}/diff?from=1&to=1"),

@@ -1208,6 +1208,29 @@ async fn command_line_client() {
         ],
     );
     assert!(ok && out.contains("guest"), "{out}{err}");
+    // A team's group: its admin makes it and adds a member; a guest sees it.
+    let group = ["group", "--team", team_id.as_str()];
+    let (ok, out, err) = run(&me, &[], &[&group[..], &["create", "reviewers"]].concat());
+    assert!(
+        ok && out.contains(&format!("{team_id}.reviewers")),
+        "{out}{err}"
+    );
+    let add = ["add", "reviewers", "--email", "admin@strongroom.local"];
+    let (ok, out, err) = run(&me, &[], &[&group[..], &add].concat());
+    assert!(ok && out.contains("admin@strongroom.local"), "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &[&group[..], &["list"]].concat());
+    assert!(ok && out.contains("reviewers"), "{out}{err}");
+    let (ok, out, err) = run(&admin, &[], &["group"]);
+    assert!(
+        ok && out.contains(&format!("{team_id}.reviewers")),
+        "in my groups: {out}{err}"
+    );
+    let (ok, out, err) = run(
+        &admin,
+        &[],
+        &[&group[..], &["delete", "reviewers"]].concat(),
+    );
+    assert!(ok, "an administrator manages any team's groups: {out}{err}");
     let (ok, out, err) = run(&admin, &[], &["team"]);
     assert!(
         ok && out.contains("CLI crew") && out.contains("guest"),

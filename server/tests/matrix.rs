@@ -281,7 +281,36 @@ const TEAM_ROUTES: &[(&str, &str, &str)] = &[
     ("DELETE", "/teams/{id}/members/{user_id}", "admin"),
     ("POST", "/teams/{id}/transfer", "admin"),
     ("GET", "/teams/{id}/trash", "admin"),
+    ("GET", "/teams/{id}/groups", "member"),
+    ("POST", "/teams/{id}/groups", "admin"),
+    ("GET", "/teams/{id}/groups/{group_id}", "member"),
+    ("PATCH", "/teams/{id}/groups/{group_id}", "admin"),
+    ("DELETE", "/teams/{id}/groups/{group_id}", "admin"),
+    ("POST", "/teams/{id}/groups/{group_id}/members", "admin"),
+    (
+        "DELETE",
+        "/teams/{id}/groups/{group_id}/members/{kind}/{member_id}",
+        "admin",
+    ),
 ];
+
+/// Gives a team the group `crew`, with its guest in it.
+async fn crew(h: &Harness, tadmin: &str, team: &str) {
+    let uri = format!("/teams/{team}/groups");
+    let group = json!({ "id": "crew" });
+    ok(
+        h.call(Method::POST, &uri, Some(tadmin), Some(group)).await,
+        "team group",
+    )
+    .await;
+    let uri = format!("/teams/{team}/groups/crew/members");
+    let guest = json!({ "email": "tguest@example.com" });
+    ok(
+        h.call(Method::POST, &uri, Some(tadmin), Some(guest)).await,
+        "team group member",
+    )
+    .await;
+}
 
 struct World {
     tokens: Vec<(Caller, Option<String>)>,
@@ -688,6 +717,7 @@ async fn world(h: &Harness) -> World {
         )
         .await;
     }
+    crew(h, &tadmin, &team_id).await;
     // The disabled account keeps its (now useless) token.
     let disabled = ids
         .iter()
@@ -804,8 +834,16 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
             };
             let uri = path
                 .replace("{id}", &team)
-                .replace("{user_id}", w.id(Caller::TeamGuest));
+                .replace("{user_id}", w.id(Caller::TeamGuest))
+                .replace("{group_id}", "crew")
+                .replace("{kind}", "user")
+                .replace("{member_id}", w.id(Caller::TeamGuest));
+            let n = w.next();
             let body = match (*method, *path) {
+                ("POST", "/teams/{id}/groups") => Some(json!({ "id": format!("g{n}") })),
+                ("POST", "/teams/{id}/groups/{group_id}/members") => {
+                    Some(json!({ "email": "teditor@example.com" }))
+                }
                 ("PATCH", _) => Some(json!({ "name": "Renamed" })),
                 ("PUT", _) => Some(json!({ "email": "other@example.com", "role": "guest" })),
                 ("POST", "/teams/{id}/transfer") => Some(json!({ "email": "teditor@example.com" })),
@@ -941,6 +979,7 @@ async fn fresh_team(h: &Harness, w: &World) -> String {
         )
         .await;
     }
+    crew(h, tadmin, &id).await;
     id
 }
 

@@ -1,7 +1,8 @@
 //! Teams over HTTP, on SQLite and on PostgreSQL: a team owns its space, so what members put
 //! there stays when they leave; the roles (admin, editor, guest) decide every read and write
 //! path; the last admin cannot go; a team is deleted only once its space is empty; bad input
-//! and outsiders change nothing.
+//! and outsiders change nothing; a team's groups are managed by its admins, hold only its
+//! members, and go with a member who leaves and with the team.
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -15,6 +16,7 @@ on_both_databases!(
     a_team_owns_its_space_and_roles_decide_every_path,
     the_last_admin_stays_and_a_team_goes_only_empty,
     bad_team_requests_change_nothing,
+    team_groups_belong_to_the_team_and_follow_its_membership,
 );
 
 async fn call(h: &Harness, m: Method, uri: &str, token: &str, body: Option<Value>) -> Reply {
@@ -595,4 +597,287 @@ async fn bad_team_requests_change_nothing(backend: Backend) {
         actions.iter().any(|(a, _)| a == "authz.denied.view_team"),
         "{actions:?}"
     );
+}
+
+async fn team_groups_belong_to_the_team_and_follow_its_membership(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let root_password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
+    let (ann, _) = user_id(&h, "ann@example.com").await;
+    let (bob, bob_id) = user_id(&h, "bob@example.com").await;
+    let (cat, _) = user_id(&h, "cat@example.com").await;
+    let (dan, _) = user_id(&h, "dan@example.com").await;
+    let (team, _) = new_team(&h, &ann, "Field").await;
+    for (email, role) in [("bob@example.com", "guest"), ("cat@example.com", "editor")] {
+        assert!(
+            set_role(&h, &team, &ann, email, role)
+                .await
+                .status
+                .is_success()
+        );
+    }
+    let groups = format!("/teams/{team}/groups");
+
+    // Only the team's admins make groups; its id is the team's id and the name given.
+    let r = call(
+        &h,
+        Method::POST,
+        &groups,
+        &cat,
+        Some(json!({ "id": "crew" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an editor: {}", r.body);
+    let r = call(
+        &h,
+        Method::POST,
+        &groups,
+        &dan,
+        Some(json!({ "id": "crew" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "an outsider: {}", r.body);
+    let r = call(
+        &h,
+        Method::POST,
+        &groups,
+        &ann,
+        Some(json!({ "id": "crew", "name": "Crew" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let crew = format!("{team}.crew");
+    assert_eq!(
+        (r.body["id"].as_str(), r.body["team_id"].as_str()),
+        (Some(crew.as_str()), Some(team.as_str()))
+    );
+    let r = call(
+        &h,
+        Method::POST,
+        &groups,
+        &ann,
+        Some(json!({ "id": "crew" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = call(
+        &h,
+        Method::POST,
+        &groups,
+        &ann,
+        Some(json!({ "id": "Bad Name" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // Members of the team only; a platform group's id shape is refused for platform groups.
+    let members = format!("{groups}/crew/members");
+    let r = call(
+        &h,
+        Method::POST,
+        &members,
+        &ann,
+        Some(json!({ "email": "dan@example.com" })),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not in the team: {}",
+        r.body
+    );
+    let r = call(
+        &h,
+        Method::POST,
+        &members,
+        &ann,
+        Some(json!({ "email": "bob@example.com" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let root = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "admin@strongroom.local", "password": root_password })),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &h,
+        Method::POST,
+        "/admin/groups",
+        &root,
+        Some(json!({ "id": crew })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        call(
+            &h,
+            Method::POST,
+            "/admin/groups",
+            &root,
+            Some(json!({ "id": "staff" }))
+        )
+        .await
+        .status
+        .is_success()
+    );
+    let r = call(
+        &h,
+        Method::POST,
+        "/admin/groups/staff/members",
+        &root,
+        Some(json!({ "group": crew })),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no team group in a platform one: {}",
+        r.body
+    );
+    let listed = call(&h, Method::GET, "/admin/groups", &root, None).await;
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["id"] != crew.as_str())
+    );
+    let r = call(
+        &h,
+        Method::GET,
+        &format!("/admin/groups/{crew}"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // The team's members see its groups (a guest too); outsiders do not.
+    let r = call(&h, Method::GET, &format!("{groups}/crew"), &bob, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["members"][0]["id"], bob_id.as_str());
+    assert_eq!(
+        call(&h, Method::GET, &groups, &dan, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mine = call(&h, Method::GET, "/me/groups", &bob, None).await;
+    assert_eq!(mine.body[0]["id"], crew.as_str());
+
+    // Shared with by a member of the team (cat is not in the group), not by an outsider.
+    let folder = call(
+        &h,
+        Method::POST,
+        "/folders",
+        &dan,
+        Some(json!({ "name": "Survey" })),
+    )
+    .await;
+    let folder = folder.body["id"].as_str().unwrap().to_owned();
+    let file = upload_into(&h, &dan, &folder, "map.txt", b"north").await;
+    let file = file.body["id"].as_str().unwrap().to_owned();
+    let share = json!({ "group": crew, "role": "viewer" });
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/folders/{folder}/grants"),
+        &dan,
+        Some(share.clone()),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "dan is outside the team: {}",
+        r.body
+    );
+    let cats = call(
+        &h,
+        Method::POST,
+        "/folders",
+        &cat,
+        Some(json!({ "name": "Notes" })),
+    )
+    .await;
+    let cats = cats.body["id"].as_str().unwrap().to_owned();
+    let note = upload_into(&h, &cat, &cats, "note.txt", b"hello").await;
+    let note = note.body["id"].as_str().unwrap().to_owned();
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/folders/{cats}/grants"),
+        &cat,
+        Some(share),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let read = format!("/files/{note}/content");
+    assert_eq!(
+        call(&h, Method::GET, &read, &bob, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&h, Method::GET, &format!("/files/{file}"), &bob, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Leaving the team leaves its groups: the share reaches bob no more.
+    let r = call(
+        &h,
+        Method::POST,
+        &format!("/teams/{team}/leave"),
+        &bob,
+        None,
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(
+        call(&h, Method::GET, &read, &bob, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let detail = call(&h, Method::GET, &format!("{groups}/crew"), &ann, None).await;
+    assert_eq!(detail.body["members"], json!([]));
+    assert!(
+        set_role(&h, &team, &ann, "bob@example.com", "guest")
+            .await
+            .status
+            .is_success()
+    );
+    assert_eq!(
+        call(&h, Method::GET, &read, &bob, None).await.status,
+        StatusCode::NOT_FOUND,
+        "rejoining the team is not rejoining the group"
+    );
+
+    // Deleting the (empty) team takes its groups and their shares.
+    let r = call(&h, Method::DELETE, &format!("/teams/{team}"), &ann, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let grants = call(
+        &h,
+        Method::GET,
+        &format!("/folders/{cats}/grants"),
+        &cat,
+        None,
+    )
+    .await;
+    assert_eq!(
+        grants.body.as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        grants.body
+    );
+    h.app.relay.clone().unwrap().run_once().await.unwrap();
+    let audit = call(&h, Method::GET, "/audit?action=group.created", &root, None).await;
+    assert!(audit.body.to_string().contains(&crew), "{}", audit.body);
 }

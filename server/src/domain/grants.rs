@@ -143,6 +143,16 @@ impl Shares {
         }
     }
 
+    /// Whether `group` is a team's group and `user` a member of that team (who may share with
+    /// the team's groups without being in them).
+    async fn in_team_of(&self, ctx: &Ctx, user: &str, group: &str) -> Result<bool> {
+        let Some(team) = self.groups.get(group).await?.and_then(|g| g.team_id) else {
+            return Ok(false);
+        };
+        let (_, m) = access(self.store.as_ref(), &ctx.principals(), &[]).await?;
+        Ok(m.teams_of(user).any(|(t, _)| t == team))
+    }
+
     /// Authorizes `share` on the file or folder and returns its canonical id.
     async fn shareable(&self, ctx: &Ctx, kind: &str, id: &str) -> Result<String> {
         match kind {
@@ -157,7 +167,8 @@ impl Shares {
     /// Gives a user (by e-mail) or a group a role on a file or folder, until `expires_at`
     /// (RFC 3339, in the future) or until revoked, replacing a role they had there. An address
     /// without an account gets nothing, but the answer is the same; the attempt is audited
-    /// either way. A group is shared with only by its members and administrators.
+    /// either way. A group is shared with only by its members (a team's group also by the team's
+    /// members) and administrators.
     pub async fn grant(
         &self,
         ctx: &Ctx,
@@ -205,7 +216,7 @@ impl Shares {
                 ("user", user_id, email)
             }
             ShareWith::Group(group) => {
-                let group = super::groups::group_id(group)?;
+                let group = super::groups::any_group_id(group)?;
                 let admin = matches!(ctx.principal, Principal::User { admin: true, .. });
                 let member = admin
                     || self
@@ -213,7 +224,8 @@ impl Shares {
                         .groups_of(&granted_by)
                         .await?
                         .iter()
-                        .any(|g| g.id == group);
+                        .any(|g| g.id == group)
+                    || self.in_team_of(ctx, &granted_by, &group).await?;
                 if !member {
                     // The same answer whether the group exists or not: group ids stay private
                     // to their members.
@@ -282,7 +294,7 @@ impl Shares {
         let holder_id = match holder_kind {
             "user" => names::id(holder_id)?,
             // A malformed group id names no share here: "not found", like an unknown one.
-            _ => super::groups::group_id(holder_id)
+            _ => super::groups::any_group_id(holder_id)
                 .map_err(|_| Error::NotFound("that group has no role here".into()))?,
         };
         let holder = Holder::parse(holder_kind, &holder_id)

@@ -10,13 +10,31 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Ctx, Guard, names, rfc3339};
+use super::{Ctx, Guard, Teams, names, rfc3339};
 use crate::error::{Error, Result};
 use crate::store::{DynGroupStore, DynUserStore, GroupRecord, Holder, MemberRecord, UserKey};
 
-/// A group id: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit; not `admins`
-/// (the administrators' group is the `is_admin` flag, not a group anyone manages).
+/// A platform group's id: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit; not
+/// `admins` (the administrators' group is the `is_admin` flag, not a group anyone manages) and
+/// not shaped like a team group's id (`<team id>.<name>`).
 pub fn group_id(text: &str) -> Result<String> {
+    slug(text)?;
+    if text == crate::authz::ADMINS {
+        return Err(Error::Invalid(
+            "'admins' is reserved: administrators are made with POST /admin/users/{id}/admin"
+                .into(),
+        ));
+    }
+    if team_part(text).is_some() {
+        return Err(Error::Invalid(
+            "an id starting with a team id and '.' names a team's group".into(),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The name part of a group id: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+fn slug(text: &str) -> Result<&str> {
     let ok = !text.is_empty()
         && text.len() <= 64
         && text
@@ -29,20 +47,47 @@ pub fn group_id(text: &str) -> Result<String> {
                 .into(),
         ));
     }
-    if text == crate::authz::ADMINS {
-        return Err(Error::Invalid(
-            "'admins' is reserved: administrators are made with POST /admin/users/{id}/admin"
-                .into(),
-        ));
-    }
-    Ok(text.to_owned())
+    Ok(text)
 }
+
+/// The team of a team group's id (`<team id>.<name>`), if it is one.
+fn team_part(text: &str) -> Option<&str> {
+    let (team, rest) = (text.get(..36)?, text.get(36..)?);
+    let name = rest.strip_prefix('.')?;
+    (uuid::Uuid::try_parse(team).is_ok_and(|u| u.to_string() == team) && slug(name).is_ok())
+        .then_some(team)
+}
+
+/// Any group's id as shares and policies name it: a platform group's ([`group_id`]) or a team
+/// group's `<team id>.<name>`.
+pub fn any_group_id(text: &str) -> Result<String> {
+    if team_part(text).is_some() {
+        return Ok(text.to_owned());
+    }
+    group_id(text)
+}
+
+/// Where a group lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Platform-wide: administrators manage it.
+    Platform,
+    /// Inside the team with this id: its admins (and administrators) manage it, its members see
+    /// it.
+    Team(&'a str),
+}
+
+/// A scope after authorization: the team, if any.
+type Resolved = Option<crate::store::TeamRecord>;
 
 /// A group.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Group {
-    /// The id policies name: `Group::"<id>"`.
+    /// The id policies name: `Group::"<id>"` (a team's group: `<team id>.<name>`).
     pub id: String,
+    /// The team whose group it is; absent for a platform-wide group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
     /// Display name.
     pub name: String,
     /// What it is for.
@@ -59,6 +104,7 @@ impl From<GroupRecord> for Group {
     fn from(g: GroupRecord) -> Group {
         Group {
             id: g.id,
+            team_id: g.team_id,
             name: g.name,
             description: g.description,
             created_by: g.created_by,
@@ -119,79 +165,135 @@ pub enum NewMember<'a> {
 pub struct Groups {
     store: Arc<DynGroupStore>,
     users: Arc<DynUserStore>,
+    teams: Teams,
     guard: Guard,
 }
 
 impl Groups {
-    /// Over the group and account stores.
-    pub fn new(store: Arc<DynGroupStore>, users: Arc<DynUserStore>, guard: Guard) -> Groups {
+    /// Over the group and account stores, authorizing team groups through `teams`.
+    pub fn new(
+        store: Arc<DynGroupStore>,
+        users: Arc<DynUserStore>,
+        teams: Teams,
+        guard: Guard,
+    ) -> Groups {
         Groups {
             store,
             users,
+            teams,
             guard,
         }
     }
 
-    async fn admin(&self, ctx: &Ctx) -> Result<()> {
-        self.guard.authorize_platform(ctx, "administer").await
+    /// Authorizes managing the groups of `scope`: administrators for the platform's, the team's
+    /// admins for a team's.
+    async fn manage(&self, ctx: &Ctx, scope: Scope<'_>) -> Result<Resolved> {
+        match scope {
+            Scope::Platform => {
+                self.guard.authorize_platform(ctx, "administer").await?;
+                Ok(None)
+            }
+            Scope::Team(team) => Ok(Some(
+                self.teams.authorized_team(ctx, "manage_team", team).await?,
+            )),
+        }
     }
 
-    async fn existing(&self, id: &str) -> Result<GroupRecord> {
-        let id = group_id(id).map_err(|_| Error::NotFound("no such group".into()))?;
-        self.store
-            .get(&id)
-            .await?
-            .ok_or_else(|| Error::NotFound("no such group".into()))
+    /// Authorizes seeing the groups of `scope`: administrators for the platform's, the team's
+    /// members for a team's.
+    async fn view(&self, ctx: &Ctx, scope: Scope<'_>) -> Result<Resolved> {
+        match scope {
+            Scope::Platform => self.manage(ctx, scope).await,
+            Scope::Team(team) => Ok(Some(
+                self.teams.authorized_team(ctx, "view_team", team).await?,
+            )),
+        }
     }
 
-    /// Creates a group (administrators).
+    /// The full id of group `id` in `scope`: a team's group may be named by its whole id or by
+    /// the part after the team's.
+    fn qualified(scope: &Resolved, id: &str) -> Result<String> {
+        match scope {
+            None => group_id(id),
+            Some(t) => {
+                let prefix = format!("{}.", t.id);
+                let name = id.strip_prefix(&prefix).unwrap_or(id);
+                Ok(format!("{prefix}{}", slug(name)?))
+            }
+        }
+    }
+
+    /// Group `id` of `scope`; one of another scope is not found.
+    async fn existing(&self, scope: &Resolved, id: &str) -> Result<GroupRecord> {
+        let missing = || Error::NotFound("no such group".into());
+        let id = Self::qualified(scope, id).map_err(|_| missing())?;
+        let g = self.store.get(&id).await?.ok_or_else(missing)?;
+        if g.team_id.as_deref() != scope.as_ref().map(|t| t.id.as_str()) {
+            return Err(missing());
+        }
+        Ok(g)
+    }
+
+    /// Creates a group in `scope`; a team's gets the id `<team id>.<id>`.
     pub async fn create(
         &self,
         ctx: &Ctx,
+        scope: Scope<'_>,
         id: &str,
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<Group> {
-        self.admin(ctx).await?;
-        let id = group_id(id)?;
-        let name = names::display_name(name.unwrap_or(&id))?;
+        let resolved = self.manage(ctx, scope).await?;
+        let slug = slug(id)?;
+        let full = Self::qualified(&resolved, slug)?;
+        let name = names::display_name(name.unwrap_or(slug))?;
         let description = description_text(description.unwrap_or(""))?;
         let now = self.guard.now();
         let record = GroupRecord {
-            id: id.clone(),
+            id: full.clone(),
+            team_id: resolved.as_ref().map(|t| t.id.clone()),
             name: name.clone(),
             description,
             created_by: ctx.user_id()?.to_owned(),
             created_at: now,
             updated_at: now,
         };
-        let event = ctx
-            .event("group.created", "group", &id)
-            .attr("name", name.as_str())
-            .build()?;
-        self.store.create(&record, &event).await?;
+        let mut draft = ctx
+            .event("group.created", "group", &full)
+            .attr("name", name.as_str());
+        if let Some(t) = &resolved {
+            draft = draft.attr("team_id", t.id.as_str());
+        }
+        self.store.create(&record, &draft.build()?).await?;
         Ok(record.into())
     }
 
-    /// Groups by id, paged (administrators).
-    pub async fn list(&self, ctx: &Ctx, after: Option<&str>, limit: usize) -> Result<Vec<Group>> {
-        self.admin(ctx).await?;
+    /// The groups of `scope` by id, paged.
+    pub async fn list(
+        &self,
+        ctx: &Ctx,
+        scope: Scope<'_>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Group>> {
+        let resolved = self.view(ctx, scope).await?;
         if !(1..=1000).contains(&limit) {
             return Err(Error::BadRequest("limit is 1 to 1000".into()));
         }
+        let team = resolved.as_ref().map(|t| t.id.as_str());
         Ok(self
             .store
-            .list(after, limit)
+            .list(team, after, limit)
             .await?
             .into_iter()
             .map(Group::from)
             .collect())
     }
 
-    /// A group and its members (administrators).
-    pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<GroupDetail> {
-        self.admin(ctx).await?;
-        let g = self.existing(id).await?;
+    /// A group of `scope` and its members.
+    pub async fn get(&self, ctx: &Ctx, scope: Scope<'_>, id: &str) -> Result<GroupDetail> {
+        let resolved = self.view(ctx, scope).await?;
+        let g = self.existing(&resolved, id).await?;
         let members = self.store.members(&g.id).await?;
         Ok(GroupDetail {
             group: g.into(),
@@ -199,16 +301,17 @@ impl Groups {
         })
     }
 
-    /// Renames or re-describes a group (administrators); its id stays.
+    /// Renames or re-describes a group of `scope`; its id stays.
     pub async fn update(
         &self,
         ctx: &Ctx,
+        scope: Scope<'_>,
         id: &str,
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<Group> {
-        self.admin(ctx).await?;
-        let g = self.existing(id).await?;
+        let resolved = self.manage(ctx, scope).await?;
+        let g = self.existing(&resolved, id).await?;
         let name = name.map(names::display_name).transpose()?;
         let description = description.map(description_text).transpose()?;
         let mut draft = ctx.event("group.updated", "group", &g.id);
@@ -225,28 +328,30 @@ impl Groups {
                 &event,
             )
             .await?;
-        self.existing(&g.id).await.map(Group::from)
+        self.existing(&resolved, &g.id).await.map(Group::from)
     }
 
-    /// Deletes a group (administrators): its members lose what it gave them at once, and the
-    /// shares it held go with it.
-    pub async fn delete(&self, ctx: &Ctx, id: &str) -> Result<()> {
-        self.admin(ctx).await?;
-        let g = self.existing(id).await?;
+    /// Deletes a group of `scope`: its members lose what it gave them at once, and the shares
+    /// it held go with it.
+    pub async fn delete(&self, ctx: &Ctx, scope: Scope<'_>, id: &str) -> Result<()> {
+        let resolved = self.manage(ctx, scope).await?;
+        let g = self.existing(&resolved, id).await?;
         let event = ctx.event("group.deleted", "group", &g.id).build()?;
         Ok(self.store.delete(&g.id, &event).await?)
     }
 
-    /// Adds a user (by e-mail) or a group to a group (administrators); true when it was not a
-    /// member yet.
+    /// Adds a user (by e-mail) or a group to a group of `scope`; true when it was not a member
+    /// yet. A team's group takes members of the team and the team's groups; a platform group
+    /// takes anyone and platform groups.
     pub async fn add_member(
         &self,
         ctx: &Ctx,
+        scope: Scope<'_>,
         id: &str,
         member: Option<NewMember<'_>>,
     ) -> Result<bool> {
-        self.admin(ctx).await?;
-        let g = self.existing(id).await?;
+        let resolved = self.manage(ctx, scope).await?;
+        let g = self.existing(&resolved, id).await?;
         let member = member.ok_or_else(|| {
             Error::Invalid("give exactly one of email (a user) or group (a group id)".into())
         })?;
@@ -262,9 +367,9 @@ impl Groups {
             }
             NewMember::Group(child) => {
                 let child = self
-                    .existing(child)
+                    .existing(&resolved, child)
                     .await
-                    .map_err(|_| Error::Invalid(format!("no group {child:?}")))?;
+                    .map_err(|_| Error::Invalid(format!("no group {child:?} here")))?;
                 ("group", child.id)
             }
         };
@@ -282,23 +387,28 @@ impl Groups {
             Err(crate::store::Error::NotFound) => {
                 Err(Error::Invalid(format!("that {kind} no longer exists")))
             }
+            Err(crate::store::Error::Invalid(why)) if resolved.is_some() && kind == "user" => Err(
+                Error::Invalid(format!("only members of the team join its groups ({why})")),
+            ),
             other => Ok(other?),
         }
     }
 
-    /// Removes a member (administrators).
+    /// Removes a member from a group of `scope`.
     pub async fn remove_member(
         &self,
         ctx: &Ctx,
+        scope: Scope<'_>,
         id: &str,
         kind: &str,
         member_id: &str,
     ) -> Result<()> {
-        self.admin(ctx).await?;
-        let g = self.existing(id).await?;
+        let resolved = self.manage(ctx, scope).await?;
+        let g = self.existing(&resolved, id).await?;
         let member_id = match kind {
             "user" => names::id(member_id)?,
-            "group" => group_id(member_id).map_err(|_| Error::NotFound("no such member".into()))?,
+            "group" => Self::qualified(&resolved, member_id)
+                .map_err(|_| Error::NotFound("no such member".into()))?,
             _ => return Err(Error::NotFound("members are users or groups".into())),
         };
         let holder =
@@ -313,7 +423,8 @@ impl Groups {
         Ok(())
     }
 
-    /// The groups the caller is in, directly or through nested groups.
+    /// The groups the caller is in, directly or through nested groups (platform and team
+    /// groups alike).
     pub async fn mine(&self, ctx: &Ctx) -> Result<Vec<Group>> {
         let user = self.guard.authorize_own_account(ctx).await?;
         Ok(self
@@ -338,10 +449,16 @@ fn description_text(text: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::group_id;
+    use super::{any_group_id, group_id};
 
     #[test]
     fn group_ids() {
+        let team = "01a238f8-9146-7153-b687-4d3e8dc049d1";
+        assert!(group_id(&format!("{team}.reviewers")).is_err(), "a team's");
+        assert!(any_group_id(&format!("{team}.reviewers")).is_ok());
+        assert!(any_group_id(&format!("{team}.Reviewers")).is_err());
+        assert!(any_group_id(&format!("{}.reviewers", team.to_uppercase())).is_err());
+        assert!(any_group_id("contractors").is_ok());
         for ok in ["contractors", "eng.berlin", "team_a-1", "9lives"] {
             assert_eq!(group_id(ok).unwrap(), ok);
         }

@@ -336,6 +336,7 @@ async fn new_group(w: &World, id: &str) {
     use crate::store::{GroupRecord, GroupStore};
     let rec = GroupRecord {
         id: id.into(),
+        team_id: None,
         name: id.into(),
         description: String::new(),
         created_by: "ann".into(),

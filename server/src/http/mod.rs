@@ -132,6 +132,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::add_member))
         .routes(routes!(groups::remove_member))
         .routes(routes!(groups::mine))
+        .routes(routes!(groups::team_create, groups::team_list))
+        .routes(routes!(
+            groups::team_get,
+            groups::team_update,
+            groups::team_delete
+        ))
+        .routes(routes!(groups::team_add_member))
+        .routes(routes!(groups::team_remove_member))
         .routes(routes!(teams::create, teams::mine))
         .routes(routes!(teams::list_all))
         .routes(routes!(teams::get, teams::rename, teams::delete))

@@ -15,6 +15,8 @@ use super::grants::Holder;
 pub struct GroupRecord {
     /// The id policies name (`Group::"<id>"`); never changes.
     pub id: String,
+    /// The team whose admins manage it; `None` for a platform-wide group.
+    pub team_id: Option<String>,
     /// Display name.
     pub name: String,
     /// What the group is for.
@@ -47,7 +49,9 @@ pub struct MemberRecord {
 /// Contract (checked by [`super::conformance`]): ids are unique (`Conflict`); `update` and
 /// `delete` of a missing group are `NotFound`; `delete` removes the group's memberships (its own
 /// and as a member of others) and the shares it held; `add_member` is `NotFound` when the group
-/// or the member does not exist, `Invalid` when a group would end up inside itself, and false
+/// or the member does not exist, `Invalid` when a group would end up inside itself or the
+/// member is outside the group's scope ([`GROUP_SCOPE`](super::GROUP_SCOPE): a team group takes
+/// members of its team and groups of the same team, a platform group platform groups), and false
 /// (recording nothing) when the member was there already; `remove_member` says false (recording
 /// nothing) when there was no such member; `groups_of` is every group a user is in, directly or
 /// through nested groups, by id. Every write records its event in the same transaction.
@@ -57,8 +61,14 @@ pub trait GroupStore: Debug + Send + Sync + 'static {
     async fn create(&self, group: &GroupRecord, event: &AuditEvent) -> Result<()>;
     /// One group.
     async fn get(&self, id: &str) -> Result<Option<GroupRecord>>;
-    /// Groups by id after `after`, at most `limit`.
-    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<GroupRecord>>;
+    /// The groups of `team` (`None`: the platform-wide ones) by id after `after`, at most
+    /// `limit`.
+    async fn list(
+        &self,
+        team: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>>;
     /// Renames or re-describes a group at `at`, with its event.
     async fn update(
         &self,
@@ -104,8 +114,13 @@ impl<T: GroupStore + ?Sized> GroupStore for Arc<T> {
     async fn get(&self, id: &str) -> Result<Option<GroupRecord>> {
         (**self).get(id).await
     }
-    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<GroupRecord>> {
-        (**self).list(after, limit).await
+    async fn list(
+        &self,
+        team: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>> {
+        (**self).list(team, after, limit).await
     }
     async fn update(
         &self,

@@ -172,6 +172,7 @@ pub(crate) const FOLDER_NOT_EMPTY: &str = "the folder is not empty";
 pub(crate) const GROUP_TAKEN: &str = "a group with that id already exists";
 pub(crate) const GROUP_CYCLE: &str =
     "a group cannot be inside itself (directly or through nested groups)";
+pub(crate) const GROUP_SCOPE: &str = "a team's group holds members of that team and groups of the same team; a platform group holds platform groups";
 
 impl From<strongroom_audit::Error> for Error {
     fn from(e: strongroom_audit::Error) -> Self {

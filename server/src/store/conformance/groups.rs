@@ -4,10 +4,12 @@ use super::{People, event, fresh};
 use crate::store::Error;
 use crate::store::grants::{GrantStore, Holder, NewGrant, Shares};
 use crate::store::groups::{GroupRecord, GroupStore};
+use crate::store::teams::{TeamRecord, TeamStore};
 
 fn group(id: &str, by: &str) -> GroupRecord {
     GroupRecord {
         id: id.to_owned(),
+        team_id: None,
         name: format!("Group {id}"),
         description: String::new(),
         created_by: by.to_owned(),
@@ -42,7 +44,9 @@ where
         format!("Group {outer}")
     );
     assert!(GroupStore::get(store, "nope").await.unwrap().is_none());
-    let page = GroupStore::list(store, Some(&outer), 1).await.unwrap();
+    let page = GroupStore::list(store, None, Some(&outer), 1)
+        .await
+        .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].id, mid, "by id, after the cursor");
 
@@ -297,4 +301,140 @@ where
         store.members(&mid).await.unwrap().is_empty(),
         "gone from the groups it was in"
     );
+}
+
+/// A team's groups: members only from the team and groups only of the same team (platform and
+/// team groups never nest in each other), refusals recording nothing; `list` by scope; a member
+/// taken out of the team taken out of its groups; deleting the team taking its groups, their
+/// memberships and the shares they held.
+pub async fn team_groups_contract<S>(store: &S, p: People<'_>, events: impl AsyncFn() -> u64)
+where
+    S: TeamStore + GroupStore + GrantStore + ?Sized,
+{
+    let (team, space) = (fresh("team"), fresh("space"));
+    let t = TeamRecord {
+        id: team.clone(),
+        name: "Groups".into(),
+        space_id: space,
+        created_by: p.ann.0.to_owned(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    TeamStore::create(store, &t, p.ann.0, &event("team.created"))
+        .await
+        .unwrap();
+    TeamStore::set_role(
+        store,
+        &team,
+        p.bob.0,
+        "guest",
+        p.ann.0,
+        2,
+        &event("team.role_set"),
+    )
+    .await
+    .unwrap();
+    let (a, b) = (format!("{team}.a"), format!("{team}.b"));
+    let platform = fresh("p").replace('-', "");
+    for (id, scope) in [(&a, Some(&team)), (&b, Some(&team)), (&platform, None)] {
+        let g = GroupRecord {
+            team_id: scope.cloned(),
+            ..group(id, p.ann.0)
+        };
+        GroupStore::create(store, &g, &event("group.created"))
+            .await
+            .unwrap();
+    }
+    let ids = |gs: Vec<GroupRecord>| gs.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(GroupStore::list(store, Some(&team), None, 10)
+            .await
+            .unwrap()),
+        [a.clone(), b.clone()]
+    );
+    let platform_groups = ids(GroupStore::list(store, None, None, 100_000).await.unwrap());
+    assert!(platform_groups.contains(&platform));
+    assert!(
+        !platform_groups.contains(&a),
+        "team groups are not platform groups"
+    );
+
+    let add = async |g: &str, m: Holder<'_>| {
+        store
+            .add_member(g, m, p.ann.0, 3, &event("group.member_added"))
+            .await
+    };
+    assert!(add(&a, Holder::User(p.bob.0)).await.unwrap());
+    assert!(add(&b, Holder::Group(&a)).await.unwrap());
+    let before = events().await;
+    for (group, member) in [
+        (&a, Holder::User(p.admin.0)),
+        (&a, Holder::Group(&platform)),
+        (&platform, Holder::Group(&a)),
+    ] {
+        assert!(
+            matches!(add(group, member).await, Err(Error::Invalid(_))),
+            "{member:?} into {group}"
+        );
+    }
+    assert_eq!(events().await - before, 0, "refusals record nothing");
+    let bobs = |gs: Vec<GroupRecord>| {
+        gs.into_iter()
+            .map(|g| g.id)
+            .filter(|g| g.starts_with(&team))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bobs(store.groups_of(p.bob.0).await.unwrap()),
+        [a.clone(), b.clone()]
+    );
+
+    // A share held by the team's group, on a file outside the team.
+    let file = fresh("file");
+    let share = NewGrant {
+        resource_kind: "file",
+        resource_id: &file,
+        holder: Holder::Group(&b),
+        role: "viewer",
+        granted_by: p.ann.0,
+        at: 4,
+        expires_at: None,
+    };
+    store.put(&share, &event("share.granted")).await.unwrap();
+    let through_b = async || {
+        let access = store.access(&[p.bob.0], &[&file]).await.unwrap();
+        assert_eq!(access.roles.len(), 1);
+        access
+            .memberships
+            .iter()
+            .any(|(u, g)| u == p.bob.0 && *g == b)
+    };
+    assert!(through_b().await);
+
+    // Out of the team, out of its groups (and of what they hold).
+    TeamStore::remove_member(store, &team, p.bob.0, &event("team.member_removed"))
+        .await
+        .unwrap();
+    assert!(bobs(store.groups_of(p.bob.0).await.unwrap()).is_empty());
+    assert!(!through_b().await);
+    assert!(matches!(
+        add(&a, Holder::User(p.bob.0)).await,
+        Err(Error::Invalid(_))
+    ));
+
+    TeamStore::delete(store, &team, &event("team.deleted"))
+        .await
+        .unwrap();
+    assert!(GroupStore::get(store, &a).await.unwrap().is_none());
+    assert!(GroupStore::get(store, &b).await.unwrap().is_none());
+    assert!(
+        GrantStore::list(store, Shares::On("file", &file))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the shares its groups held went with them"
+    );
+    GroupStore::delete(store, &platform, &event("group.deleted"))
+        .await
+        .unwrap();
 }

@@ -14,7 +14,7 @@ mod tree;
 mod usage;
 mod versions;
 pub use chunks::chunks_contract;
-pub use groups::groups_contract;
+pub use groups::{groups_contract, team_groups_contract};
 pub use invitations::invitations_contract;
 pub use teams::teams_contract;
 pub use trash::trash_contract;
@@ -694,6 +694,7 @@ mod tests {
         .await;
         groups_contract(mem.as_ref(), people, &events).await;
         teams_contract(mem.as_ref(), people, &events).await;
+        team_groups_contract(mem.as_ref(), people, &events).await;
         invitations_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
@@ -751,6 +752,7 @@ mod tests {
         grants_contract(store.as_ref(), people, disable, &events).await;
         groups_contract(store.as_ref(), people, &events).await;
         teams_contract(store.as_ref(), people, &events).await;
+        team_groups_contract(store.as_ref(), people, &events).await;
         invitations_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;

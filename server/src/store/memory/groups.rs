@@ -24,10 +24,16 @@ impl GroupStore for MemoryStore {
         Ok(self.lock().groups.get(id).cloned())
     }
 
-    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<GroupRecord>> {
+    async fn list(
+        &self,
+        team: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>> {
         let s = self.lock();
         Ok(s.groups
             .values()
+            .filter(|g| g.team_id.as_deref() == team)
             .filter(|g| after.is_none_or(|a| g.id.as_str() > a))
             .take(limit)
             .cloned()
@@ -81,8 +87,21 @@ impl GroupStore for MemoryStore {
             Holder::User(id) => s.users.contains_key(id),
             Holder::Group(id) => s.groups.contains_key(id),
         };
-        if !s.groups.contains_key(group) || !member_exists {
+        let Some(team) = s.groups.get(group).map(|g| g.team_id.clone()) else {
             return Err(Error::NotFound);
+        };
+        if !member_exists {
+            return Err(Error::NotFound);
+        }
+        let in_scope = match (&team, member) {
+            (_, Holder::Group(child)) => s.groups[child].team_id == team,
+            (Some(team), Holder::User(user)) => s
+                .team_members
+                .contains_key(&(team.clone(), user.to_owned())),
+            (None, Holder::User(_)) => true,
+        };
+        if !in_scope {
+            return Err(Error::Invalid(crate::store::GROUP_SCOPE.into()));
         }
         if let Holder::Group(child) = member {
             // `group` inside `child` already (or the same group): adding would close a cycle.

@@ -117,6 +117,11 @@ impl TeamStore for MemoryStore {
         s.grants
             .retain(|(kind, node, _, _), _| !(kind == "folder" && *node == space));
         s.team_members.retain(|(t, _), _| t != id);
+        let groups = team_groups(&s, id);
+        s.grants
+            .retain(|(_, _, kind, holder), _| !(kind == "group" && groups.contains(holder)));
+        s.members.retain(|(group, _, _), _| !groups.contains(group));
+        s.groups.retain(|g, _| !groups.contains(g));
         s.invitations
             .retain(|_, i| i.team_id.as_deref() != Some(id));
         s.teams.remove(id);
@@ -166,6 +171,10 @@ impl TeamStore for MemoryStore {
             return Err(Error::Conflict(LAST_ADMIN.into()));
         }
         s.team_members.remove(&key);
+        let groups = team_groups(&s, team);
+        s.members.retain(|(group, kind, member), _| {
+            !(groups.contains(group) && kind == "user" && member == user)
+        });
         s.events.push(event.clone());
         Ok(())
     }
@@ -213,4 +222,13 @@ impl TeamStore for MemoryStore {
         out.sort_by(|a, b| a.email.cmp(&b.email));
         Ok(out)
     }
+}
+
+/// The ids of `team`'s groups.
+fn team_groups(s: &State, team: &str) -> std::collections::BTreeSet<String> {
+    s.groups
+        .values()
+        .filter(|g| g.team_id.as_deref() == Some(team))
+        .map(|g| g.id.clone())
+        .collect()
 }

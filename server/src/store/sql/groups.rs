@@ -8,15 +8,17 @@ use super::SqlStore;
 use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::grants::Holder;
 use crate::store::groups::{GroupRecord, GroupStore, MemberRecord};
-use crate::store::{Error, GROUP_CYCLE, Result};
+use crate::store::{Error, GROUP_CYCLE, GROUP_SCOPE, Result};
 
-const COLUMNS: &str = "g.id, g.name, g.description, g.created_by, g.created_at, g.updated_at";
+const COLUMNS: &str =
+    "g.id, g.team_id, g.name, g.description, g.created_by, g.created_at, g.updated_at";
 
 macro_rules! group_from_row {
     ($row:expr) => {{
         let r = $row;
         Ok::<_, Error>(GroupRecord {
             id: r.try_get("id")?,
+            team_id: r.try_get("team_id")?,
             name: r.try_get("name")?,
             description: r.try_get("description")?,
             created_by: r.try_get("created_by")?,
@@ -32,10 +34,11 @@ impl GroupStore for SqlStore {
         let run = async {
             in_tx_with_event!(&self.db, event, |tx| {
                 sqlx::query(
-                    "INSERT INTO user_groups (id, name, description, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO user_groups (id, team_id, name, description, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&g.id)
+                .bind(&g.team_id)
                 .bind(&g.name)
                 .bind(&g.description)
                 .bind(&g.created_by)
@@ -59,12 +62,20 @@ impl GroupStore for SqlStore {
         })
     }
 
-    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<GroupRecord>> {
+    async fn list(
+        &self,
+        team: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GroupRecord>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM user_groups g WHERE ($1 IS NULL OR g.id > $1) ORDER BY g.id LIMIT $2"
+            "SELECT {COLUMNS} FROM user_groups g \
+             WHERE (g.team_id = $1 OR ($1 IS NULL AND g.team_id IS NULL)) \
+             AND ($2 IS NULL OR g.id > $2) ORDER BY g.id LIMIT $3"
         );
         on_db!(&self.db, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(team)
                 .bind(after)
                 .bind(limit.min(i64::MAX as usize) as i64)
                 .fetch_all(pool)
@@ -147,19 +158,50 @@ impl GroupStore for SqlStore {
         let run = async {
             let added: u64;
             in_tx_with_event!(&self.db, event, |tx| {
-                let found: i64 = sqlx::query(
-                    "SELECT (SELECT COUNT(*) FROM user_groups WHERE id = $1) \
-                     * ((SELECT COUNT(*) FROM users WHERE $2 = 'user' AND id = $3 AND kind = 'person') \
-                      + (SELECT COUNT(*) FROM user_groups WHERE $2 = 'group' AND id = $3)) AS n",
+                let scope = sqlx::query(
+                    "SELECT g.team_id, \
+                     (SELECT COUNT(*) FROM users WHERE $2 = 'user' AND id = $3 AND kind = 'person') \
+                     + (SELECT COUNT(*) FROM user_groups WHERE $2 = 'group' AND id = $3) AS found, \
+                     (SELECT c.team_id FROM user_groups c WHERE $2 = 'group' AND c.id = $3) AS child_team \
+                     FROM user_groups g WHERE g.id = $1",
                 )
                 .bind(group)
                 .bind(member.kind())
                 .bind(member.id())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(scope) = scope else {
+                    return Err(Error::NotFound);
+                };
+                let (team, found, child_team): (Option<String>, i64, Option<String>) = (
+                    scope.try_get("team_id")?,
+                    scope.try_get("found")?,
+                    scope.try_get("child_team")?,
+                );
                 if found == 0 {
                     return Err(Error::NotFound);
+                }
+                match (&team, member) {
+                    (_, Holder::Group(_)) if child_team != team => {
+                        return Err(Error::Invalid(GROUP_SCOPE.into()));
+                    }
+                    (Some(team), Holder::User(user)) => {
+                        // A team's membership changes take its tree exclusively: holding it
+                        // shared, the member cannot leave between this check and the insert.
+                        tx.lock_tree(team, false).await?;
+                        let member: i64 = sqlx::query(
+                            "SELECT COUNT(*) AS n FROM team_members WHERE team_id = $1 AND user_id = $2",
+                        )
+                        .bind(team)
+                        .bind(user)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("n")?;
+                        if member == 0 {
+                            return Err(Error::Invalid(GROUP_SCOPE.into()));
+                        }
+                    }
+                    _ => {}
                 }
                 if let Holder::Group(child) = member {
                     // Adding `child` to `group` closes a cycle when `group` is `child` or is

@@ -222,6 +222,26 @@ impl TeamStore for SqlStore {
                 .bind(&space)
                 .execute(&mut *tx)
                 .await?;
+                // The team's groups, with the shares they hold and their places in each other
+                // (a team group is inside no group of another team or of the platform).
+                sqlx::query(
+                    "DELETE FROM shares WHERE holder_kind = 'group' \
+                     AND holder_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM group_members \
+                     WHERE group_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM user_groups WHERE team_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 // The team row, its members, the space folder and the data key cascade from
                 // the account row.
                 sqlx::query("DELETE FROM users WHERE id = $1 AND kind = 'team'")
@@ -297,7 +317,16 @@ impl TeamStore for SqlStore {
                     .bind(team)
                     .bind(user)
                     .execute(&mut *tx)
-                    .await?
+                    .await?;
+                // Out of the team is out of its groups.
+                sqlx::query(
+                    "DELETE FROM group_members WHERE member_kind = 'user' AND member_id = $1 \
+                     AND group_id IN (SELECT id FROM user_groups WHERE team_id = $2)",
+                )
+                .bind(user)
+                .bind(team)
+                .execute(&mut *tx)
+                .await?
             });
             Ok::<_, Error>(())
         };
