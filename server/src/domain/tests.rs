@@ -585,32 +585,43 @@ async fn events_are_stamped_by_the_server_clock() {
 /// One step of the sharing model test.
 #[derive(Debug, Clone)]
 enum Step {
-    /// Share a target (0, 1: folders; 2: the file) with a holder (0..3: users, 3, 4: groups).
+    /// Share a target (0, 1: ann's folders; 2: ann's file; 3: the team's file) with a holder
+    /// (0..3: users; 3, 4: platform groups; 5: the team's group).
     Share(usize, usize),
     Unshare(usize, usize),
-    /// Move the file into folder 0 or 1.
+    /// Move ann's file into folder 0 or 1.
     Move(usize),
-    /// A user (0..3) joins or leaves a group (0, 1).
+    /// A user (0..3) joins or leaves a group (0, 1: platform groups; 2: the team's group, which
+    /// only the team's members may join).
     Join(usize, usize),
     Leave(usize, usize),
+    /// A user joins the team (or changes role: 0 guest, 1 editor, 2 admin), or is taken out.
+    TeamJoin(usize, usize),
+    TeamLeave(usize),
 }
 
 fn step() -> impl proptest::strategy::Strategy<Value = Step> {
     use proptest::prelude::*;
+    // Weighted so that chains such as join the team, join its group, share with the group,
+    // leave the team come up within a few dozen cases.
     prop_oneof![
-        (0..3usize, 0..5usize).prop_map(|(t, h)| Step::Share(t, h)),
-        (0..3usize, 0..5usize).prop_map(|(t, h)| Step::Unshare(t, h)),
-        (0..2usize).prop_map(Step::Move),
-        (0..3usize, 0..2usize).prop_map(|(u, g)| Step::Join(u, g)),
-        (0..3usize, 0..2usize).prop_map(|(u, g)| Step::Leave(u, g)),
+        3 => (0..4usize, 0..6usize).prop_map(|(t, h)| Step::Share(t, h)),
+        2 => (0..4usize, 0..6usize).prop_map(|(t, h)| Step::Unshare(t, h)),
+        1 => (0..2usize).prop_map(Step::Move),
+        3 => (0..3usize, 0..3usize).prop_map(|(u, g)| Step::Join(u, g)),
+        1 => (0..3usize, 0..3usize).prop_map(|(u, g)| Step::Leave(u, g)),
+        2 => (0..3usize, 0..3usize).prop_map(|(u, r)| Step::TeamJoin(u, r)),
+        2 => (0..3usize).prop_map(Step::TeamLeave),
     ]
 }
 
-/// Random sequences of share, unshare, move, join and leave keep "who can read the file" equal
-/// to a plain model: a user reads it when a share on the file or its folder names them, or
-/// names a group they are in (group 1 sits inside group 0).
+/// Random sequences of share, unshare, move, group join and leave, and team join and leave
+/// keep "who can read what" equal to a plain model: a user reads ann's file when a share on it
+/// or on its folder names them or a group they are in (group 1 sits inside group 0); the
+/// team's file when they are in the team or a share on it names them or a group of theirs.
+/// Leaving the team leaves its group.
 async fn sharing_matches_the_model(steps: Vec<Step>) {
-    use crate::store::{GroupStore, Holder};
+    use crate::store::{GroupRecord, GroupStore, Holder};
     use std::collections::BTreeSet;
     let w = world();
     let ann = person(&w, "ann").await;
@@ -625,34 +636,58 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
     for u in &users {
         ctxs.push(person(&w, u).await);
     }
-    let groups = ["ga", "gb"];
     let ev = || {
         Ctx::system()
             .event("test.setup", "group", "g")
             .build()
             .unwrap()
     };
-    for g in groups {
+    for g in ["ga", "gb"] {
         new_group(&w, g).await;
     }
     w.store
         .add_member("ga", Holder::Group("gb"), "ann", 0, &ev())
         .await
         .unwrap();
+    // ann's team, with a file in its space and a group of its own.
+    let teams = super::Teams::new(
+        w.store.clone(),
+        w.store.clone(),
+        w.store.clone(),
+        w.guard.clone(),
+    );
+    let team = teams.create(&ann, "Crew").await.unwrap();
+    let team_group = format!("{}.gt", team.id);
+    let rec = GroupRecord {
+        id: team_group.clone(),
+        team_id: Some(team.id.clone()),
+        name: "gt".into(),
+        description: String::new(),
+        created_by: "ann".into(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    GroupStore::create(w.store.as_ref(), &rec, &ev())
+        .await
+        .unwrap();
+    let groups = ["ga".to_owned(), "gb".to_owned(), team_group];
     let folders = [
         w.folders.create(&ann, None, "f0").await.unwrap().id,
         w.folders.create(&ann, None, "f1").await.unwrap().id,
     ];
     let file = upload(&w, &ann, Some(&folders[0]), "x.txt", b"x").await;
+    let team_file = upload(&w, &ann, Some(&team.space_id), "y.txt", b"y").await;
 
     // The model.
     let mut shares: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut members: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut in_team: BTreeSet<usize> = BTreeSet::new();
     let mut at = 0usize;
     let target = |t: usize| -> (&'static str, String) {
         match t {
             0 | 1 => ("folder", folders[t].clone()),
-            _ => ("file", file.clone()),
+            2 => ("file", file.clone()),
+            _ => ("file", team_file.clone()),
         }
     };
     for s in steps {
@@ -663,7 +698,7 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
                 let with = if h < 3 {
                     ShareWith::Email(&email)
                 } else {
-                    ShareWith::Group(groups[h - 3])
+                    ShareWith::Group(&groups[h - 3])
                 };
                 w.shares
                     .grant(&admin, kind, &id, Some(with), "viewer", None)
@@ -676,7 +711,7 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
                 let (hk, hid) = if h < 3 {
                     ("user", users[h].as_str())
                 } else {
-                    ("group", groups[h - 3])
+                    ("group", groups[h - 3].as_str())
                 };
                 let r = w.shares.revoke(&ann, kind, &id, hk, hid).await;
                 assert_eq!(r.is_ok(), shares.remove(&(t, h)), "{s:?}: {r:?}");
@@ -691,19 +726,37 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
                 at = f;
             }
             Step::Join(u, g) => {
-                w.store
-                    .add_member(groups[g], Holder::User(&users[u]), "ann", 0, &ev())
-                    .await
-                    .unwrap();
-                members.insert((u, g));
+                let r = w
+                    .store
+                    .add_member(&groups[g], Holder::User(&users[u]), "ann", 0, &ev())
+                    .await;
+                if g == 2 && !in_team.contains(&u) {
+                    assert!(
+                        matches!(r, Err(crate::store::Error::Invalid(_))),
+                        "{s:?}: {r:?}"
+                    );
+                } else {
+                    assert_eq!(r.unwrap(), members.insert((u, g)), "{s:?}");
+                }
             }
             Step::Leave(u, g) => {
                 let removed = w
                     .store
-                    .remove_member(groups[g], Holder::User(&users[u]), &ev())
+                    .remove_member(&groups[g], Holder::User(&users[u]), &ev())
                     .await
                     .unwrap();
                 assert_eq!(removed, members.remove(&(u, g)));
+            }
+            Step::TeamJoin(u, r) => {
+                let email = format!("{}@example.com", users[u]);
+                let role = ["guest", "editor", "admin"][r];
+                teams.set_role(&ann, &team.id, &email, role).await.unwrap();
+                in_team.insert(u);
+            }
+            Step::TeamLeave(u) => {
+                let r = teams.remove_member(&ann, &team.id, &users[u]).await;
+                assert_eq!(r.is_ok(), in_team.remove(&u), "{s:?}: {r:?}");
+                members.remove(&(u, 2));
             }
         }
         for (u, ctx) in ctxs.iter().enumerate() {
@@ -712,11 +765,14 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
                 |g: usize| members.contains(&(u, g)) || (g == 0 && members.contains(&(u, 1)));
             let named = |t: usize| {
                 shares.contains(&(t, u))
-                    || (0..2).any(|g| in_group(g) && shares.contains(&(t, g + 3)))
+                    || (0..3).any(|g| in_group(g) && shares.contains(&(t, g + 3)))
             };
             let expected = named(2) || named(at);
             let got = w.files.get(ctx, &file).await.is_ok();
-            assert_eq!(got, expected, "{} after {s:?}", users[u]);
+            assert_eq!(got, expected, "{} on ann's file after {s:?}", users[u]);
+            let expected = in_team.contains(&u) || named(3);
+            let got = w.files.get(ctx, &team_file).await.is_ok();
+            assert_eq!(got, expected, "{} on the team's file after {s:?}", users[u]);
         }
     }
 }
