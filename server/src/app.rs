@@ -392,6 +392,7 @@ impl App {
                 config.http.anonymous_denial_window_secs,
                 10_000,
             )),
+            memberships: backends.grants.clone(),
         };
         let folders =
             domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone())

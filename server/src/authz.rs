@@ -219,10 +219,11 @@ pub fn team_role(name: &str) -> Option<TeamRole> {
 /// What is being acted on.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// The platform (registration, own root, observability, administration).
-    Platform,
-    /// An account.
-    Account(String),
+    /// The platform (registration, own root, observability, administration), with the group
+    /// memberships, team roles and attributes of the caller.
+    Platform(Memberships),
+    /// An account, with the group memberships, team roles and attributes of the caller.
+    Account(String, Memberships),
     /// A file or folder: the node first, then its ancestor folders, nearest first; and the
     /// group memberships and team roles of the caller and of the sharers on the chain.
     Resource(Vec<Node>, Memberships),
@@ -335,10 +336,11 @@ impl Authorizer {
     ) -> Result<DecisionInputs, Error> {
         let now_micros = self.clock.now_micros();
         let now = Timestamp::from_millis(now_micros / 1000)?;
-        let no_groups = Memberships::default();
         let groups = match target {
-            Target::Resource(_, m) | Target::Team(_, m) => m,
-            _ => &no_groups,
+            Target::Resource(_, m)
+            | Target::Team(_, m)
+            | Target::Platform(m)
+            | Target::Account(_, m) => m,
         };
         let mut ctx = PackContext::new(now, &facts.ip.to_string());
         ctx.mfa = facts.mfa;
@@ -370,11 +372,11 @@ impl Authorizer {
         };
         let mut extra = Vec::new();
         let resource_uid = match target {
-            Target::Platform => {
+            Target::Platform(_) => {
                 extra.push(json!({ "uid": { "type": "Platform", "id": "strongroom" }, "attrs": {}, "parents": [] }));
                 strongroom_access_policy::entity_uid("Platform", "strongroom")?
             }
-            Target::Account(id) => {
+            Target::Account(id, _) => {
                 graph.user(id, &[]);
                 pack::user(id)?
             }
@@ -728,7 +730,7 @@ mod tests {
             .check(
                 &Principal::Anonymous,
                 "register",
-                &Target::Platform,
+                &Target::Platform(Memberships::default()),
                 &facts(),
             )
             .unwrap_err();
@@ -746,13 +748,18 @@ mod tests {
             .check(
                 &Principal::Anonymous,
                 "observe",
-                &Target::Platform,
+                &Target::Platform(Memberships::default()),
                 &facts(),
             )
             .unwrap_err();
         assert!(matches!(err, Error::Forbidden { .. }));
-        a.check(&user("ann"), "observe", &Target::Platform, &facts())
-            .unwrap();
+        a.check(
+            &user("ann"),
+            "observe",
+            &Target::Platform(Memberships::default()),
+            &facts(),
+        )
+        .unwrap();
         let typo = (
             "bad.cedar".to_owned(),
             "forbid (principal, action == Action::\"obsreve\", resource);".to_owned(),
@@ -800,11 +807,21 @@ mod tests {
                 ..
             }
         ));
-        a.check(&admin, "read_audit", &Target::Platform, &facts())
-            .unwrap();
+        a.check(
+            &admin,
+            "read_audit",
+            &Target::Platform(Memberships::default()),
+            &facts(),
+        )
+        .unwrap();
         assert!(
-            a.check(&user("bob"), "read_audit", &Target::Platform, &facts())
-                .is_err()
+            a.check(
+                &user("bob"),
+                "read_audit",
+                &Target::Platform(Memberships::default()),
+                &facts()
+            )
+            .is_err()
         );
     }
 

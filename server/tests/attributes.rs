@@ -1,7 +1,8 @@
 //! User attributes over HTTP, on SQLite and on PostgreSQL: administrators tag accounts and set
 //! typed custom fields, and operator policies read them as principal attributes. The shipped
 //! example (`server/policies/examples/contractors.cedar`) is loaded as an operator would load
-//! it and held to what it promises, at the server's clock, on every download path.
+//! it and held to what it promises, at the server's clock, on every download path. Decisions on
+//! the platform and on one's own account see the same groups and tags.
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -11,7 +12,10 @@ use serde_json::{Value, json};
 mod common;
 use common::router::{Backend, Harness, Reply, harness_with};
 
-on_both_databases!(contractors_download_confidential_files_only_in_office_hours);
+on_both_databases!(
+    contractors_download_confidential_files_only_in_office_hours,
+    platform_decisions_see_groups_and_tags,
+);
 
 const EXAMPLE: &str = include_str!("../policies/examples/contractors.cedar");
 
@@ -278,4 +282,107 @@ async fn contractors_download_confidential_files_only_in_office_hours(backend: B
         .filter(|r| r["event"]["action"] == "account.attributes_set")
         .count();
     assert_eq!(n, 3, "{}", trail.body);
+}
+
+/// Operator policies on platform actions (creating a team) and on one's own account read the
+/// caller's groups and tags, from the next request after they change.
+async fn platform_decisions_see_groups_and_tags(backend: Backend) {
+    let policies = tempfile::tempdir().unwrap();
+    std::fs::write(
+        policies.path().join("platform.cedar"),
+        r#"
+forbid (principal, action == Action::"create_team", resource)
+unless { principal in Group::"staff" };
+
+forbid (principal, action == Action::"manage_account", resource)
+when { principal is User && principal.tags.contains("frozen") };
+"#,
+    )
+    .unwrap();
+    let policy_dir = policies.path().to_string_lossy().into_owned();
+    let Some(h) = harness_with(backend, 1 << 20, |c| c.auth.policy_dir = policy_dir).await else {
+        return;
+    };
+    let password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
+    let root = login_root(&h, &password).await;
+    let (ann, _) = h.user("ann@example.com").await;
+    let (bob, body) = h.user("bob@example.com").await;
+    let bob_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let team = |name: &'static str| json!({ "name": name });
+
+    let r = call(&h, Method::POST, "/teams", &ann, Some(team("A"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "outside staff: {}", r.body);
+    let r = call(
+        &h,
+        Method::POST,
+        "/admin/groups",
+        &root,
+        Some(json!({ "id": "staff" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let add = json!({ "email": "ann@example.com" });
+    let r = call(
+        &h,
+        Method::POST,
+        "/admin/groups/staff/members",
+        &root,
+        Some(add),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(&h, Method::POST, "/teams", &ann, Some(team("A"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "in staff: {}", r.body);
+    let r = call(&h, Method::POST, "/teams", &bob, Some(team("B"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let ann_id = call(&h, Method::GET, "/me", &ann, None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = format!("/admin/groups/staff/members/user/{ann_id}");
+    assert_eq!(
+        call(&h, Method::DELETE, &out, &root, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = call(&h, Method::POST, "/teams", &ann, Some(team("C"))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "out of staff again: {}",
+        r.body
+    );
+
+    // A tag on the account decides the account's own routes.
+    assert_eq!(
+        call(&h, Method::GET, "/me", &bob, None).await.status,
+        StatusCode::OK
+    );
+    let tags = format!("/admin/users/{bob_id}/attributes");
+    let frozen = json!({ "tags": ["frozen"] });
+    assert!(
+        call(&h, Method::PUT, &tags, &root, Some(frozen))
+            .await
+            .status
+            .is_success()
+    );
+    for uri in ["/me", "/me/sessions", "/me/groups"] {
+        let r = call(&h, Method::GET, uri, &bob, None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{uri} when frozen: {}",
+            r.body
+        );
+    }
+    let thawed = json!({ "tags": [] });
+    assert!(
+        call(&h, Method::PUT, &tags, &root, Some(thawed))
+            .await
+            .status
+            .is_success()
+    );
+    assert_eq!(
+        call(&h, Method::GET, "/me", &bob, None).await.status,
+        StatusCode::OK
+    );
 }

@@ -182,6 +182,9 @@ pub struct Guard {
     pub metrics: Arc<Metrics>,
     /// Anonymous denials, summarized per source address.
     pub denials: Arc<DenialAggregator>,
+    /// Where a caller's groups, team roles and attributes are read for decisions on the
+    /// platform and on accounts.
+    pub memberships: Arc<crate::store::DynGrantStore>,
 }
 
 impl Guard {
@@ -246,14 +249,27 @@ impl Guard {
     /// Authorizes `action` on the platform itself (registration, own root, observability,
     /// administration).
     pub async fn authorize_platform(&self, ctx: &Ctx, action: &str) -> Result<()> {
-        self.authorize(ctx, action, &Target::Platform, "platform", "strongroom")
+        let m = self.memberships_of(ctx).await?;
+        self.authorize(ctx, action, &Target::Platform(m), "platform", "strongroom")
             .await
+    }
+
+    /// The signed-in caller's groups, team roles and attributes (one store query; nothing to
+    /// load for anybody else), so that platform and account decisions see what file decisions
+    /// see.
+    async fn memberships_of(&self, ctx: &Ctx) -> Result<crate::authz::Memberships> {
+        if ctx.principal.user_id().is_none() {
+            return Ok(Default::default());
+        }
+        let (_, m) = grants::access(self.memberships.as_ref(), &ctx.principals(), &[]).await?;
+        Ok(m)
     }
 
     /// Authorizes the signed-in caller to manage their own account; returns their user id.
     pub async fn authorize_own_account(&self, ctx: &Ctx) -> Result<String> {
         let user = ctx.user_id()?.to_owned();
-        let target = Target::Account(user.clone());
+        let m = self.memberships_of(ctx).await?;
+        let target = Target::Account(user.clone(), m);
         self.authorize(ctx, "manage_account", &target, "user", &user)
             .await?;
         Ok(user)

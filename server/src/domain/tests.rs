@@ -238,6 +238,7 @@ fn world() -> World {
         clock: clock.clone(),
         metrics: Metrics::new(),
         denials: Arc::new(DenialAggregator::new(60, 100)),
+        memberships: store.clone(),
     };
     let blobs = Blobs::open("memory://", &StorageConfig::default()).unwrap();
     let mut verifier = FileKeys::with_algorithm(Algorithm::Blake3Keyed);
