@@ -437,6 +437,7 @@ impl App {
             backends.teams,
             backends.users.clone(),
             backends.grants.clone(),
+            files.clone(),
             guard.clone(),
         );
         let groups = domain::Groups::new(

@@ -387,10 +387,14 @@ enum TeamCommand {
         /// The member's e-mail.
         email: String,
     },
-    /// Deletes a team (team admins); refused while its space holds anything.
+    /// Deletes a team (team admins); refused while its space holds anything, unless
+    /// `--transfer-to` hands the space and all it holds to a member.
     Delete {
         /// Team id.
         id: String,
+        /// The member (e-mail) who receives the team's files.
+        #[arg(long, value_name = "EMAIL")]
+        transfer_to: Option<String>,
     },
 }
 
@@ -1028,9 +1032,19 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                     c.call(Method::POST, &format!("/teams/{id}/transfer"), body)
                         .await?
                 }
-                TeamCommand::Delete { id } => {
-                    c.call(Method::DELETE, &format!("/teams/{id}"), None)
-                        .await?
+                TeamCommand::Delete { id, transfer_to } => {
+                    // Only to encode the query: `call` joins the path to the server URL.
+                    let mut url =
+                        reqwest::Url::parse("http://query.invalid/").map_err(|e| e.to_string())?;
+                    url.set_path(&format!("/teams/{id}"));
+                    if let Some(to) = transfer_to {
+                        url.query_pairs_mut().append_pair("transfer_to", to);
+                    }
+                    let path = match url.query() {
+                        Some(q) => format!("{}?{q}", url.path()),
+                        None => url.path().to_owned(),
+                    };
+                    c.call(Method::DELETE, &path, None).await?
                 }
             };
             if cli.json {

@@ -1257,6 +1257,42 @@ async fn command_line_client() {
     let (ok, out, _) = run(&me, &[], &["team"]);
     assert!(ok && !out.contains("CLI crew"), "{out}");
 
+    // Deleting a team that holds files, handing them to a member: the space becomes a folder
+    // of theirs, named after the team, with the file in it.
+    let (ok, out, err) = run(&me, &[], &["team", "create", "Handed crew"]);
+    assert!(ok, "{out}{err}");
+    let handed: Value = serde_json::from_str(&out).unwrap();
+    let (handed_id, handed_space) = (
+        handed["id"].as_str().unwrap().to_owned(),
+        handed["space_id"].as_str().unwrap().to_owned(),
+    );
+    // Small: the quota set above holds the handed-over file too (507 otherwise).
+    let small = home.path().join("handed.txt");
+    std::fs::write(&small, b"handed over").unwrap();
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["upload", small.to_str().unwrap(), "--folder", &handed_space],
+    );
+    assert!(ok, "{out}{err}");
+    let handed_file = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["team", "delete", &handed_id, "--transfer-to", email],
+    );
+    assert!(
+        ok && out.contains(&handed_space) && out.contains("Handed crew"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["ls", "--folder", &handed_space]);
+    assert!(ok && out.contains(&handed_file), "{out}{err}");
+    let (ok, out, _) = run(&me, &[], &["team"]);
+    assert!(ok && !out.contains("Handed crew"), "{out}");
+
     // Invitations: a team admin invites (no [smtp] here: the link comes back), the invitee
     // follows it signed out and becomes a guest; a second use is refused.
     let (ok, out, err) = run(&me, &[], &["team", "create", "Invited crew"]);

@@ -2,7 +2,8 @@
 //! there stays when they leave; the roles (admin, editor, guest) decide every read and write
 //! path; the last admin cannot go; a team is deleted only once its space is empty; bad input
 //! and outsiders change nothing; a team's groups are managed by its admins, hold only its
-//! members, and go with a member who leaves and with the team.
+//! members, and go with a member who leaves and with the team; deleting a team with a transfer
+//! hands its whole space, versions and trash to a member, re-encrypted, or changes nothing.
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -17,6 +18,7 @@ on_both_databases!(
     the_last_admin_stays_and_a_team_goes_only_empty,
     bad_team_requests_change_nothing,
     team_groups_belong_to_the_team_and_follow_its_membership,
+    a_team_deleted_with_a_transfer_hands_everything_to_a_member,
 );
 
 async fn call(h: &Harness, m: Method, uri: &str, token: &str, body: Option<Value>) -> Reply {
@@ -880,4 +882,180 @@ async fn team_groups_belong_to_the_team_and_follow_its_membership(backend: Backe
     h.app.relay.clone().unwrap().run_once().await.unwrap();
     let audit = call(&h, Method::GET, "/audit?action=group.created", &root, None).await;
     assert!(audit.body.to_string().contains(&crew), "{}", audit.body);
+}
+
+async fn a_team_deleted_with_a_transfer_hands_everything_to_a_member(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let root_password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
+    let root = h
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": "admin@strongroom.local", "password": root_password })),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ann, _) = user_id(&h, "ann@example.com").await;
+    let (bob, bob_id) = user_id(&h, "bob@example.com").await;
+    let (carl, _) = user_id(&h, "carl@example.com").await;
+    let (team, space) = new_team(&h, &ann, "Atlas").await;
+    assert!(
+        set_role(&h, &team, &ann, "bob@example.com", "editor")
+            .await
+            .status
+            .is_success()
+    );
+    // bob has a folder named like the team already.
+    let r = call(
+        &h,
+        Method::POST,
+        "/folders",
+        &bob,
+        Some(json!({ "name": "Atlas" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // In the space: a file with two versions, a folder with a file, a trashed file; shared
+    // with carl.
+    let map = upload_into(&h, &ann, &space, "map.txt", b"first edition\n").await;
+    let map = map.body["id"].as_str().unwrap().to_owned();
+    let second = call(
+        &h,
+        Method::PUT,
+        &format!("/files/{map}/content"),
+        &ann,
+        Some(json!("second edition")),
+    )
+    .await;
+    assert!(second.status.is_success(), "{}", second.body);
+    let sub = call(
+        &h,
+        Method::POST,
+        "/folders",
+        &bob,
+        Some(json!({ "name": "Notes", "parent_id": space })),
+    )
+    .await;
+    let sub = sub.body["id"].as_str().unwrap().to_owned();
+    let note = upload_into(&h, &bob, &sub, "note.txt", b"a note").await;
+    let note = note.body["id"].as_str().unwrap().to_owned();
+    let old = upload_into(&h, &ann, &space, "old.txt", b"old").await;
+    let old = old.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&h, Method::DELETE, &format!("/files/{old}"), &ann, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let share = json!({ "email": "carl@example.com", "role": "viewer" });
+    assert!(
+        call(
+            &h,
+            Method::POST,
+            &format!("/folders/{sub}/grants"),
+            &ann,
+            Some(share)
+        )
+        .await
+        .status
+        .is_success()
+    );
+    let read = |token: &str, file: &str| {
+        let uri = format!("/files/{file}/content");
+        let token = token.to_owned();
+        let h = &h;
+        async move { h.call(Method::GET, &uri, Some(&token), None).await }
+    };
+
+    // Refusals change nothing.
+    let delete = |to: &str| format!("/teams/{team}?transfer_to={to}");
+    let r = call(&h, Method::DELETE, &delete("carl@example.com"), &ann, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a member: {}",
+        r.body
+    );
+    let r = call(
+        &h,
+        Method::DELETE,
+        &delete("nobody@example.com"),
+        &ann,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = call(&h, Method::DELETE, &delete("bob@example.com"), &bob, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an editor: {}", r.body);
+    let quota = format!("/admin/users/{bob_id}/quota");
+    let tight = json!({ "bytes": 20, "files": null });
+    assert!(
+        call(&h, Method::PUT, &quota, &root, Some(tight))
+            .await
+            .status
+            .is_success()
+    );
+    let r = call(&h, Method::DELETE, &delete("bob@example.com"), &ann, None).await;
+    assert_eq!(r.status.as_u16(), 507, "over bob's quota: {}", r.body);
+    let team_view = call(&h, Method::GET, &format!("/teams/{team}"), &ann, None).await;
+    assert_eq!(team_view.status, StatusCode::OK, "the team is still there");
+    assert_eq!(read(&ann, &map).await.raw, b"\"second edition\"");
+    let free = json!({ "bytes": null, "files": null });
+    assert!(
+        call(&h, Method::PUT, &quota, &root, Some(free))
+            .await
+            .status
+            .is_success()
+    );
+
+    // Handed to bob.
+    let r = call(&h, Method::DELETE, &delete("bob@example.com"), &ann, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["folder_id"], space.as_str());
+    assert_eq!(r.body["name"], "Atlas (2)");
+    assert_eq!(r.body["owner_id"], bob_id.as_str());
+    assert_eq!(
+        call(&h, Method::GET, &format!("/teams/{team}"), &ann, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let got = read(&bob, &map).await;
+    assert_eq!(
+        (got.status, got.raw.as_slice()),
+        (StatusCode::OK, b"\"second edition\"".as_slice())
+    );
+    let v1 = call(
+        &h,
+        Method::GET,
+        &format!("/files/{map}/versions/1/content"),
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(v1.raw, b"first edition\n");
+    let verified = call(&h, Method::GET, &format!("/files/{map}/verify"), &bob, None).await;
+    assert_eq!(verified.body["ok"], true, "{}", verified.body);
+    assert_eq!(read(&bob, &note).await.raw, b"a note");
+    let meta = call(&h, Method::GET, &format!("/files/{note}"), &bob, None).await;
+    assert_eq!(meta.body["owner_id"], bob_id.as_str());
+    let trash = call(&h, Method::GET, "/trash", &bob, None).await;
+    assert!(
+        trash.body.to_string().contains(&old),
+        "the trash came along: {}",
+        trash.body
+    );
+    // ann was an admin of the team, not an owner of its files: she reads nothing now.
+    assert_eq!(read(&ann, &map).await.status, StatusCode::NOT_FOUND);
+    // ann's share on the folder held while she could share it; she cannot any more.
+    assert_eq!(read(&carl, &note).await.status, StatusCode::NOT_FOUND);
+    let usage = call(&h, Method::GET, "/me/usage", &bob, None).await;
+    assert!(usage.body["files"].as_u64().unwrap() >= 3, "{}", usage.body);
 }

@@ -625,6 +625,63 @@ impl Files {
     }
 }
 
+impl Files {
+    /// Copies each of `contents` (of another owner's files) into a new content of `to`, sealed
+    /// under `to`'s data key and chunked under `to`'s chunk ids, each copy checked against the
+    /// original's digest; the (old key, new key) pairs, and whether the copies are chunked.
+    /// Nothing references the copies yet: on any failure the ones made are deleted again (and
+    /// the sweeper takes what a crash leaves).
+    pub(super) async fn copy_contents(
+        &self,
+        to: &str,
+        contents: &[crate::store::TeamContent],
+    ) -> Result<(Vec<(String, String)>, bool)> {
+        let mut done: Vec<(String, String)> = Vec::with_capacity(contents.len());
+        for c in contents {
+            let new = Blobs::key(&uuid::Uuid::now_v7().to_string());
+            let copied = async {
+                let from = ObjectPath::from(c.blob_key.as_str());
+                let body = self.blobs.get(&from, None).await?;
+                let stored = self
+                    .blobs
+                    .put_stream(to, &new, body, u64::MAX, &self.verifier)
+                    .await?;
+                if stored.sha256 != c.sha256 || stored.size != c.size {
+                    return Err(Error::Internal(format!(
+                        "content {} does not read back as stored (sha256 {}, expected {}); \
+                         nothing was handed over: run `strongroom fsck`",
+                        c.blob_key, stored.sha256, c.sha256
+                    )));
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = copied {
+                let mut made: Vec<String> = done.into_iter().map(|(_, n)| n).collect();
+                made.push(new.as_ref().to_owned());
+                self.forget_contents(made).await;
+                return Err(e);
+            }
+            done.push((c.blob_key.clone(), new.as_ref().to_owned()));
+        }
+        Ok((done, self.blobs.data_keys().is_some()))
+    }
+
+    /// Deletes contents nothing references (best effort: what fails here the sweeper takes).
+    pub(super) async fn forget_contents(&self, keys: Vec<String>) {
+        for key in &keys {
+            if let Err(e) = self.blobs.delete(&ObjectPath::from(key.as_str())).await {
+                tracing::warn!(key = key.as_str(), error = %e, "an unreferenced content stays for the sweeper");
+            }
+        }
+    }
+
+    /// `owner`'s quota.
+    pub(super) async fn quota_of(&self, owner: &str) -> Result<crate::store::Quota> {
+        self.quotas.of(owner).await
+    }
+}
+
 /// What to upload.
 #[derive(Debug, Clone)]
 pub struct NewFile {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Ctx, Guard, names, rfc3339};
+use super::{Ctx, Files, Guard, names, rfc3339};
 use crate::authz::{Memberships, Target};
 use crate::error::{Error, Result};
 use crate::store::{DynGrantStore, DynTeamStore, DynUserStore, TeamRecord, UserKey};
@@ -84,27 +84,42 @@ pub fn role(text: &str) -> Result<&'static str> {
     }
 }
 
+/// Where a deleted team's files went.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HandedOver {
+    /// The team's space, now a folder at the top of the receiver's tree (same id).
+    pub folder_id: String,
+    /// Its name there: the team's, with " (2)", " (3)"… when that was taken.
+    pub name: String,
+    /// The receiver.
+    pub owner_id: String,
+}
+
 /// The teams service.
 #[derive(Debug, Clone)]
 pub struct Teams {
     store: Arc<DynTeamStore>,
     users: Arc<DynUserStore>,
     grants: Arc<DynGrantStore>,
+    files: Files,
     guard: Guard,
 }
 
 impl Teams {
-    /// Over the team, account and share stores (the last for the caller's team roles).
+    /// Over the team, account and share stores (the last for the caller's team roles), and the
+    /// files service (which copies a team's contents to the member it is handed to).
     pub fn new(
         store: Arc<DynTeamStore>,
         users: Arc<DynUserStore>,
         grants: Arc<DynGrantStore>,
+        files: Files,
         guard: Guard,
     ) -> Teams {
         Teams {
             store,
             users,
             grants,
+            files,
             guard,
         }
     }
@@ -277,6 +292,71 @@ impl Teams {
         let (t, _) = self.authorized(ctx, "manage_team", id).await?;
         let event = ctx.event("team.deleted", "team", &t.id).build()?;
         Ok(self.store.delete(&t.id, &event).await?)
+    }
+
+    /// Deletes a team (team admins), handing its space, everything in it and its trash to the
+    /// member with `email`: every version's content is copied under the member's own keys
+    /// first (a team's files are sealed under the team's), then one transaction gives the
+    /// member the folders and files and deletes the team. The space lands at the top of the
+    /// member's tree, named after the team; shares and links on what moved stay, and hold
+    /// while whoever made them may still share it.
+    pub async fn delete_handing_over(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        email: &str,
+    ) -> Result<HandedOver> {
+        let (t, _) = self.authorized(ctx, "manage_team", id).await?;
+        let email = names::email(email)?;
+        let to = self
+            .users
+            .get(UserKey::Email(&email))
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("no account has the address {email}")))?;
+        let in_team = self
+            .store
+            .members(&t.id)
+            .await?
+            .iter()
+            .any(|m| m.user_id == to.id);
+        if !in_team {
+            return Err(Error::Invalid(format!(
+                "{email} is not a member of the team: add them first, or hand it to a member"
+            )));
+        }
+        let contents = self.store.contents(&t.id).await?;
+        let quota = self.files.quota_of(&to.id).await?;
+        let (rekeyed, chunked) = self.files.copy_contents(&to.id, &contents).await?;
+        let event = ctx
+            .event("team.deleted", "team", &t.id)
+            .attr("handed_to", to.id.as_str())
+            .attr("contents", rekeyed.len() as u64)
+            .build()?;
+        let hand_over = crate::store::HandOver {
+            to: &to.id,
+            rekeyed: &rekeyed,
+            chunked,
+            quota: &quota,
+        };
+        match self.store.hand_over(&t.id, &hand_over, &event).await {
+            Ok(name) => {
+                // The team's own contents are referenced by nothing now.
+                self.files
+                    .forget_contents(rekeyed.iter().map(|(old, _)| old.clone()).collect())
+                    .await;
+                Ok(HandedOver {
+                    folder_id: t.space_id,
+                    name,
+                    owner_id: to.id,
+                })
+            }
+            Err(e) => {
+                self.files
+                    .forget_contents(rekeyed.iter().map(|(_, new)| new.clone()).collect())
+                    .await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Adds the account with `email` to the team with `role`, or changes their role (team

@@ -655,6 +655,7 @@ async fn sharing_matches_the_model(steps: Vec<Step>) {
         w.store.clone(),
         w.store.clone(),
         w.store.clone(),
+        w.files.clone(),
         w.guard.clone(),
     );
     let team = teams.create(&ann, "Crew").await.unwrap();

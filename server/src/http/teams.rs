@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::domain::teams::{Team, TeamDetail, TeamMember};
+use crate::domain::teams::{HandedOver, Team, TeamDetail, TeamMember};
 use crate::domain::trash::TrashItem;
 use crate::error::Result;
 use crate::http::problem::Problem;
@@ -117,19 +118,40 @@ pub async fn rename(
     Ok(Json(app.teams.rename(&caller.0, &id, &t.name).await?))
 }
 
-/// Deletes a team (team admins); 409 while its space holds anything, trash included.
+/// How a team goes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TeamDeletion {
+    /// Hand the space, everything in it and its trash to this member (by e-mail) instead of
+    /// refusing while it holds anything.
+    pub transfer_to: Option<String>,
+}
+
+/// Deletes a team (team admins): 204 when its space is empty (409 while it holds anything,
+/// trash included); with `transfer_to`, 200: the space and all it holds go to that member
+/// (re-encrypted under their keys), counted against their quota (507 past it).
 #[utoipa::path(delete, path = "/teams/{id}", tag = "teams", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Team id")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem)))]
+    params(("id" = String, Path, description = "Team id"), TeamDeletion),
+    responses((status = 204), (status = 200, body = HandedOver), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 507, body = Problem)))]
 pub async fn delete(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode> {
+    Query(q): Query<TeamDeletion>,
+) -> Result<Response> {
     caller.0.user_id()?;
-    app.teams.delete(&caller.0, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match q.transfer_to {
+        None => {
+            app.teams.delete(&caller.0, &id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Some(to) => {
+            let handed = app.teams.delete_handing_over(&caller.0, &id, &to).await?;
+            Ok(Json(handed).into_response())
+        }
+    }
 }
 
 /// Adds a member or changes a role (team admins); 409 when it would leave no admin.

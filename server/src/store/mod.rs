@@ -51,7 +51,9 @@ pub use invitations::{
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
 pub use sql::SqlStore;
-pub use teams::{DynTeamStore, Membership, TeamMemberRecord, TeamRecord, TeamStore};
+pub use teams::{
+    DynTeamStore, HandOver, Membership, TeamContent, TeamMemberRecord, TeamRecord, TeamStore,
+};
 pub use users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord, UserStore};
 pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
 

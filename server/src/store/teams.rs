@@ -50,6 +50,38 @@ pub struct Membership {
     pub role: String,
 }
 
+/// One content of a team's files (shared by the versions that have it), as a hand-over copies
+/// it under the receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamContent {
+    /// Its key.
+    pub blob_key: String,
+    /// SHA-256 of its bytes, hex (what the copy must come out as).
+    pub sha256: String,
+    /// Its length.
+    pub size: u64,
+}
+
+/// A team's deletion that hands its files to one of its members.
+#[derive(Debug, Clone)]
+pub struct HandOver<'a> {
+    /// The member who receives the space, its tree and its trash.
+    pub to: &'a str,
+    /// Every content of the team's files (old key) with its copy under `to` (new key).
+    pub rekeyed: &'a [(String, String)],
+    /// Whether the new keys must be committed chunked contents (then a copy the collector took
+    /// meanwhile is caught); false on a plain object store.
+    pub chunked: bool,
+    /// `to`'s quota, which the team's files count against from then on.
+    pub quota: &'a super::Quota,
+}
+
+/// Why `hand_over` refuses when the team's files changed since their contents were copied.
+pub(crate) const TEAM_CHANGED: &str =
+    "the team's files changed during the hand-over: nothing was moved, try again";
+/// Why `hand_over` refuses a receiver outside the team.
+pub(crate) const NOT_A_MEMBER: &str = "the team's files go only to one of its members";
+
 /// The rule `set_role` and `remove_member` keep.
 pub(crate) const LAST_ADMIN: &str =
     "a team keeps at least one admin: make another member admin first";
@@ -69,7 +101,13 @@ pub(crate) const SPACE_STAYS: &str =
 /// (a member) admin and `from` editor at once; `delete` refuses with `Conflict`
 /// ([`TEAM_NOT_EMPTY`]) while anything but the empty space is owned by the team, and otherwise
 /// removes the team, its account, space, members and the shares on the space; a missing team
-/// or member is `NotFound`. Every write records its event in the same transaction.
+/// or member is `NotFound`; `hand_over` deletes the team like `delete` but first gives every
+/// folder and file it owns (trash included) to `to`, a member (`Invalid`, [`NOT_A_MEMBER`],
+/// otherwise), pointing each version at its copied content, in one transaction, refusing with
+/// `Conflict` ([`TEAM_CHANGED`]) when the contents are not exactly the team's (or a chunked copy
+/// is gone) and `QuotaExceeded` when `to`'s quota cannot hold them; the space becomes a folder
+/// at the top of `to`'s tree, named after the team (with " (2)", " (3)"… when taken).
+/// Every write records its event in the same transaction.
 #[async_trait]
 pub trait TeamStore: Debug + Send + Sync + 'static {
     /// Creates a team owning a space folder named `team.name`, with `admin` as its admin.
@@ -84,6 +122,10 @@ pub trait TeamStore: Debug + Send + Sync + 'static {
     async fn rename(&self, id: &str, name: &str, at: i64, event: &AuditEvent) -> Result<()>;
     /// Deletes an empty team.
     async fn delete(&self, id: &str, event: &AuditEvent) -> Result<()>;
+    /// The distinct contents of the versions of the team's files, trash included.
+    async fn contents(&self, id: &str) -> Result<Vec<TeamContent>>;
+    /// Deletes the team, handing what it owns to a member; the name the space got.
+    async fn hand_over(&self, id: &str, to: &HandOver<'_>, event: &AuditEvent) -> Result<String>;
     /// Gives `user` (an account) `role` in the team, adding them if they were not in it;
     /// the role they had before.
     async fn set_role(
@@ -133,6 +175,12 @@ impl<T: TeamStore + ?Sized> TeamStore for Arc<T> {
     }
     async fn delete(&self, id: &str, event: &AuditEvent) -> Result<()> {
         (**self).delete(id, event).await
+    }
+    async fn contents(&self, id: &str) -> Result<Vec<TeamContent>> {
+        (**self).contents(id).await
+    }
+    async fn hand_over(&self, id: &str, to: &HandOver<'_>, event: &AuditEvent) -> Result<String> {
+        (**self).hand_over(id, to, event).await
     }
     async fn set_role(
         &self,

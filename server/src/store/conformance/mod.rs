@@ -16,7 +16,7 @@ mod versions;
 pub use chunks::chunks_contract;
 pub use groups::{groups_contract, team_groups_contract};
 pub use invitations::invitations_contract;
-pub use teams::teams_contract;
+pub use teams::{team_hand_over_contract, teams_contract};
 pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
@@ -695,6 +695,7 @@ mod tests {
         groups_contract(mem.as_ref(), people, &events).await;
         teams_contract(mem.as_ref(), people, &events).await;
         team_groups_contract(mem.as_ref(), people, &events).await;
+        team_hand_over_contract(mem.as_ref(), people, &events).await;
         invitations_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
@@ -753,6 +754,7 @@ mod tests {
         groups_contract(store.as_ref(), people, &events).await;
         teams_contract(store.as_ref(), people, &events).await;
         team_groups_contract(store.as_ref(), people, &events).await;
+        team_hand_over_contract(store.as_ref(), people, &events).await;
         invitations_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;

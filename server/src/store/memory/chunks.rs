@@ -33,6 +33,15 @@ pub(super) struct Index {
     pub(super) data_keys: BTreeMap<String, WrappedKey>,
 }
 
+impl Index {
+    /// Whether content `key` of `owner` is committed.
+    pub(super) fn has_content(&self, key: &str, owner: &str) -> bool {
+        self.contents
+            .get(key)
+            .is_some_and(|(c, _)| c.owner_id == owner)
+    }
+}
+
 #[async_trait]
 impl ChunkStore for MemoryStore {
     async fn pin(&self, p: &NewPin<'_>) -> Result<Pinned> {

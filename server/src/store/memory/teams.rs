@@ -6,7 +6,8 @@ use strongroom_audit::AuditEvent;
 use super::{MemoryStore, State};
 use crate::store::folders::FolderRecord;
 use crate::store::teams::{
-    LAST_ADMIN, Membership, TEAM_NOT_EMPTY, TeamMemberRecord, TeamRecord, TeamStore,
+    HandOver, LAST_ADMIN, Membership, NOT_A_MEMBER, TEAM_CHANGED, TEAM_NOT_EMPTY, TeamContent,
+    TeamMemberRecord, TeamRecord, TeamStore,
 };
 use crate::store::{Error, Result};
 
@@ -116,18 +117,105 @@ impl TeamStore for MemoryStore {
         s.folders.remove(&space);
         s.grants
             .retain(|(kind, node, _, _), _| !(kind == "folder" && *node == space));
-        s.team_members.retain(|(t, _), _| t != id);
-        let groups = team_groups(&s, id);
-        s.grants
-            .retain(|(_, _, kind, holder), _| !(kind == "group" && groups.contains(holder)));
-        s.members.retain(|(group, _, _), _| !groups.contains(group));
-        s.groups.retain(|g, _| !groups.contains(g));
-        s.invitations
-            .retain(|_, i| i.team_id.as_deref() != Some(id));
-        s.teams.remove(id);
-        s.chunks.data_keys.remove(id);
+        drop_team(&mut s, id);
         s.events.push(event.clone());
         Ok(())
+    }
+
+    async fn contents(&self, id: &str) -> Result<Vec<TeamContent>> {
+        let s = self.lock();
+        let mut out: std::collections::BTreeMap<String, TeamContent> = Default::default();
+        for f in s.files.values().filter(|f| f.owner_id == id) {
+            for v in s.versions.values().filter(|v| v.file_id == f.id) {
+                out.entry(v.blob_key.clone())
+                    .or_insert_with(|| TeamContent {
+                        blob_key: v.blob_key.clone(),
+                        sha256: v.sha256.clone(),
+                        size: v.size,
+                    });
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    async fn hand_over(&self, id: &str, h: &HandOver<'_>, event: &AuditEvent) -> Result<String> {
+        let mut s = self.lock();
+        let team = s.teams.get(id).ok_or(Error::NotFound)?.clone();
+        if !s
+            .team_members
+            .contains_key(&(id.to_owned(), h.to.to_owned()))
+        {
+            return Err(Error::Invalid(NOT_A_MEMBER.into()));
+        }
+        let held: std::collections::BTreeSet<String> = s
+            .files
+            .values()
+            .filter(|f| f.owner_id == id)
+            .flat_map(|f| {
+                s.versions
+                    .values()
+                    .filter(|v| v.file_id == f.id)
+                    .map(|v| v.blob_key.clone())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let old: std::collections::BTreeSet<String> =
+            h.rekeyed.iter().map(|(o, _)| o.clone()).collect();
+        if held != old || old.len() != h.rekeyed.len() {
+            return Err(Error::Conflict(TEAM_CHANGED.into()));
+        }
+        if h.chunked
+            && h.rekeyed
+                .iter()
+                .any(|(_, new)| !s.chunks.has_content(new, h.to))
+        {
+            return Err(Error::Conflict(TEAM_CHANGED.into()));
+        }
+        let u = super::files::usage(&s, id);
+        super::files::check_quota(&s, h.to, h.quota, u.bytes, u.files)?;
+        let rekeyed: std::collections::BTreeMap<&str, &str> = h
+            .rekeyed
+            .iter()
+            .map(|(o, n)| (o.as_str(), n.as_str()))
+            .collect();
+        let files: std::collections::BTreeSet<String> = s
+            .files
+            .values()
+            .filter(|f| f.owner_id == id)
+            .map(|f| f.id.clone())
+            .collect();
+        for v in s
+            .versions
+            .values_mut()
+            .filter(|v| files.contains(&v.file_id))
+        {
+            if let Some(new) = rekeyed.get(v.blob_key.as_str()) {
+                v.blob_key = (*new).to_owned();
+            }
+        }
+        for f in s.files.values_mut().filter(|f| f.owner_id == id) {
+            if let Some(new) = rekeyed.get(f.blob_key.as_str()) {
+                f.blob_key = (*new).to_owned();
+            }
+            f.owner_id = h.to.to_owned();
+        }
+        let mut name = team.name.clone();
+        let mut n = 1;
+        while s.folders.values().any(|f| {
+            f.owner_id == h.to && f.parent_id.is_empty() && f.name == name && f.trashed_at.is_none()
+        }) {
+            n += 1;
+            name = format!("{} ({n})", team.name);
+        }
+        for f in s.folders.values_mut().filter(|f| f.owner_id == id) {
+            f.owner_id = h.to.to_owned();
+            if f.id == team.space_id {
+                f.name = name.clone();
+            }
+        }
+        drop_team(&mut s, id);
+        s.events.push(event.clone());
+        Ok(name)
     }
 
     async fn set_role(
@@ -231,4 +319,19 @@ fn team_groups(s: &State, team: &str) -> std::collections::BTreeSet<String> {
         .filter(|g| g.team_id.as_deref() == Some(team))
         .map(|g| g.id.clone())
         .collect()
+}
+
+/// Removes team `id`: its groups (with the shares they hold and their memberships), members,
+/// invitations, record and data key.
+fn drop_team(s: &mut State, id: &str) {
+    s.team_members.retain(|(t, _), _| t != id);
+    let groups = team_groups(s, id);
+    s.grants
+        .retain(|(_, _, kind, holder), _| !(kind == "group" && groups.contains(holder)));
+    s.members.retain(|(group, _, _), _| !groups.contains(group));
+    s.groups.retain(|g, _| !groups.contains(g));
+    s.invitations
+        .retain(|_, i| i.team_id.as_deref() != Some(id));
+    s.teams.remove(id);
+    s.chunks.data_keys.remove(id);
 }

@@ -8,7 +8,8 @@ use strongroom_audit::AuditEvent;
 use super::SqlStore;
 use crate::store::db::{RowLock, in_tx_with_event, on_db};
 use crate::store::teams::{
-    LAST_ADMIN, Membership, TEAM_NOT_EMPTY, TeamMemberRecord, TeamRecord, TeamStore,
+    HandOver, LAST_ADMIN, Membership, NOT_A_MEMBER, TEAM_CHANGED, TEAM_NOT_EMPTY, TeamContent,
+    TeamMemberRecord, TeamRecord, TeamStore,
 };
 use crate::store::{Error, Result};
 
@@ -52,6 +53,38 @@ macro_rules! admins {
         .await?
         .try_get("n")?;
         n
+    }};
+}
+
+/// Inside `$tx`: removes team `$id`'s groups (with the shares they hold and their places in
+/// each other: a team group is inside no group of another team or of the platform), then its
+/// account row, from which the team row, its members, whatever folders and files it still owns
+/// and its data key cascade.
+macro_rules! drop_team {
+    ($tx:ident, $id:expr) => {{
+        let id: &str = $id;
+        sqlx::query(
+            "DELETE FROM shares WHERE holder_kind = 'group' \
+             AND holder_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM group_members \
+             WHERE group_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("DELETE FROM user_groups WHERE team_id = $1")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1 AND kind = 'team'")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?
     }};
 }
 
@@ -222,34 +255,149 @@ impl TeamStore for SqlStore {
                 .bind(&space)
                 .execute(&mut *tx)
                 .await?;
-                // The team's groups, with the shares they hold and their places in each other
-                // (a team group is inside no group of another team or of the platform).
-                sqlx::query(
-                    "DELETE FROM shares WHERE holder_kind = 'group' \
-                     AND holder_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
+                drop_team!(tx, id)
+            });
+            Ok::<_, Error>(())
+        };
+        run.await
+    }
+
+    async fn contents(&self, id: &str) -> Result<Vec<TeamContent>> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT v.blob_key, MIN(v.sha256) AS sha256, MIN(v.size) AS size \
+                 FROM file_versions v JOIN files f ON f.id = v.file_id \
+                 WHERE f.owner_id = $1 GROUP BY v.blob_key ORDER BY v.blob_key",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let size: i64 = r.try_get("size")?;
+                    Ok(TeamContent {
+                        blob_key: r.try_get("blob_key")?,
+                        sha256: r.try_get("sha256")?,
+                        size: size.max(0) as u64,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn hand_over(&self, id: &str, h: &HandOver<'_>, event: &AuditEvent) -> Result<String> {
+        let run = async {
+            let name: String;
+            in_tx_with_event!(&self.db, event, |tx| {
+                // Both trees, exclusively (the team's first: a team never receives one): no
+                // upload, move or version lands in either until the hand-over is done.
+                tx.lock_tree(id, true).await?;
+                tx.lock_tree(h.to, true).await?;
+                let team = sqlx::query("SELECT space_id, name FROM teams WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(team) = team else {
+                    return Err(Error::NotFound);
+                };
+                let (space, team_name): (String, String) =
+                    (team.try_get("space_id")?, team.try_get("name")?);
+                if role_of!(tx, id, h.to).is_none() {
+                    return Err(Error::Invalid(NOT_A_MEMBER.into()));
+                }
+                let held: Vec<String> = sqlx::query(
+                    "SELECT DISTINCT v.blob_key FROM file_versions v JOIN files f ON f.id = v.file_id \
+                     WHERE f.owner_id = $1 ORDER BY v.blob_key",
                 )
                 .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "DELETE FROM group_members \
-                     WHERE group_id IN (SELECT id FROM user_groups WHERE team_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM user_groups WHERE team_id = $1")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("blob_key"))
+                .collect::<std::result::Result<_, _>>()?;
+                let mut old: Vec<&str> = h.rekeyed.iter().map(|(o, _)| o.as_str()).collect();
+                old.sort_unstable();
+                if held.iter().map(String::as_str).ne(old.iter().copied()) {
+                    return Err(Error::Conflict(TEAM_CHANGED.into()));
+                }
+                if h.chunked {
+                    for (_, new) in h.rekeyed {
+                        let there: i64 =
+                            sqlx::query("SELECT COUNT(*) AS n FROM contents WHERE blob_key = $1 AND owner_id = $2")
+                                .bind(new)
+                                .bind(h.to)
+                                .fetch_one(&mut *tx)
+                                .await?
+                                .try_get("n")?;
+                        if there == 0 {
+                            return Err(Error::Conflict(TEAM_CHANGED.into()));
+                        }
+                    }
+                }
+                let usage = sqlx::query(super::QUOTA_USAGE_SQL)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (files, bytes): (i64, i64) = (usage.try_get("files")?, usage.try_get("bytes")?);
+                check_quota!(tx, h.to, h.quota, bytes.max(0) as u64, files.max(0) as u64);
+                for (old, new) in h.rekeyed {
+                    sqlx::query(
+                        "UPDATE file_versions SET blob_key = $1 WHERE blob_key = $2 \
+                         AND file_id IN (SELECT id FROM files WHERE owner_id = $3)",
+                    )
+                    .bind(new)
+                    .bind(old)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                // The team row, its members, the space folder and the data key cascade from
-                // the account row.
-                sqlx::query("DELETE FROM users WHERE id = $1 AND kind = 'team'")
+                    sqlx::query(
+                        "UPDATE files SET blob_key = $1 WHERE blob_key = $2 AND owner_id = $3",
+                    )
+                    .bind(new)
+                    .bind(old)
                     .bind(id)
                     .execute(&mut *tx)
+                    .await?;
+                }
+                // The space keeps its id (shares and links on it stay), under a name free at the
+                // top of the receiver's tree.
+                let mut candidate = team_name.clone();
+                let mut n = 1;
+                loop {
+                    let taken: i64 = sqlx::query(
+                        "SELECT COUNT(*) AS n FROM folders WHERE owner_id = $1 AND parent_id = '' \
+                         AND name = $2 AND trashed_at IS NULL",
+                    )
+                    .bind(h.to)
+                    .bind(&candidate)
+                    .fetch_one(&mut *tx)
                     .await?
+                    .try_get("n")?;
+                    if taken == 0 {
+                        break;
+                    }
+                    n += 1;
+                    candidate = format!("{team_name} ({n})");
+                }
+                sqlx::query("UPDATE folders SET name = $1 WHERE id = $2")
+                    .bind(&candidate)
+                    .bind(&space)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE folders SET owner_id = $1 WHERE owner_id = $2")
+                    .bind(h.to)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE files SET owner_id = $1 WHERE owner_id = $2")
+                    .bind(h.to)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                name = candidate;
+                drop_team!(tx, id)
             });
-            Ok::<_, Error>(())
+            Ok::<_, Error>(name)
         };
         run.await
     }
