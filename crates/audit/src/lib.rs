@@ -66,8 +66,9 @@ pub use crate::store::{AuditStore, DynAuditStore};
 
 #[cfg(feature = "webhooks")]
 pub use crate::webhooks::{
-    DEFAULT_TOLERANCE, DeadLetter, DeliveryAttempt, DeliveryRound, Endpoint, SsrfGuard,
-    WebhookConfig, WebhookDispatcher, WebhookSecret, WebhookVerifier, signature_header,
+    DEFAULT_TOLERANCE, DeadLetter, DeliveryAttempt, DeliveryRound, Endpoint, Sent, SsrfGuard,
+    Verdict, WebhookConfig, WebhookDispatcher, WebhookSecret, WebhookSender, WebhookVerifier,
+    message_body, signature_header,
 };
 
 /// Re-exported so callers can name event times without adding the dependency themselves.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
@@ -14,14 +14,15 @@ use reqwest::Url;
 use crate::clock::{Clock, Sleeper, SystemClock, TokioSleeper, add};
 use crate::{AuditEvent, Error, EventPublisher, Result};
 
+mod sender;
 mod signature;
 mod ssrf;
+
+pub use sender::{Sent, Verdict, WebhookSender, message_body};
 
 pub use signature::{DEFAULT_TOLERANCE, WebhookSecret, WebhookVerifier, signature_header};
 pub use ssrf::SsrfGuard;
 
-/// Bytes of a receiver's response kept in the attempt log.
-const RESPONSE_EXCERPT: usize = 1024;
 /// Attempts kept in the attempt log (oldest dropped first).
 const ATTEMPT_LOG: usize = 10_000;
 /// Event-type filters per endpoint.
@@ -60,6 +61,19 @@ impl Default for WebhookConfig {
             ssrf: SsrfGuard::strict(),
             concurrency: 32,
         }
+    }
+}
+
+impl WebhookConfig {
+    /// The wait before attempt `attempt_index` (0 for the first) with the jitter applied, or
+    /// `None` when the schedule is exhausted (the message is given up).
+    pub fn delay_before(&self, attempt_index: usize) -> Option<Duration> {
+        let base = *self.schedule.get(attempt_index)?;
+        if base.is_zero() || self.jitter == 0.0 {
+            return Some(base);
+        }
+        let j = self.jitter;
+        Some(base.mul_f64(rand::random_range(1.0 - j..=1.0 + j)))
     }
 }
 
@@ -207,7 +221,7 @@ struct State {
 /// Endpoints, the retry queue, dead letters and the attempt log are held in memory.
 #[derive(Debug)]
 pub struct WebhookDispatcher {
-    client: reqwest::Client,
+    sender: WebhookSender,
     config: WebhookConfig,
     clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
@@ -218,12 +232,6 @@ pub struct WebhookDispatcher {
 /// Where a due delivery goes: its endpoint's URL and signing secrets, or `None` when the endpoint
 /// was disabled or removed meanwhile.
 type Target = Option<(Url, Vec<WebhookSecret>)>;
-
-enum Outcome {
-    Delivered,
-    Gone,
-    Retry { after: Option<Duration> },
-}
 
 impl WebhookDispatcher {
     /// A dispatcher with these settings, the system clock and tokio's sleep.
@@ -240,18 +248,9 @@ impl WebhookDispatcher {
                 "timeout and concurrency must be positive",
             ));
         }
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            // A redirect or a proxy would send the request somewhere the guard did not check.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(ssrf::GuardedResolver(config.ssrf))
-            .user_agent(concat!("strongroom-audit/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::unavailable("building the HTTP client", e))?;
+        let sender = WebhookSender::new(&config)?;
         Ok(WebhookDispatcher {
-            client,
+            sender,
             config,
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
@@ -455,12 +454,7 @@ impl WebhookDispatcher {
     }
 
     fn delay(&self, attempt_index: usize) -> Option<Duration> {
-        let base = *self.config.schedule.get(attempt_index)?;
-        if base.is_zero() || self.config.jitter == 0.0 {
-            return Some(base);
-        }
-        let j = self.config.jitter;
-        Some(base.mul_f64(rand::random_range(1.0 - j..=1.0 + j)))
+        self.config.delay_before(attempt_index)
     }
 
     /// Makes every attempt that is due now, concurrently, and schedules retries.
@@ -488,7 +482,7 @@ impl WebhookDispatcher {
                 })
                 .collect()
         };
-        let results: Vec<(Delivery, Option<(Outcome, DeliveryAttempt)>)> =
+        let results: Vec<(Delivery, Option<(Verdict, DeliveryAttempt)>)> =
             futures::stream::iter(due)
                 .map(|(delivery, target)| async move {
                     match target {
@@ -521,8 +515,8 @@ impl WebhookDispatcher {
             }
             state.attempts.push_back(attempt);
             match outcome {
-                Outcome::Delivered => round.delivered += 1,
-                Outcome::Gone => {
+                Verdict::Delivered => round.delivered += 1,
+                Verdict::Gone => {
                     if let Some(endpoint) = state.endpoints.get_mut(&delivery.endpoint_id) {
                         endpoint.enabled = false;
                         endpoint.disabled_reason = Some("receiver answered 410 Gone".to_owned());
@@ -537,7 +531,7 @@ impl WebhookDispatcher {
                     );
                     round.dead += 1;
                 }
-                Outcome::Retry { after } => match self.delay(delivery.attempts as usize) {
+                Verdict::Retry { after } => match self.delay(delivery.attempts as usize) {
                     None => {
                         self.bury(&mut state, delivery, "attempts exhausted", now);
                         round.dead += 1;
@@ -564,69 +558,24 @@ impl WebhookDispatcher {
         delivery: &Delivery,
         url: Url,
         secrets: &[WebhookSecret],
-    ) -> (Outcome, DeliveryAttempt) {
+    ) -> (Verdict, DeliveryAttempt) {
         let at = self.clock.now();
-        let timestamp = at.as_second();
         let refs: Vec<&WebhookSecret> = secrets.iter().collect();
-        let signature = signature_header(
-            &refs,
-            &delivery.message_id,
-            timestamp,
-            delivery.body.as_bytes(),
-        );
-        let started = Instant::now();
-        let mut record = DeliveryAttempt {
+        let sent = self
+            .sender
+            .send(&url, &delivery.message_id, &delivery.body, &refs, at)
+            .await;
+        let record = DeliveryAttempt {
             message_id: delivery.message_id.clone(),
             endpoint_id: delivery.endpoint_id.clone(),
             attempt: delivery.attempts + 1,
             at,
-            status: None,
-            latency: Duration::ZERO,
-            error: None,
-            response_excerpt: String::new(),
+            status: sent.status,
+            latency: sent.latency,
+            error: sent.error,
+            response_excerpt: sent.response_excerpt,
         };
-        let response = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &delivery.message_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(delivery.body.to_string())
-            .send()
-            .await;
-        let mut response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                record.latency = started.elapsed();
-                record.error = Some(describe(&e));
-                return (Outcome::Retry { after: None }, record);
-            }
-        };
-        let status = response.status().as_u16();
-        record.status = Some(status);
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let mut excerpt = Vec::new();
-        while excerpt.len() < RESPONSE_EXCERPT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => excerpt
-                    .extend_from_slice(&chunk[..chunk.len().min(RESPONSE_EXCERPT - excerpt.len())]),
-                _ => break,
-            }
-        }
-        record.latency = started.elapsed();
-        record.response_excerpt = String::from_utf8_lossy(&excerpt).into_owned();
-        let outcome = match status {
-            200..=299 => Outcome::Delivered,
-            410 => Outcome::Gone,
-            429 | 503 => Outcome::Retry { after: retry_after },
-            _ => Outcome::Retry { after: None },
-        };
-        (outcome, record)
+        (sent.verdict, record)
     }
 
     /// Delivers until `shutdown` completes, sleeping (with the injected sleeper) until the next
@@ -667,13 +616,7 @@ impl EventPublisher for WebhookDispatcher {
             .collect();
         for event in events {
             let message_id = event.id().to_string();
-            let body: Arc<str> = serde_json::json!({
-                "type": event.action(),
-                "timestamp": event.time().to_string(),
-                "data": event,
-            })
-            .to_string()
-            .into();
+            let body: Arc<str> = message_body(event).into();
             for endpoint in endpoints
                 .values()
                 .filter(|e| e.enabled && e.wants(event.action()))
@@ -703,56 +646,9 @@ fn not_found(id: &str) -> Error {
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date.
-fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(value)
-        .ok()?;
-    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_accepts_seconds_and_http_dates() {
-        let now: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 25 Nov 2026 10:05:00 GMT", now),
-            Some(Duration::from_secs(300))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 25 Nov 2026 09:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
-    }
 
     #[test]
     fn bad_configuration_is_refused() {
