@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), chunks
+//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), webhooks ([`WebhookStore`]), chunks
 //! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
@@ -27,6 +27,7 @@ mod teams;
 pub mod usage;
 mod users;
 mod versions;
+mod webhooks;
 
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
@@ -56,6 +57,10 @@ pub use teams::{
 };
 pub use users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord, UserStore};
 pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
+pub use webhooks::{
+    AttemptRecord, DeliveryRecord, DeliveryState, DynWebhookStore, EndpointRecord, Next,
+    WebhookScope, WebhookStore, WrappedSecret,
+};
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]

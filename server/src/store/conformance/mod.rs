@@ -13,6 +13,7 @@ mod trash;
 mod tree;
 mod usage;
 mod versions;
+mod webhooks;
 pub use chunks::chunks_contract;
 pub use groups::{groups_contract, team_groups_contract};
 pub use invitations::invitations_contract;
@@ -24,6 +25,7 @@ pub use tree::{
 };
 pub use usage::usage_contract;
 pub use versions::{versions_contract, versions_retention};
+pub use webhooks::webhooks_contract;
 
 use strongroom_audit::{Actor, AuditEvent, Resource};
 
@@ -696,6 +698,7 @@ mod tests {
         teams_contract(mem.as_ref(), people, &events).await;
         team_groups_contract(mem.as_ref(), people, &events).await;
         team_hand_over_contract(mem.as_ref(), people, &events).await;
+        webhooks_contract(mem.as_ref(), people, &events).await;
         invitations_contract(mem.as_ref(), people, &events).await;
         folders_contract(mem.as_ref(), &events).await;
         folders_depth(mem.as_ref()).await;
@@ -755,6 +758,7 @@ mod tests {
         teams_contract(store.as_ref(), people, &events).await;
         team_groups_contract(store.as_ref(), people, &events).await;
         team_hand_over_contract(store.as_ref(), people, &events).await;
+        webhooks_contract(store.as_ref(), people, &events).await;
         invitations_contract(store.as_ref(), people, &events).await;
         folders_contract(store.as_ref(), &events).await;
         folders_depth(store.as_ref()).await;

@@ -18,6 +18,7 @@ mod invitations;
 mod teams;
 mod usage;
 mod versions;
+mod webhooks;
 
 use super::files::FileRecord;
 use super::folders::FolderRecord;
@@ -57,6 +58,8 @@ struct State {
     team_members: BTreeMap<(String, String), teams::MemberRow>,
     /// Invitations by id.
     invitations: BTreeMap<String, super::invitations::InvitationRecord>,
+    /// Webhook endpoints, deliveries and attempts.
+    webhooks: webhooks::Tables,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.
@@ -286,6 +289,7 @@ impl UserStore for MemoryStore {
             return Err(Error::NotFound);
         }
         s.chunks.data_keys.remove(id);
+        s.webhooks.forget_owner(id);
         let files: Vec<String> = s
             .files
             .values()

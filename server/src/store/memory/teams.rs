@@ -334,4 +334,5 @@ fn drop_team(s: &mut State, id: &str) {
         .retain(|_, i| i.team_id.as_deref() != Some(id));
     s.teams.remove(id);
     s.chunks.data_keys.remove(id);
+    s.webhooks.forget_owner(id);
 }

@@ -61,6 +61,7 @@ mod invitations;
 mod teams;
 mod usage;
 mod versions;
+mod webhooks;
 
 /// The metadata in a SQL database (the one the server opened).
 #[derive(Debug, Clone)]
