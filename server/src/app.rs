@@ -93,6 +93,10 @@ pub struct App {
     pub teams: domain::Teams,
     /// Invitations to the platform and to teams.
     pub invitations: domain::Invitations,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: domain::Webhooks,
+    /// This process's webhook sender, if it sends.
+    pub webhook_worker: Option<domain::webhooks::WebhookWorker>,
     /// The hash-chained audit log.
     pub audit: Arc<AuditLog>,
     /// Live event fan-out inside this process.
@@ -134,6 +138,7 @@ struct Backends {
     groups: Arc<crate::store::DynGroupStore>,
     teams: Arc<crate::store::DynTeamStore>,
     invitations: Arc<crate::store::DynInvitationStore>,
+    webhooks: Arc<crate::store::DynWebhookStore>,
     files: Arc<crate::store::DynFileStore>,
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
@@ -238,6 +243,7 @@ impl App {
             groups: store.clone(),
             teams: store.clone(),
             invitations: store.clone(),
+            webhooks: store.clone(),
             files: store.clone(),
             folders: store.clone(),
             versions: store.clone(),
@@ -264,10 +270,13 @@ impl App {
         let mut blobs =
             Blobs::open(&config.storage_url(), &config.storage).map_err(BuildError::Storage)?;
         let keys_dir = config.keys_dir();
+        // Data keys (with dedup) and webhook secrets are wrapped by these.
+        let keks = Arc::new(
+            crate::blobs::seal::Keks::open(keys_dir.clone())
+                .map_err(|e| BuildError::Keys(format!("key-encryption key: {e}")))?,
+        );
         if config.storage.dedup {
-            let keks = crate::blobs::seal::Keks::open(keys_dir.clone())
-                .map_err(|e| BuildError::Keys(format!("key-encryption key: {e}")))?;
-            let keys = crate::blobs::seal::DataKeys::new(Arc::new(keks), backends.chunks.clone());
+            let keys = crate::blobs::seal::DataKeys::new(keks.clone(), backends.chunks.clone());
             blobs = blobs.with_chunks(
                 backends.chunks.clone(),
                 keys,
@@ -341,8 +350,16 @@ impl App {
         );
         let bus = InProcessBus::new(1024).map_err(|e| BuildError::Events(e.to_string()))?;
 
-        let mut publishers: Vec<Arc<DynEventPublisher>> =
-            vec![audit.clone(), Arc::new(bus.clone())];
+        let mut publishers: Vec<Arc<DynEventPublisher>> = vec![
+            audit.clone(),
+            Arc::new(bus.clone()),
+            Arc::new(domain::webhooks::WebhookFanout::new(
+                backends.webhooks.clone(),
+                backends.files.clone(),
+                backends.folders.clone(),
+                clock.clone(),
+            )),
+        ];
         let kafka = !config.events.kafka_brokers.is_empty();
         if kafka {
             ensure_topic(&config).await.map_err(BuildError::Events)?;
@@ -455,6 +472,27 @@ impl App {
             config.public_url(),
             guard.clone(),
         );
+        let webhooks = domain::Webhooks::new(
+            backends.webhooks.clone(),
+            teams.clone(),
+            keks.clone(),
+            &config.webhooks,
+            guard.clone(),
+        );
+        let webhook_worker = if config.webhooks.deliver {
+            Some(
+                domain::webhooks::WebhookWorker::new(
+                    backends.webhooks.clone(),
+                    keks.clone(),
+                    &config.webhooks,
+                    metrics.clone(),
+                    clock.clone(),
+                )
+                .map_err(|e| BuildError::Events(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let shares = domain::Shares::new(
             backends.grants,
             backends.users,
@@ -480,6 +518,8 @@ impl App {
             groups,
             teams,
             invitations,
+            webhooks,
+            webhook_worker,
             audit,
             bus,
             relay,

@@ -631,3 +631,17 @@ impl Client {
         self.json(reqwest::Method::GET, "/me/sessions", None).await
     }
 }
+
+/// `text` as one URL path segment or query value: unreserved characters as they are, every
+/// other byte percent-encoded (an id or an e-mail never changes the path it is put in).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

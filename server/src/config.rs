@@ -54,6 +54,50 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Custom fields on accounts, for policies.
     pub attributes: AttributesConfig,
+    /// Outgoing webhooks.
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: delivery of events to the endpoints users, teams and administrators register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Whether this process sends deliveries (several may: each delivery is leased to one).
+    pub deliver: bool,
+    /// Let endpoints be on loopback addresses (127.0.0.0/8, ::1). Off: a request never goes to
+    /// this machine.
+    pub allow_loopback: bool,
+    /// Let endpoints be on private networks (10/8, 172.16/12, 192.168/16, fc00::/7).
+    pub allow_private_networks: bool,
+    /// Let endpoints use plain `http` (otherwise `https` only: a delivery carries the event).
+    pub allow_http: bool,
+    /// Seconds one attempt may take.
+    pub timeout_secs: u64,
+    /// Seconds between looks at the queue when nothing is due.
+    pub poll_interval_secs: u64,
+    /// Waits before each retry, in seconds (the first attempt is immediate); after the last
+    /// the delivery is given up (dead, redeliverable by hand).
+    pub retry_schedule_secs: Vec<u64>,
+    /// Days a settled delivery (delivered or dead) and its attempts are kept.
+    pub keep_days: u64,
+    /// Endpoints per user, team or the platform.
+    pub max_endpoints: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            deliver: true,
+            allow_loopback: false,
+            allow_private_networks: false,
+            allow_http: false,
+            timeout_secs: 15,
+            poll_interval_secs: 2,
+            retry_schedule_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
+            keep_days: 14,
+            max_endpoints: 20,
+        }
+    }
 }
 
 /// `[attributes]`: the custom fields administrators may set on accounts, by name and type
@@ -366,6 +410,7 @@ impl Default for Config {
             log: LogConfig::default(),
             smtp: SmtpConfig::default(),
             attributes: AttributesConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -398,6 +443,22 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("STRONGROOM_EVENTS_KAFKA_BROKERS", "events.kafka_brokers"),
     ("STRONGROOM_EVENTS_KAFKA_TOPIC", "events.kafka_topic"),
     ("STRONGROOM_EVENTS_RELAY", "events.relay"),
+    ("STRONGROOM_WEBHOOKS_DELIVER", "webhooks.deliver"),
+    (
+        "STRONGROOM_WEBHOOKS_ALLOW_LOOPBACK",
+        "webhooks.allow_loopback",
+    ),
+    (
+        "STRONGROOM_WEBHOOKS_ALLOW_PRIVATE_NETWORKS",
+        "webhooks.allow_private_networks",
+    ),
+    ("STRONGROOM_WEBHOOKS_ALLOW_HTTP", "webhooks.allow_http"),
+    ("STRONGROOM_WEBHOOKS_TIMEOUT_SECS", "webhooks.timeout_secs"),
+    (
+        "STRONGROOM_WEBHOOKS_POLL_INTERVAL_SECS",
+        "webhooks.poll_interval_secs",
+    ),
+    ("STRONGROOM_WEBHOOKS_KEEP_DAYS", "webhooks.keep_days"),
     (
         "STRONGROOM_AUTH_OPEN_REGISTRATION",
         "auth.open_registration",
@@ -577,6 +638,17 @@ impl Config {
         }
         if self.smtp.username.is_empty() != self.smtp.password_file.is_empty() {
             return bad("smtp.username and smtp.password_file go together");
+        }
+        let w = &self.webhooks;
+        if w.timeout_secs == 0 || w.timeout_secs > 300 || w.poll_interval_secs == 0 {
+            return bad(
+                "webhooks.timeout_secs must be 1 to 300 and webhooks.poll_interval_secs positive",
+            );
+        }
+        if w.retry_schedule_secs.len() > 50 || w.keep_days == 0 || w.max_endpoints == 0 {
+            return bad(
+                "webhooks.retry_schedule_secs holds at most 50 waits; keep_days and max_endpoints must be positive",
+            );
         }
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return bad("log.format must be json or text");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use strongroom::cli::{Client, ShareTo, ShareWith};
+use strongroom::cli::{self, Client, ShareTo, ShareWith};
 use strongroom::config::Config;
 
 #[derive(Debug, Parser)]
@@ -187,6 +187,23 @@ enum Command {
         #[command(subcommand)]
         command: Option<GroupCommand>,
     },
+    /// Webhooks: your endpoints (the default), or with `--team ID` a team's (its admins), or
+    /// with `--platform` the platform's (administrators); their deliveries and redelivery.
+    Webhook {
+        /// Act on this team's endpoints.
+        #[arg(
+            long,
+            global = true,
+            value_name = "TEAM_ID",
+            conflicts_with = "platform"
+        )]
+        team: Option<String>,
+        /// Act on the platform's endpoints.
+        #[arg(long, global = true)]
+        platform: bool,
+        #[command(subcommand)]
+        command: Option<WebhookCommand>,
+    },
     /// Teams: the ones you are in (the default), or create and manage one.
     Team {
         #[command(subcommand)]
@@ -231,6 +248,78 @@ enum TrashCommand {
     },
     /// Deletes everything in your trash for good.
     Empty,
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Lists the endpoints.
+    List,
+    /// Registers an endpoint; prints its signing secret (shown once).
+    Create {
+        /// `https://…`
+        url: String,
+        /// Event types or prefixes, comma-separated (`share,file.uploaded`); none: every event.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// A note.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Shows one endpoint.
+    Show {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Changes an endpoint.
+    Update {
+        /// Endpoint id.
+        id: String,
+        /// New URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// New event types, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        /// New note.
+        #[arg(long)]
+        description: Option<String>,
+        /// Resume deliveries.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Stop deliveries (what is pending is given up).
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Deletes an endpoint and its deliveries.
+    Delete {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Gives an endpoint a new secret (printed once); the old one keeps signing for the overlap.
+    Rotate {
+        /// Endpoint id.
+        id: String,
+        /// Seconds both secrets sign (default a day).
+        #[arg(long)]
+        overlap: Option<u64>,
+    },
+    /// An endpoint's deliveries, newest first; with DELIVERY, that one with its attempts.
+    Deliveries {
+        /// Endpoint id.
+        id: String,
+        /// One delivery.
+        delivery: Option<String>,
+        /// Only `pending`, `delivered` or `dead` ones.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Sends a delivered or dead delivery again.
+    Redeliver {
+        /// Endpoint id.
+        id: String,
+        /// Delivery id.
+        delivery: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -817,6 +906,130 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        Command::Webhook {
+            team,
+            platform,
+            command,
+        } => {
+            use reqwest::Method;
+            let owner = match (&team, platform) {
+                (Some(t), _) => serde_json::json!({ "team_id": t }),
+                (None, true) => serde_json::json!({ "platform": true }),
+                (None, false) => serde_json::json!({}),
+            };
+            let out = match command.unwrap_or(WebhookCommand::List) {
+                WebhookCommand::List => {
+                    let query = match (&team, platform) {
+                        (Some(t), _) => format!("?team_id={}", cli::encode(t)),
+                        (None, true) => "?platform=true".to_owned(),
+                        (None, false) => String::new(),
+                    };
+                    c.call(Method::GET, &format!("/webhooks{query}"), None)
+                        .await?
+                }
+                WebhookCommand::Create {
+                    url,
+                    events,
+                    description,
+                } => {
+                    let mut body = serde_json::json!({ "url": url, "event_types": events, "description": description });
+                    if let (Some(b), Some(o)) = (body.as_object_mut(), owner.as_object()) {
+                        b.extend(o.clone());
+                    }
+                    c.call(Method::POST, "/webhooks", Some(body)).await?
+                }
+                WebhookCommand::Show { id } => {
+                    c.call(
+                        Method::GET,
+                        &format!("/webhooks/{}", cli::encode(&id)),
+                        None,
+                    )
+                    .await?
+                }
+                WebhookCommand::Update {
+                    id,
+                    url,
+                    events,
+                    description,
+                    enable,
+                    disable,
+                } => {
+                    let enabled = (enable || disable).then_some(enable);
+                    let body = serde_json::json!({
+                        "url": url, "event_types": events, "description": description, "enabled": enabled
+                    });
+                    c.call(
+                        Method::PATCH,
+                        &format!("/webhooks/{}", cli::encode(&id)),
+                        Some(body),
+                    )
+                    .await?
+                }
+                WebhookCommand::Delete { id } => {
+                    c.call(
+                        Method::DELETE,
+                        &format!("/webhooks/{}", cli::encode(&id)),
+                        None,
+                    )
+                    .await?
+                }
+                WebhookCommand::Rotate { id, overlap } => {
+                    let body = serde_json::json!({ "overlap_secs": overlap });
+                    c.call(
+                        Method::POST,
+                        &format!("/webhooks/{}/rotate", cli::encode(&id)),
+                        Some(body),
+                    )
+                    .await?
+                }
+                WebhookCommand::Deliveries {
+                    id,
+                    delivery,
+                    state,
+                } => {
+                    let base = format!("/webhooks/{}/deliveries", cli::encode(&id));
+                    let path = match (delivery, state) {
+                        (Some(d), _) => format!("{base}/{}", cli::encode(&d)),
+                        (None, Some(s)) => format!("{base}?state={}", cli::encode(&s)),
+                        (None, None) => base,
+                    };
+                    c.call(Method::GET, &path, None).await?
+                }
+                WebhookCommand::Redeliver { id, delivery } => {
+                    c.call(
+                        Method::POST,
+                        &format!(
+                            "/webhooks/{}/deliveries/{}/redeliver",
+                            cli::encode(&id),
+                            cli::encode(&delivery)
+                        ),
+                        None,
+                    )
+                    .await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let Some(list) = out.as_array() {
+                for w in list {
+                    println!(
+                        "{}  {}  {}",
+                        w["id"].as_str().unwrap_or(""),
+                        w["state"]
+                            .as_str()
+                            .or(w["enabled"].as_bool().map(|on| if on {
+                                "enabled"
+                            } else {
+                                "disabled"
+                            }))
+                            .unwrap_or(""),
+                        w["url"].as_str().or(w["event_type"].as_str()).unwrap_or("")
+                    );
+                }
+            } else {
+                print(&out);
+            }
+        }
         Command::Group { team, command } => {
             use reqwest::Method;
             let command = command.unwrap_or(GroupCommand::Mine);
@@ -1033,17 +1246,10 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                         .await?
                 }
                 TeamCommand::Delete { id, transfer_to } => {
-                    // Only to encode the query: `call` joins the path to the server URL.
-                    let mut url =
-                        reqwest::Url::parse("http://query.invalid/").map_err(|e| e.to_string())?;
-                    url.set_path(&format!("/teams/{id}"));
+                    let mut path = format!("/teams/{}", cli::encode(id));
                     if let Some(to) = transfer_to {
-                        url.query_pairs_mut().append_pair("transfer_to", to);
+                        path.push_str(&format!("?transfer_to={}", cli::encode(to)));
                     }
-                    let path = match url.query() {
-                        Some(q) => format!("{}?{q}", url.path()),
-                        None => url.path().to_owned(),
-                    };
                     c.call(Method::DELETE, &path, None).await?
                 }
             };

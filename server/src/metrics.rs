@@ -49,6 +49,8 @@ pub struct Metrics {
     pub transfers_too_slow: Counter,
     /// Downloads cut off because the stored content failed its integrity check.
     pub integrity_failures: Counter,
+    /// Webhook delivery attempts by outcome (`delivered`, `retrying`, `dead`).
+    pub webhook_attempts: Family<Vec<(String, String)>, Counter>,
 }
 
 impl Metrics {
@@ -77,6 +79,7 @@ impl Metrics {
             connections_timed_out: Counter::default(),
             transfers_too_slow: Counter::default(),
             integrity_failures: Counter::default(),
+            webhook_attempts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -138,6 +141,11 @@ impl Metrics {
             "relay_errors",
             "Failed publish attempts and outbox errors of this process's relay",
             m.relay_errors.clone(),
+        );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered, retrying, dead)",
+            m.webhook_attempts.clone(),
         );
         registry.register(
             "orphan_blobs_swept",

@@ -1,6 +1,6 @@
 //! The background loops, in one place: the outbox relay, the orphan sweeper with version
 //! retention and the trash's automatic purge, the usage meter, the summaries of anonymous
-//! denials, the events of expired shares, and the hourly housekeeping (expired sessions, idle
+//! denials, the events of expired shares, webhook deliveries, and the hourly housekeeping (expired sessions, idle
 //! rate-limit windows).
 
 use std::sync::Arc;
@@ -52,6 +52,41 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
                         app.metrics.orphans_swept.inc_by(n);
                     }
                     Err(e) => tracing::warn!(error = %e, "orphan sweep failed"),
+                }
+            }
+        }));
+    }
+    if let Some(worker) = app.webhook_worker.clone() {
+        let poll = Duration::from_secs(app.config.webhooks.poll_interval_secs);
+        let keep = Duration::from_secs(app.config.webhooks.keep_days * 86_400);
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut pruned_at = std::time::Instant::now();
+            loop {
+                let busy = match worker.deliver_due().await {
+                    Ok(round) => round.attempted > 0,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "webhook delivery failed");
+                        false
+                    }
+                };
+                if pruned_at.elapsed() >= Duration::from_secs(3600) {
+                    pruned_at = std::time::Instant::now();
+                    match worker.prune(keep).await {
+                        Ok(n) if n > 0 => {
+                            tracing::info!(deliveries = n, "pruned settled webhook deliveries")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "webhook pruning failed"),
+                    }
+                }
+                // A full round may have left more due: look again at once.
+                if busy {
+                    continue;
+                }
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(poll) => {}
                 }
             }
         }));

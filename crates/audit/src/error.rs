@@ -133,8 +133,9 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used by the optional backends
-    pub(crate) fn unavailable(
+    /// An [`Error::Unavailable`]: for stores and publishers implemented outside this crate,
+    /// whose failures the relay should retry.
+    pub fn unavailable(
         context: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {

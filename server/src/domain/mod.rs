@@ -18,6 +18,7 @@ pub mod teams;
 pub mod trash;
 pub mod usage;
 pub mod versions;
+pub mod webhooks;
 
 pub use crate::error::{Error, Result};
 pub use accounts::Accounts;
@@ -28,6 +29,7 @@ pub use groups::Groups;
 pub use invitations::Invitations;
 pub use links::Links;
 pub use teams::Teams;
+pub use webhooks::Webhooks;
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ mod teams;
 mod trash;
 mod usage;
 mod versions;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -49,6 +50,7 @@ pub use caller::Caller;
         (name = "links", description = "Public share links"),
         (name = "sharing", description = "Shares with users and groups (viewer, commenter, editor)"),
         (name = "teams", description = "Teams, their members and roles, and the spaces they own"),
+        (name = "webhooks", description = "Webhook endpoints of users, teams and the platform, their deliveries and redelivery"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, API description")
     )
@@ -153,6 +155,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
         .routes(routes!(invitations::describe, invitations::accept))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::delivery))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
