@@ -7,16 +7,18 @@
 #   scripts/services.sh env    [SERVICE...]   print `export NAME=value` lines the tests read
 #   scripts/services.sh reset  [SERVICE...]   empty the test data (PostgreSQL: recreate the test database)
 #
-# SERVICE is one of: postgres kafka s3 smtp tools (default: all of them). `tools` is no server: the
-# command-line checkers some tests run (promtool, from Debian's prometheus package). `smtp` is no
-# running server either: aiosmtpd from PyPI, in a venv of its own, which the mail tests start on
-# a port of their own and read the delivered messages from.
+# SERVICE is one of: postgres kafka s3 smtp webhooks tools (default: all of them). `tools` is no
+# server: the command-line checkers some tests run (promtool, from Debian's prometheus package).
+# `smtp` is no running server either: aiosmtpd from PyPI, in a venv of its own, which the mail
+# tests start on a port of their own and read the delivered messages from. `webhooks` is the
+# Standard Webhooks reference library (`standardwebhooks` from PyPI) in a venv of its own: the
+# webhook tests run a receiver with it that verifies every delivery the server makes.
 # Works as root on a fresh Debian machine. PostgreSQL comes from Debian's packages; the Kafka-protocol
 # broker (tansu, about 10 minutes) and the S3-compatible store (Garage, about 8 minutes) are built from
 # crates.io with `cargo install` the first time.
 set -euo pipefail
 
-ALL_SERVICES=(postgres kafka s3 smtp tools)
+ALL_SERVICES=(postgres kafka s3 smtp webhooks tools)
 
 # PostgreSQL: a dedicated role and database, reachable over TCP on loopback.
 PG_USER=strongroom
@@ -368,6 +370,45 @@ smtp_env() {
   local py
   py=$(smtp_python)
   [ -z "$py" ] || echo "export STRONGROOM_TEST_AIOSMTPD_PYTHON=$py"
+}
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+STANDARDWEBHOOKS_VERSION=1.1.0
+
+webhooks_python() {
+  local py="$STATE_DIR/webhooks-venv/bin/python"
+  if [ -x "$py" ] && "$py" -c 'import standardwebhooks' 2>/dev/null; then echo "$py"; fi
+}
+
+webhooks_up() {
+  [ -n "$(webhooks_python)" ] && return 0
+  log "installing standardwebhooks $STANDARDWEBHOOKS_VERSION from PyPI into $STATE_DIR/webhooks-venv"
+  mkdir -p "$STATE_DIR"
+  python3 -m venv "$STATE_DIR/webhooks-venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  "$STATE_DIR/webhooks-venv/bin/pip" install -q "standardwebhooks==$STANDARDWEBHOOKS_VERSION" \
+    || die "pip install standardwebhooks failed"
+  [ -n "$(webhooks_python)" ] || die "standardwebhooks does not import after installing it"
+  log "standardwebhooks ready: $(webhooks_python)"
+}
+
+webhooks_down() { return 0; }
+
+webhooks_status() {
+  if [ -n "$(webhooks_python)" ]; then
+    echo "webhooks: standardwebhooks in $(webhooks_python)"
+  else
+    echo "webhooks: standardwebhooks missing"
+    return 1
+  fi
+}
+
+webhooks_reset() { return 0; }
+
+webhooks_env() {
+  local py
+  py=$(webhooks_python)
+  [ -z "$py" ] || echo "export STRONGROOM_TEST_WEBHOOKS_PYTHON=$py"
 }
 
 # --- tools ------------------------------------------------------------------------------------

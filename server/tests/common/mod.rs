@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod router;
+pub mod receiver;
 pub mod smtp;
 
 /// The value of `var`, or `None` with a printed note. Under scripts/test.sh
