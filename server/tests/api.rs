@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 #[macro_use]
 mod common;
-use common::router::{Backend, harness};
+use common::router::{Backend, harness, harness_with};
 
 on_both_databases!(
     every_route_asks_the_policy_engine,
@@ -22,7 +22,15 @@ on_both_databases!(
 /// Walks every route of the OpenAPI document (which is generated from the router itself) and
 /// fails if a request reaches a handler without a policy decision being made.
 async fn every_route_asks_the_policy_engine(backend: Backend) {
-    let Some(h) = harness(backend, 1 << 20).await else {
+    // Webhooks to a closed loopback port, given up at the first failure: a dead delivery to
+    // redeliver.
+    let Some(h) = harness_with(backend, 1 << 20, |c| {
+        c.webhooks.allow_loopback = true;
+        c.webhooks.allow_http = true;
+        c.webhooks.retry_schedule_secs = vec![];
+    })
+    .await
+    else {
         return;
     };
     let (token, tokens) = h.user("owner@example.com").await;
@@ -175,6 +183,33 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let link = r.body["link"].as_str().unwrap();
     let invitation_token = link[link.find("token=").unwrap() + 6..].to_owned();
+    // A webhook of the owner's with a dead delivery (of the invitation above).
+    let r = h
+        .call(
+            Method::POST,
+            "/webhooks",
+            Some(&token),
+            Some(json!({ "url": "http://127.0.0.1:9/walk", "event_types": ["invitation"] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let hook = r.body["id"].as_str().unwrap().to_owned();
+    let relay = h.app.relay.as_ref().unwrap();
+    while relay.run_once().await.unwrap().published > 0 {}
+    let worker = h.app.webhook_worker.as_ref().unwrap();
+    while worker.deliver_due().await.unwrap().attempted > 0 {}
+    let dead = h
+        .call(
+            Method::GET,
+            &format!("/webhooks/{hook}/deliveries?state=dead"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let delivery = dead.body[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", dead.body))
+        .to_owned();
     // A second session to revoke.
     let other_session = h
         .call(
@@ -254,6 +289,9 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             }
             ("POST", "/invitations/accept") => json!({ "token": invitation_token }),
             ("POST", "/files/{id}/links") => json!({}),
+            ("POST", "/webhooks") => json!({ "url": "http://127.0.0.1:9/another" }),
+            ("PATCH", "/webhooks/{id}") => json!({ "description": "walked" }),
+            ("POST", "/webhooks/{id}/rotate") => json!({ "overlap_secs": 60 }),
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
                 json!({ "email": "friend@example.com", "role": "viewer" })
             }
@@ -280,6 +318,9 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             "/teams/{id}/transfer" => format!("/teams/{handed}/transfer"),
             p if p.starts_with("/teams/{id}") => p.replace("{id}", &team),
             p if p.starts_with("/me/sessions/{id}") => p.replace("{id}", &other_session),
+            p if p.starts_with("/webhooks/{id}") => {
+                p.replace("{id}", &hook).replace("{delivery_id}", &delivery)
+            }
             p if p.starts_with("/trash/{kind}/{id}") => p
                 .replace("{kind}", "files")
                 .replace("{id}", &trashed[usize::from(method == "DELETE")]),

@@ -9,7 +9,8 @@
 //! success; some but not enough, 403; none, 404 (403 for an administrator, who may be told
 //! why); disabled, 401; anonymous, 404 on reads (a policy may make a folder public) and 401 on
 //! anything more. Routes that change things run, when allowed, on a fresh
-//! resource each, and a refused one must leave the resource as it was. The test fails on any
+//! resource each, and a refused one must leave the resource as it was. Webhook endpoints get a
+//! table of their own (the caller's, a team's, another user's, the platform's). The test fails on any
 //! unexpected answer, allow or deny, and on any route of the OpenAPI description missing from
 //! the tables.
 
@@ -234,6 +235,8 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("DELETE", "/trash", Who::SignedIn),
     ("GET", "/teams", Who::SignedIn),
     ("POST", "/teams", Who::SignedIn),
+    ("GET", "/webhooks", Who::SignedIn),
+    ("POST", "/webhooks", Who::SignedIn),
     ("GET", "/invitations", Who::SignedIn),
     ("POST", "/invitations", Who::Admin),
     ("DELETE", "/invitations/{id}", Who::Admin),
@@ -293,6 +296,64 @@ const TEAM_ROUTES: &[(&str, &str, &str)] = &[
         "admin",
     ),
 ];
+
+/// Routes on one webhook endpoint, and whether they change it.
+const WEBHOOK_ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/webhooks/{id}", false),
+    ("PATCH", "/webhooks/{id}", true),
+    ("DELETE", "/webhooks/{id}", true),
+    ("POST", "/webhooks/{id}/rotate", true),
+    ("GET", "/webhooks/{id}/deliveries", false),
+    ("GET", "/webhooks/{id}/deliveries/{delivery_id}", false),
+    (
+        "POST",
+        "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        true,
+    ),
+];
+
+/// Whose an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HookKind {
+    /// The caller's own.
+    Own,
+    /// The world's team's.
+    Team,
+    /// Another user's.
+    Others,
+    /// The platform's.
+    Platform,
+}
+
+/// Registers an endpoint with `body` (plus its URL) as `token` and relays and sends until its
+/// creation event's delivery is dead; (endpoint id, delivery id).
+async fn hook(h: &Harness, token: &str, mut body: Value) -> (String, String) {
+    body["url"] = json!("http://127.0.0.1:9/hook");
+    let r = ok(
+        h.call(Method::POST, "/webhooks", Some(token), Some(body))
+            .await,
+        "webhook",
+    )
+    .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let relay = h.app.relay.as_ref().unwrap();
+    while relay.run_once().await.unwrap().published > 0 {}
+    let worker = h.app.webhook_worker.as_ref().unwrap();
+    while worker.deliver_due().await.unwrap().attempted > 0 {}
+    let dead = h
+        .call(
+            Method::GET,
+            &format!("/webhooks/{id}/deliveries?state=dead"),
+            Some(token),
+            None,
+        )
+        .await;
+    let delivery = dead.body[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", dead.body))
+        .to_owned();
+    (id, delivery)
+}
 
 /// Gives a team the group `crew`, with its guest in it.
 async fn crew(h: &Harness, tadmin: &str, team: &str) {
@@ -751,6 +812,11 @@ async fn world(h: &Harness) -> World {
 async fn every_route_every_caller_every_resource(backend: Backend) {
     // Thousands of requests from one address in one (manual) minute: no rate limit here.
     let unlimited = |c: &mut strongroom::config::Config| {
+        // Webhooks to a closed loopback port, given up at once: each has a dead delivery.
+        c.webhooks.allow_loopback = true;
+        c.webhooks.allow_http = true;
+        c.webhooks.retry_schedule_secs = vec![];
+        c.webhooks.max_endpoints = 1000;
         c.http.rate_limit_per_ip = u32::MAX;
         c.http.rate_limit_per_user = u32::MAX;
     };
@@ -915,7 +981,108 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
         }
     }
 
-    // 4. Nothing is missing from the tables.
+    // 4. Webhook routes × callers × whose the endpoint is: its own user, the team's admins and
+    // the platform's administrators (who manage teams too); nobody else learns it exists, a
+    // team member who is no admin is told no.
+    let tadmin = w.token(Caller::TeamAdmin).unwrap();
+    let root = w.token(Caller::PlatformAdmin).unwrap();
+    let outsider_token = w.outsider.clone();
+    let team_body = json!({ "team_id": w.team });
+    let platform_body = json!({ "platform": true });
+    let shared_hooks = [
+        (HookKind::Team, hook(&h, tadmin, team_body.clone()).await),
+        (HookKind::Others, hook(&h, &outsider_token, json!({})).await),
+        (
+            HookKind::Platform,
+            hook(&h, root, platform_body.clone()).await,
+        ),
+    ];
+    for (method, path, changes) in WEBHOOK_ROUTES {
+        for kind in [
+            HookKind::Own,
+            HookKind::Team,
+            HookKind::Others,
+            HookKind::Platform,
+        ] {
+            for c in CALLERS {
+                let want = match (c, kind) {
+                    (Caller::Anonymous | Caller::Disabled, _) => {
+                        Expect::Status(StatusCode::UNAUTHORIZED)
+                    }
+                    (_, HookKind::Own) => Expect::Success,
+                    (Caller::TeamAdmin | Caller::PlatformAdmin, HookKind::Team) => Expect::Success,
+                    (Caller::TeamEditor | Caller::TeamGuest, HookKind::Team) => {
+                        Expect::Status(StatusCode::FORBIDDEN)
+                    }
+                    (Caller::PlatformAdmin, HookKind::Platform) => Expect::Success,
+                    _ => Expect::Status(StatusCode::NOT_FOUND),
+                };
+                let token = w.token(c);
+                // A fresh endpoint for each allowed change, and one of its own for each caller.
+                let (id, delivery) = match (kind, token) {
+                    (HookKind::Own, Some(t)) if c != Caller::Disabled => {
+                        hook(&h, t, json!({})).await
+                    }
+                    (HookKind::Team, _) if want == Expect::Success && *changes => {
+                        hook(&h, tadmin, team_body.clone()).await
+                    }
+                    (HookKind::Platform, _) if want == Expect::Success && *changes => {
+                        hook(&h, root, platform_body.clone()).await
+                    }
+                    _ => shared_hooks
+                        .iter()
+                        .find(|(k, _)| *k == kind)
+                        .map(|(_, ids)| ids.clone())
+                        .unwrap_or_else(|| shared_hooks[1].1.clone()),
+                };
+                let uri = path
+                    .replace("{id}", &id)
+                    .replace("{delivery_id}", &delivery);
+                let body = match (*method, *path) {
+                    ("PATCH", _) => Some(json!({ "description": "changed" })),
+                    ("POST", "/webhooks/{id}/rotate") => Some(json!({ "overlap_secs": 0 })),
+                    _ => None,
+                };
+                let got = h
+                    .call(
+                        Method::from_bytes(method.as_bytes()).unwrap(),
+                        &uri,
+                        token,
+                        body,
+                    )
+                    .await;
+                cells += 1;
+                if !want.holds(got.status) {
+                    failures.push(format!(
+                        "webhook {kind:?} {method} {path} as {c:?}: want {want:?}, got {} {}",
+                        got.status, got.body
+                    ));
+                }
+            }
+        }
+    }
+    // Refusals changed none of the shared endpoints.
+    for (kind, (id, _)) in &shared_hooks {
+        let owner = match kind {
+            HookKind::Team => tadmin,
+            HookKind::Platform => root,
+            _ => outsider_token.as_str(),
+        };
+        let e = h
+            .call(Method::GET, &format!("/webhooks/{id}"), Some(owner), None)
+            .await;
+        if e.status != StatusCode::OK
+            || e.body["description"] != ""
+            || e.body["previous_secret_until"] != Value::Null
+        {
+            failures.push(format!(
+                "webhook {kind:?} changed by a refused call: {}",
+                e.body
+            ));
+        }
+    }
+
+    // 5. Nothing is missing from the tables.
     let doc = serde_json::to_value(strongroom::http::openapi()).unwrap();
     let mut listed: BTreeSet<(String, String)> = BTreeSet::new();
     for r in RESOURCE_ROUTES {
@@ -925,6 +1092,9 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
         listed.insert(((*m).into(), (*p).into()));
     }
     for (m, p, _) in TEAM_ROUTES {
+        listed.insert(((*m).into(), (*p).into()));
+    }
+    for (m, p, _) in WEBHOOK_ROUTES {
         listed.insert(((*m).into(), (*p).into()));
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -1099,6 +1269,7 @@ async fn other_call(
             json!({ "current_password": "correct horse battery", "new_password": "correct horse battery 2" }),
         ),
         ("POST", "/teams") => Some(json!({ "name": format!("Own{n}") })),
+        ("POST", "/webhooks") => Some(json!({ "url": format!("http://127.0.0.1:9/o{n}") })),
         ("POST", "/invitations") => {
             Some(json!({ "email": format!("invitee{n}@example.com"), "role": "member" }))
         }
