@@ -747,6 +747,10 @@ fn env_value(key: &str, value: &str) -> toml::Value {
             | "verify_downloads"
             | "dedup"
             | "encrypt"
+            | "deliver"
+            | "allow_loopback"
+            | "allow_private_networks"
+            | "allow_http"
     );
     let is_int = last.ends_with("_secs")
         || last.ends_with("_ms")
@@ -762,6 +766,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
                 | "versions_keep_days"
                 | "trash_keep_days"
                 | "default_quota_files"
+                | "keep_days"
         );
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {

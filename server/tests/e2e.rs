@@ -1293,6 +1293,55 @@ async fn command_line_client() {
     let (ok, out, _) = run(&me, &[], &["team"]);
     assert!(ok && !out.contains("Handed crew"), "{out}");
 
+    // Webhooks: register (the secret once), list, pause, rotate, see deliveries, delete; a
+    // plain-http URL is refused with the reason.
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["webhook", "create", "http://hooks.example.com/in"],
+    );
+    assert!(!ok && err.contains("https"), "{out}{err}");
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &[
+            "webhook",
+            "create",
+            "https://hooks.example.com/in",
+            "--events",
+            "share,file.uploaded",
+            "--description",
+            "chat",
+        ],
+    );
+    assert!(ok && out.contains("whsec_"), "{out}{err}");
+    let hook: Value = serde_json::from_str(&out).unwrap();
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    let (ok, out, err) = run(&me, &[], &["webhook"]);
+    assert!(
+        ok && out.contains(&hook_id) && !out.contains("whsec_"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["webhook", "update", &hook_id, "--disable"]);
+    assert!(ok && out.contains("\"enabled\": false"), "{out}{err}");
+    let (ok, out, err) = run(
+        &me,
+        &[],
+        &["webhook", "rotate", &hook_id, "--overlap", "60"],
+    );
+    assert!(
+        ok && out.contains("whsec_") && out.contains("previous_secret_until"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&me, &[], &["webhook", "deliveries", &hook_id]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["webhook", "--platform"]);
+    assert!(!ok, "only administrators: {out}{err}");
+    let (ok, out, err) = run(&me, &[], &["webhook", "delete", &hook_id]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&me, &[], &["webhook", "show", &hook_id]);
+    assert!(!ok && err.contains("404"), "{out}{err}");
+
     // Invitations: a team admin invites (no [smtp] here: the link comes back), the invitee
     // follows it signed out and becomes a guest; a second use is refused.
     let (ok, out, err) = run(&me, &[], &["team", "create", "Invited crew"]);
@@ -2118,4 +2167,90 @@ async fn consume_ids(
         }
     }
     ids
+}
+
+/// Webhook deliveries survive a crash: the server is killed (SIGKILL) while its deliveries are
+/// pending (the receiver answers 503), started again on the same data, and every event arrives,
+/// verified by the Standard Webhooks reference library, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_webhook_deliveries_pending_loses_none() {
+    let Some(receiver) = common::receiver::Receiver::start() else {
+        return;
+    };
+    let env = [
+        ("STRONGROOM_WEBHOOKS_ALLOW_LOOPBACK", "true".to_owned()),
+        ("STRONGROOM_WEBHOOKS_ALLOW_HTTP", "true".to_owned()),
+        ("STRONGROOM_WEBHOOKS_POLL_INTERVAL_SECS", "1".to_owned()),
+        ("STRONGROOM_WEBHOOKS_TIMEOUT_SECS", "2".to_owned()),
+    ];
+    let s = Server::start(&env);
+    let api = Api::new();
+    let (token, _) = api.register_and_login(&s).await;
+    let (st, hook) = api
+        .json(
+            api.http
+                .post(s.url("/webhooks"))
+                .bearer_auth(&token)
+                .json(&json!({ "url": receiver.url("e2e"), "event_types": ["file.uploaded"] })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{hook}");
+    receiver.trust(&[hook["secret"].as_str().unwrap()]);
+    receiver.answer(Some(503));
+    let mut files = std::collections::BTreeSet::new();
+    for i in 0..20 {
+        let (st, meta) = api
+            .json(
+                api.http
+                    .post(s.url(&format!("/files?name=f{i}.txt")))
+                    .bearer_auth(&token)
+                    .body(format!("file {i}")),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{meta}");
+        files.insert(meta["id"].as_str().unwrap().to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.forced().len() < files.len() {
+        assert!(
+            Instant::now() < deadline,
+            "the first attempts were not made: {:?}",
+            receiver.forced()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(receiver.received().is_empty());
+    let data = s.kill();
+    receiver.answer(None);
+    let s = Server::start_in(&env, data);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let arrived = loop {
+        let got: Vec<String> = receiver
+            .received()
+            .iter()
+            .map(|m| {
+                m["body"]["data"]["resource"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        if got.len() >= files.len() {
+            break got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} arrived",
+            got.len(),
+            files.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let arrived_again: Vec<Value> = receiver.received();
+    assert_eq!(arrived_again.len(), files.len(), "each once");
+    let set: std::collections::BTreeSet<String> = arrived.into_iter().collect();
+    assert_eq!(set, files, "every event, each once");
+    assert!(receiver.rejected().is_empty());
+    drop(s);
 }
