@@ -643,7 +643,7 @@ impl WebhookFanout {
             }
             _ => {}
         }
-        for key in ["user", "owner_id", "granted_by", "handed_to", "member"] {
+        for key in ["user", "owner_id", "granted_by", "handed_to", "to"] {
             if let Some(v) = event.attributes().get(key).and_then(|v| v.as_str()) {
                 out.insert(v.to_owned());
             }
