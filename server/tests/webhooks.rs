@@ -759,6 +759,32 @@ async fn deliveries_reach_a_standard_webhooks_receiver(backend: Backend) {
             .all(|m| m["body"]["data"]["resource"]["id"] != r.body["id"])
     );
 
+    // A share's expiry is an event too (noted from the clock, not by anyone's call): the
+    // owner's and the holder's endpoints hear of it.
+    let (dora, _) = h.user("dora@example.com").await;
+    let (_, dora_secret) = hook(&dora, "dora", json!({ "event_types": ["share.expired"] })).await;
+    all.push(dora_secret.as_str());
+    receiver.trust(&all);
+    let now = strongroom::clock::Clock::now_micros(h.clock.as_ref());
+    let expires = jiff::Timestamp::from_microsecond(now + 60_000_000)
+        .unwrap()
+        .to_string();
+    let share = json!({ "email": "dora@example.com", "role": "viewer", "expires_at": expires });
+    let r = h
+        .call(
+            Method::POST,
+            &format!("/files/{file}/grants"),
+            Some(&ann),
+            Some(share),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    h.clock.advance_secs(61);
+    assert_eq!(h.app.shares.note_expiries().await.unwrap(), 1);
+    pump(&h).await;
+    assert_eq!(types(&got(&receiver, "dora")), ["share.expired"]);
+    assert!(types(&got(&receiver, "ann")).contains(&"share.expired".to_owned()));
+
     // A 410 Gone disables the endpoint and says why.
     receiver.answer(Some(410));
     h.call(
