@@ -3,7 +3,8 @@
 -- stored wrapped by a key-encryption key of the keys directory (base64 of nonce and
 -- ciphertext, `kek_id` naming the key), the previous one kept until `previous_until` after a
 -- rotation so both sign meanwhile. A delivery is one event for one endpoint (unique: the
--- relay may hand an event over twice); `due_at` doubles as the lease of the worker sending it.
+-- relay may hand an event over twice); `due_at` doubles as the lease of the worker sending it,
+-- `claimed_by` names that worker's claim.
 CREATE TABLE webhook_endpoints (
     id               TEXT PRIMARY KEY,
     scope            TEXT NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE webhook_deliveries (
     state        TEXT NOT NULL,
     attempts     BIGINT NOT NULL,
     due_at       BIGINT NOT NULL,
+    claimed_by   TEXT,
     last_status  BIGINT,
     last_error   TEXT,
     created_at   BIGINT NOT NULL,

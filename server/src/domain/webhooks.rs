@@ -815,7 +815,7 @@ impl WebhookWorker {
             }
         }
         let endpoints = &endpoints;
-        let results: Vec<Result<Next>> = futures::stream::iter(due)
+        let results: Vec<Result<(AttemptRecord, Next)>> = futures::stream::iter(due)
             .map(|d| async move {
                 let endpoint = endpoints.get(&d.endpoint_id);
                 self.attempt(d, endpoint).await
@@ -823,14 +823,30 @@ impl WebhookWorker {
             .buffer_unordered(PARALLEL)
             .collect()
             .await;
-        let mut round = Round::default();
+        let mut done = Vec::with_capacity(results.len());
         for r in results {
+            done.push(r?);
+        }
+        // One transaction records the whole round.
+        self.store.finish(&done, self.clock.now_micros()).await?;
+        let mut round = Round::default();
+        for (_, next) in &done {
             round.attempted += 1;
-            match r? {
-                Next::Delivered => round.delivered += 1,
-                Next::Dead(_) | Next::Gone(_) => round.dead += 1,
-                Next::Retry(_) => {}
-            }
+            let outcome = match next {
+                Next::Delivered => {
+                    round.delivered += 1;
+                    "delivered"
+                }
+                Next::Retry(_) => "retrying",
+                Next::Dead(_) | Next::Gone(_) => {
+                    round.dead += 1;
+                    "dead"
+                }
+            };
+            self.metrics
+                .webhook_attempts
+                .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
+                .inc();
         }
         Ok(round)
     }
@@ -839,7 +855,7 @@ impl WebhookWorker {
         &self,
         d: DeliveryRecord,
         endpoint: Option<&Option<EndpointRecord>>,
-    ) -> Result<Next> {
+    ) -> Result<(AttemptRecord, Next)> {
         let at = self.clock.now_micros();
         let mut record = AttemptRecord {
             id: format!("at_{}", uuid::Uuid::now_v7().simple()),
@@ -853,16 +869,26 @@ impl WebhookWorker {
         };
         let target = match endpoint.and_then(Option::as_ref).filter(|e| e.enabled) {
             None => None,
-            Some(e) => match reqwest::Url::parse(&e.url) {
-                Ok(url) => Some((url, self.rules.signing(e, at)?)),
-                Err(err) => {
+            // A damaged URL or secret fails this delivery only, never the round.
+            Some(e) => match (reqwest::Url::parse(&e.url), self.rules.signing(e, at)) {
+                (Ok(url), Ok(secrets)) => Some((url, secrets)),
+                (Err(err), _) => {
                     record.error = Some(format!("unusable URL: {err}"));
+                    None
+                }
+                (_, Err(err)) => {
+                    record.error = Some(err.to_string());
                     None
                 }
             },
         };
         let next = match target {
-            None => Next::Dead("the endpoint is disabled or gone".into()),
+            None => Next::Dead(
+                record
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "the endpoint is disabled or gone".into()),
+            ),
             Some((url, secrets)) => {
                 let refs: Vec<&WebhookSecret> = secrets.iter().collect();
                 let when = jiff::Timestamp::from_microsecond(at)
@@ -888,19 +914,7 @@ impl WebhookWorker {
                 }
             }
         };
-        let outcome = match &next {
-            Next::Delivered => "delivered",
-            Next::Retry(_) => "retrying",
-            Next::Dead(_) | Next::Gone(_) => "dead",
-        };
-        self.metrics
-            .webhook_attempts
-            .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
-            .inc();
-        self.store
-            .finish(&record, &next, self.clock.now_micros())
-            .await?;
-        Ok(next)
+        Ok((record, next))
     }
 
     /// Removes settled deliveries older than `keep`.

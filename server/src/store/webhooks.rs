@@ -209,8 +209,8 @@ pub(crate) const STILL_PENDING: &str = "that delivery is still pending";
 /// removes its deliveries and attempts; `enqueue` adds each delivery once per (endpoint,
 /// message) and ignores repeats (the count it added); `claim_due` hands each pending delivery
 /// whose time has come to one caller only, pushing its `due_at` to the lease end (a claim that
-/// lapses is claimed again); `finish` records the attempt and the next state of a pending
-/// delivery (false if it is not pending any more); `redeliver` makes a dead or delivered
+/// lapses is claimed again); `finish` records attempts and the next state of each delivery
+/// still pending (counting those; the others stay as they are); `redeliver` makes a dead or delivered
 /// delivery pending again with a fresh attempt count (`Conflict` while pending or while its
 /// endpoint is disabled); a missing row is `NotFound`; `prune` removes settled deliveries last
 /// changed before a time.
@@ -237,8 +237,9 @@ pub trait WebhookStore: Debug + Send + Sync + 'static {
         lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DeliveryRecord>>;
-    /// Records an attempt on a pending delivery and what follows it.
-    async fn finish(&self, attempt: &AttemptRecord, next: &Next, at: i64) -> Result<bool>;
+    /// Records attempts on pending deliveries and what follows each, in one transaction; how
+    /// many were still pending (the others are left as they are).
+    async fn finish(&self, done: &[(AttemptRecord, Next)], at: i64) -> Result<u64>;
     /// One delivery.
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>>;
     /// An endpoint's deliveries, newest first, optionally in one state, before `before` (a
@@ -293,8 +294,8 @@ impl<T: WebhookStore + ?Sized> WebhookStore for Arc<T> {
     ) -> Result<Vec<DeliveryRecord>> {
         (**self).claim_due(now, lease_until, limit).await
     }
-    async fn finish(&self, attempt: &AttemptRecord, next: &Next, at: i64) -> Result<bool> {
-        (**self).finish(attempt, next, at).await
+    async fn finish(&self, done: &[(AttemptRecord, Next)], at: i64) -> Result<u64> {
+        (**self).finish(done, at).await
     }
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {
         (**self).delivery(id).await

@@ -59,6 +59,20 @@ fn attempt(delivery: &str, n: u32, at: i64, status: Option<u16>) -> AttemptRecor
     }
 }
 
+/// `finish` of one attempt: whether it was recorded.
+async fn finish_one<S: WebhookStore + ?Sized>(
+    store: &S,
+    a: &AttemptRecord,
+    next: &Next,
+    at: i64,
+) -> bool {
+    store
+        .finish(&[(a.clone(), next.clone())], at)
+        .await
+        .unwrap()
+        == 1
+}
+
 /// See the module docs.
 pub async fn webhooks_contract<S>(store: &S, p: People<'_>, events: impl AsyncFn() -> u64)
 where
@@ -157,10 +171,13 @@ where
 
     // A failed attempt schedules the next; a 2xx settles it; a settled one takes no attempt.
     assert!(
-        store
-            .finish(&attempt(&first.id, 1, 300, None), &Next::Retry(400), 300)
-            .await
-            .unwrap()
+        finish_one(
+            store,
+            &attempt(&first.id, 1, 300, None),
+            &Next::Retry(400),
+            300
+        )
+        .await
     );
     let d = store.delivery(&first.id).await.unwrap().unwrap();
     assert_eq!(
@@ -185,24 +202,22 @@ where
             .any(|d| d.id == first.id)
     );
     assert!(
-        store
-            .finish(
-                &attempt(&first.id, 2, 410, Some(200)),
-                &Next::Delivered,
-                410
-            )
-            .await
-            .unwrap()
+        finish_one(
+            store,
+            &attempt(&first.id, 2, 410, Some(200)),
+            &Next::Delivered,
+            410
+        )
+        .await
     );
     assert!(
-        !store
-            .finish(
-                &attempt(&first.id, 3, 420, Some(200)),
-                &Next::Delivered,
-                420
-            )
-            .await
-            .unwrap()
+        !finish_one(
+            store,
+            &attempt(&first.id, 3, 420, Some(200)),
+            &Next::Delivered,
+            420
+        )
+        .await
     );
     let d = store.delivery(&first.id).await.unwrap().unwrap();
     assert_eq!(
@@ -261,6 +276,42 @@ where
         (d.state, d.attempts, d.due_at),
         (DeliveryState::Pending, 0, 600)
     );
+
+    // One batch: only what is still pending is recorded.
+    let (b1, b2) = (
+        delivery(&mine, &fresh("msg"), 610),
+        delivery(&mine, &fresh("msg"), 610),
+    );
+    assert_eq!(store.enqueue(&[b1.clone(), b2.clone()]).await.unwrap(), 2);
+    let both = store.claim_due(610, 670, 100).await.unwrap();
+    assert!(both.iter().any(|d| d.id == b1.id) && both.iter().any(|d| d.id == b2.id));
+    let batch = [
+        (attempt(&b1.id, 1, 620, Some(204)), Next::Delivered),
+        (
+            attempt(&b2.id, 1, 620, None),
+            Next::Dead("attempts used up".into()),
+        ),
+        (attempt(&first.id, 9, 620, Some(204)), Next::Delivered),
+    ];
+    assert_eq!(store.finish(&batch, 620).await.unwrap(), 3);
+    assert_eq!(
+        store.finish(&batch, 630).await.unwrap(),
+        0,
+        "settled: nothing recorded twice"
+    );
+    assert_eq!(
+        store.delivery(&b1.id).await.unwrap().unwrap().state,
+        DeliveryState::Delivered
+    );
+    let d2 = store.delivery(&b2.id).await.unwrap().unwrap();
+    assert_eq!(
+        (d2.state, d2.last_error.as_deref()),
+        (DeliveryState::Dead, Some("attempts used up"))
+    );
+    store
+        .redeliver(&first.id, 640, &event("webhook.redelivered"))
+        .await
+        .unwrap();
 
     // Disabling buries what is pending; redelivery then waits for the endpoint.
     let mut off = listed[0].clone();
@@ -327,12 +378,7 @@ where
             .any(|d| d.id == g1.id)
     );
     let gone = Next::Gone("receiver answered 410 Gone".into());
-    assert!(
-        store
-            .finish(&attempt(&g1.id, 1, 910, Some(410)), &gone, 910)
-            .await
-            .unwrap()
-    );
+    assert!(finish_one(store, &attempt(&g1.id, 1, 910, Some(410)), &gone, 910).await);
     let e = WebhookStore::get(store, &mine).await.unwrap().unwrap();
     assert!(!e.enabled);
     assert_eq!(
@@ -349,8 +395,9 @@ where
         .deliveries(&mine, Some(DeliveryState::Dead), None, 10)
         .await
         .unwrap();
-    // The redelivered one (pending again) was buried with the disabling, too.
-    assert_eq!(dead.len(), 4);
+    // The redelivered one (pending again) was buried with the disabling, too, and the batch's
+    // dead one is there.
+    assert_eq!(dead.len(), 5);
 
     // Pruning takes settled deliveries older than the cut (with their attempts), not pending ones.
     let p1 = delivery(&platform, &fresh("msg"), 100);
@@ -362,6 +409,27 @@ where
         store.delivery(&p1.id).await.unwrap().is_some(),
         "pending stays"
     );
+
+    // Racing claims: each delivery goes to one claimer.
+    let racing: Vec<DeliveryRecord> = (0..40)
+        .map(|_| delivery(&platform, &fresh("msg"), 20_000))
+        .collect();
+    assert_eq!(store.enqueue(&racing).await.unwrap(), 40);
+    let claims =
+        futures::future::join_all((0..4).map(|_| store.claim_due(20_000, 20_060, 15))).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for c in claims {
+        for d in c.unwrap() {
+            assert!(seen.insert(d.id.clone()), "claimed twice: {}", d.id);
+        }
+    }
+    // A claimer that lost rows to another may come back short (PostgreSQL); the rest is there
+    // for the next claim, and nothing is handed out twice.
+    for d in store.claim_due(20_000, 20_060, 100).await.unwrap() {
+        assert!(seen.insert(d.id.clone()), "claimed twice: {}", d.id);
+    }
+    let ours: usize = racing.iter().filter(|d| seen.contains(&d.id)).count();
+    assert_eq!(ours, 40, "every delivery claimed once");
 
     // Deleting an endpoint takes its deliveries; deleting its owner takes the endpoint.
     let before = events().await;

@@ -52,6 +52,45 @@ impl Tables {
         true
     }
 
+    /// One attempt of `finish`: false when its delivery is not pending.
+    fn finish_one(&mut self, a: &AttemptRecord, next: &Next, at: i64) -> bool {
+        let t = self;
+        let Some(d) = t
+            .deliveries
+            .get_mut(&a.delivery_id)
+            .filter(|d| d.state == DeliveryState::Pending)
+        else {
+            return false;
+        };
+        d.attempts += 1;
+        d.last_status = a.status;
+        d.last_error = a.error.clone();
+        d.updated_at = at;
+        match next {
+            Next::Delivered => {
+                d.state = DeliveryState::Delivered;
+                d.due_at = at;
+            }
+            Next::Retry(due) => d.due_at = *due,
+            Next::Dead(why) | Next::Gone(why) => {
+                d.state = DeliveryState::Dead;
+                d.due_at = at;
+                d.last_error = Some(why.clone());
+            }
+        }
+        let endpoint = d.endpoint_id.clone();
+        t.attempts.insert(a.id.clone(), a.clone());
+        if let Next::Gone(why) = next {
+            if let Some(e) = t.endpoints.get_mut(&endpoint) {
+                e.enabled = false;
+                e.disabled_reason = Some(why.clone());
+                e.updated_at = at;
+            }
+            t.bury_pending(&endpoint, why, at);
+        }
+        true
+    }
+
     fn bury_pending(&mut self, endpoint: &str, reason: &str, at: i64) {
         for d in self.deliveries.values_mut() {
             if d.endpoint_id == endpoint && d.state == DeliveryState::Pending {
@@ -190,43 +229,16 @@ impl WebhookStore for MemoryStore {
             .collect())
     }
 
-    async fn finish(&self, a: &AttemptRecord, next: &Next, at: i64) -> Result<bool> {
+    async fn finish(&self, done: &[(AttemptRecord, Next)], at: i64) -> Result<u64> {
         let mut s = self.lock();
         let t = &mut s.webhooks;
-        let Some(d) = t
-            .deliveries
-            .get_mut(&a.delivery_id)
-            .filter(|d| d.state == DeliveryState::Pending)
-        else {
-            return Ok(false);
-        };
-        d.attempts += 1;
-        d.last_status = a.status;
-        d.last_error = a.error.clone();
-        d.updated_at = at;
-        match next {
-            Next::Delivered => {
-                d.state = DeliveryState::Delivered;
-                d.due_at = at;
-            }
-            Next::Retry(due) => d.due_at = *due,
-            Next::Dead(why) | Next::Gone(why) => {
-                d.state = DeliveryState::Dead;
-                d.due_at = at;
-                d.last_error = Some(why.clone());
+        let mut recorded = 0;
+        for (a, next) in done {
+            if t.finish_one(a, next, at) {
+                recorded += 1;
             }
         }
-        let endpoint = d.endpoint_id.clone();
-        t.attempts.insert(a.id.clone(), a.clone());
-        if let Next::Gone(why) = next {
-            if let Some(e) = t.endpoints.get_mut(&endpoint) {
-                e.enabled = false;
-                e.disabled_reason = Some(why.clone());
-                e.updated_at = at;
-            }
-            t.bury_pending(&endpoint, why, at);
-        }
-        Ok(true)
+        Ok(recorded)
     }
 
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {

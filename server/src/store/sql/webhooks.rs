@@ -275,56 +275,61 @@ impl WebhookStore for SqlStore {
         lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DeliveryRecord>> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
-             WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT $2"
-        );
-        let candidates: Vec<DeliveryRecord> = on_db!(&self.db, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(|r| delivery_from_row!(r)).collect::<Result<Vec<_>>>()?
-        });
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for mut d in candidates {
-            // Compare and set on the due time read: of two workers, one moves it.
-            let moved = on_db!(&self.db, pool => {
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET due_at = $1 \
-                     WHERE id = $2 AND state = 'pending' AND due_at = $3",
-                )
-                .bind(lease_until)
-                .bind(&d.id)
-                .bind(d.due_at)
-                .execute(pool)
-                .await?
-                .rows_affected()
-            });
-            if moved == 1 {
-                d.due_at = lease_until;
-                claimed.push(d);
-            }
-        }
-        Ok(claimed)
-    }
-
-    async fn finish(&self, a: &AttemptRecord, next: &Next, at: i64) -> Result<bool> {
-        let mut done = false;
+        let claim = uuid::Uuid::now_v7().to_string();
+        // One statement claims: its own conditions are checked again on each row it updates
+        // (PostgreSQL re-reads a row another claim changed meanwhile; SQLite's writes take
+        // turns), so of two workers each row goes to one.
         let run = async {
             in_tx!(&self.db, |tx| {
-                let row = sqlx::query(
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET due_at = $1, claimed_by = $2 \
+                     WHERE state = 'pending' AND due_at <= $3 AND id IN (\
+                       SELECT id FROM webhook_deliveries WHERE state = 'pending' AND due_at <= $3 \
+                       ORDER BY due_at, id LIMIT $4)",
+                )
+                .bind(lease_until)
+                .bind(&claim)
+                .bind(now)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?
+            });
+            Ok::<_, Error>(())
+        };
+        run.await?;
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
+             WHERE claimed_by = $1 AND state = 'pending' AND due_at = $2 ORDER BY id"
+        );
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&claim)
+                .bind(lease_until)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| delivery_from_row!(r)).collect()
+        })
+    }
+
+    async fn finish(&self, batch: &[(AttemptRecord, Next)], at: i64) -> Result<u64> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut recorded = 0u64;
+        let run = async {
+            in_tx!(&self.db, |tx| {
+                for (a, next) in batch {
+                    let row = sqlx::query(
                     "SELECT endpoint_id FROM webhook_deliveries WHERE id = $1 AND state = 'pending'",
                 )
                 .bind(&a.delivery_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(row) = row else {
-                    return Ok(());
-                };
-                let endpoint: String = row.try_get("endpoint_id")?;
-                sqlx::query(
+                    let Some(row) = row else {
+                        continue;
+                    };
+                    let endpoint: String = row.try_get("endpoint_id")?;
+                    sqlx::query(
                     "INSERT INTO webhook_attempts (id, delivery_id, attempt, at, status, latency_ms, error, excerpt) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
@@ -338,12 +343,12 @@ impl WebhookStore for SqlStore {
                 .bind(&a.excerpt)
                 .execute(&mut *tx)
                 .await?;
-                let (state, due, error) = match next {
-                    Next::Delivered => ("delivered", at, a.error.clone()),
-                    Next::Retry(due) => ("pending", *due, a.error.clone()),
-                    Next::Dead(why) | Next::Gone(why) => ("dead", at, Some(why.clone())),
-                };
-                sqlx::query(
+                    let (state, due, error) = match next {
+                        Next::Delivered => ("delivered", at, a.error.clone()),
+                        Next::Retry(due) => ("pending", *due, a.error.clone()),
+                        Next::Dead(why) | Next::Gone(why) => ("dead", at, Some(why.clone())),
+                    };
+                    sqlx::query(
                     "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, due_at = $2, \
                      last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6",
                 )
@@ -355,8 +360,8 @@ impl WebhookStore for SqlStore {
                 .bind(&a.delivery_id)
                 .execute(&mut *tx)
                 .await?;
-                if let Next::Gone(why) = next {
-                    sqlx::query(
+                    if let Next::Gone(why) = next {
+                        sqlx::query(
                         "UPDATE webhook_endpoints SET enabled = $1, disabled_reason = $2, updated_at = $3 \
                          WHERE id = $4",
                     )
@@ -366,14 +371,15 @@ impl WebhookStore for SqlStore {
                     .bind(&endpoint)
                     .execute(&mut *tx)
                     .await?;
-                    bury_pending!(tx, &endpoint, why.as_str(), at);
+                        bury_pending!(tx, &endpoint, why.as_str(), at);
+                    }
+                    recorded += 1;
                 }
-                done = true;
             });
             Ok::<_, Error>(())
         };
         run.await?;
-        Ok(done)
+        Ok(recorded)
     }
 
     async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {
