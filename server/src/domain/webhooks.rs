@@ -39,8 +39,8 @@ const MAX_FILTERS: usize = 50;
 const MAX_DESCRIPTION: usize = 200;
 /// Longest overlap of two secrets after a rotation.
 const MAX_OVERLAP_SECS: u64 = 7 * 86_400;
-/// Deliveries a worker claims at once.
-const CLAIM: u32 = 32;
+/// Deliveries a worker claims at once (one transaction records them all).
+const CLAIM: u32 = 64;
 /// Attempts a worker makes at once.
 const PARALLEL: usize = 8;
 
@@ -801,8 +801,11 @@ impl WebhookWorker {
     /// Claims what is due and attempts it; returns what happened.
     pub async fn deliver_due(&self) -> Result<Round> {
         let now = self.clock.now_micros();
-        // The lease outlasts an attempt: a worker that dies mid-attempt frees it after that.
-        let lease = now + (self.timeout.as_micros() as i64) * 2 + 5_000_000;
+        // The lease outlasts the round (its attempts run PARALLEL at a time, each at most the
+        // timeout), so no other worker takes a delivery this one is still sending; one that
+        // dies mid-round frees its claim when the lease ends.
+        let waves = i64::from(CLAIM.div_ceil(PARALLEL as u32));
+        let lease = now + waves * self.timeout.as_micros() as i64 + 5_000_000;
         let due = self.store.claim_due(now, lease, CLAIM).await?;
         if due.is_empty() {
             return Ok(Round::default());
