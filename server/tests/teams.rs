@@ -25,14 +25,6 @@ async fn call(h: &Harness, m: Method, uri: &str, token: &str, body: Option<Value
     h.call(m, uri, Some(token), body).await
 }
 
-/// Bootstraps the platform administrator (before anyone registers) and signs in as them.
-async fn root_token(h: &Harness) -> String {
-    let password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
-    let login = json!({ "email": "admin@strongroom.local", "password": password });
-    let r = h.call(Method::POST, "/auth/login", None, Some(login)).await;
-    r.body["access_token"].as_str().unwrap().to_owned()
-}
-
 async fn user_id(h: &Harness, email: &str) -> (String, String) {
     let (token, body) = h.user(email).await;
     (token, body["user"]["id"].as_str().unwrap().to_owned())
@@ -419,7 +411,7 @@ async fn bad_team_requests_change_nothing(backend: Backend) {
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
-    let root = root_token(&h).await;
+    let root = h.admin_token().await;
     let (ann, _) = user_id(&h, "ann@example.com").await;
     let (bob, _) = user_id(&h, "bob@example.com").await;
     let (team, space) = new_team(&h, &ann, "Legal").await;
@@ -601,7 +593,7 @@ async fn team_groups_belong_to_the_team_and_follow_its_membership(backend: Backe
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
-    let root = root_token(&h).await;
+    let root = h.admin_token().await;
     let (ann, _) = user_id(&h, "ann@example.com").await;
     let (bob, bob_id) = user_id(&h, "bob@example.com").await;
     let (cat, _) = user_id(&h, "cat@example.com").await;
@@ -872,7 +864,7 @@ async fn a_team_deleted_with_a_transfer_hands_everything_to_a_member(backend: Ba
     let Some(h) = harness(backend, 1 << 20).await else {
         return;
     };
-    let root = root_token(&h).await;
+    let root = h.admin_token().await;
     let (ann, _) = user_id(&h, "ann@example.com").await;
     let (bob, bob_id) = user_id(&h, "bob@example.com").await;
     let (carl, _) = user_id(&h, "carl@example.com").await;

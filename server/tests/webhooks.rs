@@ -17,13 +17,6 @@ on_both_databases!(
     deliveries_reach_a_standard_webhooks_receiver,
 );
 
-async fn root_token(h: &Harness) -> String {
-    let password = h.app.accounts.bootstrap_admin().await.unwrap().unwrap().1;
-    let login = json!({ "email": "admin@strongroom.local", "password": password });
-    let r = h.call(Method::POST, "/auth/login", None, Some(login)).await;
-    r.body["access_token"].as_str().unwrap().to_owned()
-}
-
 async fn create(h: &Harness, token: &str, body: Value) -> common::router::Reply {
     h.call(Method::POST, "/webhooks", Some(token), Some(body))
         .await
@@ -33,7 +26,7 @@ async fn endpoints_are_checked_and_private_to_their_scope(backend: Backend) {
     let Some(h) = harness_with(backend, 1 << 20, |c| c.webhooks.max_endpoints = 3).await else {
         return;
     };
-    let root = root_token(&h).await;
+    let root = h.admin_token().await;
     let (ann, _) = h.user("ann@example.com").await;
     let (bob, _) = h.user("bob@example.com").await;
 
@@ -393,7 +386,7 @@ async fn deliveries_reach_a_standard_webhooks_receiver(backend: Backend) {
     else {
         return;
     };
-    let root = root_token(&h).await;
+    let root = h.admin_token().await;
     let (ann, ann_body) = h.user("ann@example.com").await;
     let ann_id = ann_body["user"]["id"].as_str().unwrap().to_owned();
     let (bob, _) = h.user("bob@example.com").await;

@@ -177,6 +177,25 @@ impl Harness {
         self.login(email).await
     }
 
+    /// Bootstraps the platform administrator (call it before anyone registers) and signs in as
+    /// them; the access token.
+    pub async fn admin_token(&self) -> String {
+        let password = self
+            .app
+            .accounts
+            .bootstrap_admin()
+            .await
+            .unwrap()
+            .unwrap()
+            .1;
+        let login = json!({ "email": "admin@strongroom.local", "password": password });
+        let r = self
+            .call(Method::POST, "/auth/login", None, Some(login))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// Signs in a user made by [`Harness::user`] again (a fresh access token).
     pub async fn login(&self, email: &str) -> (String, Value) {
         let r = self

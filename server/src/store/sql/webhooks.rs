@@ -82,6 +82,24 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// Binds an endpoint's settings and secrets, in the column order both `create` and `update`
+/// name them: url, event_types, description, enabled, disabled_reason, kek_id, secret,
+/// previous_kek_id, previous_secret, previous_until.
+macro_rules! bind_settings {
+    ($q:expr, $e:expr, $types:expr) => {
+        $q.bind(&$e.url)
+            .bind(&$types)
+            .bind(&$e.description)
+            .bind($e.enabled)
+            .bind(&$e.disabled_reason)
+            .bind(&$e.secret.kek_id)
+            .bind(&$e.secret.wrapped)
+            .bind($e.previous.as_ref().map(|(s, _)| s.kek_id.as_str()))
+            .bind($e.previous.as_ref().map(|(s, _)| s.wrapped.as_str()))
+            .bind($e.previous.as_ref().map(|(_, until)| *until))
+    };
+}
+
 /// Buries the pending deliveries of endpoint `$id` with `$reason`, inside transaction `$tx`.
 macro_rules! bury_pending {
     ($tx:ident, $id:expr, $reason:expr, $at:expr) => {
@@ -116,7 +134,7 @@ impl WebhookStore for SqlStore {
                         return Err(Error::NotFound);
                     }
                 }
-                sqlx::query(
+                let q = sqlx::query(
                     "INSERT INTO webhook_endpoints (id, scope, owner_id, url, event_types, description, \
                      enabled, disabled_reason, kek_id, secret, previous_kek_id, previous_secret, \
                      previous_until, created_by, created_at, updated_at) \
@@ -124,22 +142,13 @@ impl WebhookStore for SqlStore {
                 )
                 .bind(&e.id)
                 .bind(e.scope.kind())
-                .bind(e.scope.owner())
-                .bind(&e.url)
-                .bind(&types)
-                .bind(&e.description)
-                .bind(e.enabled)
-                .bind(&e.disabled_reason)
-                .bind(&e.secret.kek_id)
-                .bind(&e.secret.wrapped)
-                .bind(e.previous.as_ref().map(|(s, _)| s.kek_id.as_str()))
-                .bind(e.previous.as_ref().map(|(s, _)| s.wrapped.as_str()))
-                .bind(e.previous.as_ref().map(|(_, until)| *until))
-                .bind(&e.created_by)
-                .bind(e.created_at)
-                .bind(e.updated_at)
-                .execute(&mut *tx)
-                .await?
+                .bind(e.scope.owner());
+                let q = bind_settings!(q, e, types);
+                q.bind(&e.created_by)
+                    .bind(e.created_at)
+                    .bind(e.updated_at)
+                    .execute(&mut *tx)
+                    .await?
             });
             Ok::<_, Error>(())
         };
@@ -185,27 +194,18 @@ impl WebhookStore for SqlStore {
         let types = types_json(e)?;
         let run = async {
             in_tx_with_event!(&self.db, event, |tx| {
-                let n = sqlx::query(
+                let q = sqlx::query(
                     "UPDATE webhook_endpoints SET url = $1, event_types = $2, description = $3, \
                      enabled = $4, disabled_reason = $5, kek_id = $6, secret = $7, \
                      previous_kek_id = $8, previous_secret = $9, previous_until = $10, \
                      updated_at = $11 WHERE id = $12",
-                )
-                .bind(&e.url)
-                .bind(&types)
-                .bind(&e.description)
-                .bind(e.enabled)
-                .bind(&e.disabled_reason)
-                .bind(&e.secret.kek_id)
-                .bind(&e.secret.wrapped)
-                .bind(e.previous.as_ref().map(|(s, _)| s.kek_id.as_str()))
-                .bind(e.previous.as_ref().map(|(s, _)| s.wrapped.as_str()))
-                .bind(e.previous.as_ref().map(|(_, until)| *until))
-                .bind(e.updated_at)
-                .bind(&e.id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                );
+                let n = bind_settings!(q, e, types)
+                    .bind(e.updated_at)
+                    .bind(&e.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if n == 0 {
                     return Err(Error::NotFound);
                 }
