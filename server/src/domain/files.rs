@@ -110,6 +110,8 @@ pub struct Files {
     pub(super) limits: FilesConfig,
     pub(super) quotas: super::usage::Quotas,
     pub(super) guard: Guard,
+    /// Bytes of text-like content read for the search index (0: none).
+    pub(super) content_bytes: u64,
 }
 
 impl Files {
@@ -135,7 +137,37 @@ impl Files {
             limits,
             quotas,
             guard,
+            content_bytes: crate::config::SearchConfig::default().content_bytes,
         }
+    }
+
+    /// Indexing the words of the first `content_bytes` of text-like content (0: none).
+    pub fn indexing(mut self, content_bytes: u64) -> Files {
+        self.content_bytes = content_bytes;
+        self
+    }
+
+    /// The words of stored content for the search index, read from its blob (restores, the
+    /// reindex command); empty for content that is not text.
+    pub(super) async fn words_of_blob(
+        &self,
+        key: &str,
+        content_type: &str,
+        name: &str,
+        size: u64,
+    ) -> Result<String> {
+        if self.content_bytes == 0 || size == 0 || !super::extract::is_text_like(content_type, name)
+        {
+            return Ok(String::new());
+        }
+        let end = size.min(self.content_bytes);
+        let mut stream = self.blobs.get(&ObjectPath::from(key), Some(0..end)).await?;
+        let sample = super::extract::Sample::new(end);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Error::Internal(format!("read blob {key}: {e}")))?;
+            sample.see(&chunk);
+        }
+        Ok(sample.words())
     }
 
     /// Loads a file's metadata (no authorization).
@@ -210,7 +242,7 @@ impl Files {
         let quota = self
             .precheck_quota(&owner, Some((&folder_id, &name)))
             .await?;
-        let stored = self.store_blob(&owner, &id, ct, body).await?;
+        let stored = self.store_blob(&owner, &id, ct, &name, body).await?;
         let key = stored.key.clone();
         let now = self.guard.now();
         let event = ctx
@@ -235,7 +267,11 @@ impl Files {
             updated_at: now,
             trashed_at: None,
         };
-        match self.store.insert(&record, &quota, &event).await {
+        match self
+            .store
+            .insert(&record, &stored.words, &quota, &event)
+            .await
+        {
             Ok(()) => Ok(Uploaded {
                 file: record.into(),
                 created: true,
@@ -278,6 +314,7 @@ impl Files {
         owner: &str,
         id: &str,
         content_type: String,
+        name: &str,
         body: S,
     ) -> Result<StoredContent>
     where
@@ -285,9 +322,16 @@ impl Files {
         E: std::fmt::Display,
     {
         let key = Blobs::key(id);
+        let sample =
+            super::extract::Sample::new(if super::extract::is_text_like(&content_type, name) {
+                self.content_bytes
+            } else {
+                0
+            });
         let counted = body.inspect(|c| {
             if let Ok(b) = c {
                 self.guard.metrics.bytes_uploaded.inc_by(b.len() as u64);
+                sample.see(b);
             }
         });
         let stored = self
@@ -306,6 +350,7 @@ impl Files {
             sha256: stored.sha256,
             signature: stored.signature.to_string(),
             content_type,
+            words: sample.words(),
         })
     }
 
@@ -729,6 +774,8 @@ pub(super) struct StoredContent {
     pub(super) sha256: String,
     pub(super) signature: String,
     pub(super) content_type: String,
+    /// The words of its text, for the search index.
+    pub(super) words: String,
 }
 
 /// How to list.

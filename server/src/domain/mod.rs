@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod diff;
+pub mod extract;
 pub mod files;
 pub mod folders;
 pub mod fsck;

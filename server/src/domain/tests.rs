@@ -42,9 +42,19 @@ impl Counting {
 
 #[async_trait]
 impl FileStore for Counting {
-    async fn insert(&self, f: &FileRecord, q: &store::Quota, e: &AuditEvent) -> store::Result<()> {
+    async fn insert(
+        &self,
+        f: &FileRecord,
+        w: &str,
+        q: &store::Quota,
+        e: &AuditEvent,
+    ) -> store::Result<()> {
         self.tick();
-        FileStore::insert(self.inner.as_ref(), f, q, e).await
+        FileStore::insert(self.inner.as_ref(), f, w, q, e).await
+    }
+    async fn locate_many(&self, ids: &[&str]) -> store::Result<Vec<Located>> {
+        self.tick();
+        self.inner.locate_many(ids).await
     }
     async fn usage(&self, owner: &str) -> store::Result<store::FileUsage> {
         self.tick();

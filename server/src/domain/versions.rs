@@ -74,7 +74,13 @@ impl Files {
         };
         self.precheck_quota(&file.owner_id, None).await?;
         let content = self
-            .store_blob(&file.owner_id, &uuid::Uuid::now_v7().to_string(), ct, body)
+            .store_blob(
+                &file.owner_id,
+                &uuid::Uuid::now_v7().to_string(),
+                ct,
+                &file.name,
+                body,
+            )
             .await?;
         let key = content.key.clone();
         let result = self.add_version(ctx, &file.id, digests, content).await;
@@ -112,6 +118,7 @@ impl Files {
             at: self.guard.now(),
             restored_from: None,
             quota: self.quotas.of(&file.owner_id).await?,
+            words: content.words,
         };
         self.versions.add(&new, &event).await?;
         self.load(&file.id).await
@@ -159,6 +166,9 @@ impl Files {
             .attr("from_version", v.version)
             .attr("version", file.version + 1)
             .build()?;
+        let words = self
+            .words_of_blob(&v.blob_key, &v.content_type, &file.name, v.size)
+            .await?;
         let new = NewVersion {
             file_id: file.id.clone(),
             if_match: None,
@@ -171,6 +181,7 @@ impl Files {
             at: self.guard.now(),
             restored_from: Some(v.version),
             quota: self.quotas.of(&file.owner_id).await?,
+            words,
         };
         self.versions.add(&new, &event).await?;
         self.load(&file.id).await

@@ -106,12 +106,22 @@ pub struct FileChange {
 /// every write records its event in the same transaction, and a refused write records none.
 #[async_trait]
 pub trait FileStore: Debug + Send + Sync + 'static {
-    /// Records a new file (its blob already stored), with its event.
-    async fn insert(&self, file: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()>;
+    /// Records a new file (its blob already stored) and its search document (`words`: see
+    /// [`super::search::word_list`]), with its event.
+    async fn insert(
+        &self,
+        file: &FileRecord,
+        words: &str,
+        quota: &Quota,
+        event: &AuditEvent,
+    ) -> Result<()>;
     /// One file.
     async fn get(&self, id: &str) -> Result<Option<FileRecord>>;
     /// One file and the folders above it, in one round trip.
     async fn locate(&self, id: &str) -> Result<Option<Located>>;
+    /// [`FileStore::locate`] for many files in one round trip, in no particular order (missing
+    /// ones left out).
+    async fn locate_many(&self, ids: &[&str]) -> Result<Vec<Located>>;
     /// A page of a folder's files.
     async fn list(&self, query: &FileQuery<'_>) -> Result<Vec<FileRecord>>;
     /// The file named `name` in `folder_id` (`""`: the root) of `owner_id`.
@@ -189,8 +199,17 @@ pub type DynFileStore = dyn FileStore;
 #[deny(clippy::missing_trait_methods)]
 #[async_trait]
 impl<T: FileStore + ?Sized> FileStore for Arc<T> {
-    async fn insert(&self, file: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
-        (**self).insert(file, quota, event).await
+    async fn insert(
+        &self,
+        file: &FileRecord,
+        words: &str,
+        quota: &Quota,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        (**self).insert(file, words, quota, event).await
+    }
+    async fn locate_many(&self, ids: &[&str]) -> Result<Vec<Located>> {
+        (**self).locate_many(ids).await
     }
     async fn usage(&self, owner_id: &str) -> Result<FileUsage> {
         (**self).usage(owner_id).await

@@ -6,7 +6,7 @@
 //! neither does. Each table has one owner here; domain code never writes SQL.
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
-//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), webhooks ([`WebhookStore`]), chunks
+//! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), tags ([`TagStore`]), fields ([`FieldStore`]), the search index ([`SearchIndex`]), webhooks ([`WebhookStore`]), chunks
 //! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
@@ -15,6 +15,7 @@
 pub mod chunks;
 pub mod db;
 mod events;
+pub mod fields;
 mod files;
 mod folders;
 mod grants;
@@ -22,7 +23,9 @@ mod groups;
 mod invitations;
 mod links;
 mod memory;
+pub mod search;
 mod sql;
+mod tags;
 mod teams;
 pub mod usage;
 mod users;
@@ -34,6 +37,7 @@ pub mod conformance;
 
 pub use db::Db;
 pub use events::{Backlog, DynEventLog, EventLog};
+pub use fields::{DynFieldStore, FieldChanges, FieldDef, FieldKind, FieldStore, FieldValue};
 pub use files::{
     DynFileStore, FileChange, FileOrder, FileQuery, FileRecord, FileStore, FileUsage, Located,
     TrashQuery,
@@ -51,7 +55,9 @@ pub use invitations::{
 };
 pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, Reservation};
 pub use memory::MemoryStore;
+pub use search::{DynSearchIndex, SearchIndex, SearchQuery};
 pub use sql::SqlStore;
+pub use tags::{DynTagStore, Item, TagRecord, TagStore, TagUse};
 pub use teams::{
     DynTeamStore, HandOver, Membership, TeamContent, TeamMemberRecord, TeamRecord, TeamStore,
 };
@@ -161,6 +167,8 @@ impl From<sqlx::Error> for Error {
 pub(crate) fn unique_rule(which: &str) -> &'static str {
     if which.contains("email") {
         EMAIL_TAKEN
+    } else if which.contains("tags") {
+        TAG_TAKEN
     } else if which.contains("user_groups") {
         GROUP_TAKEN
     } else if which.contains("files") {
@@ -176,6 +184,10 @@ pub(crate) const EMAIL_TAKEN: &str = "that email is already registered";
 pub(crate) const FILE_NAME_TAKEN: &str = "a file with that name already exists in this folder";
 pub(crate) const FOLDER_NAME_TAKEN: &str = "a folder with that name already exists in this folder";
 pub(crate) const FOLDER_NOT_EMPTY: &str = "the folder is not empty";
+pub(crate) const TAG_TAKEN: &str =
+    "a tag with that name already exists (names are compared regardless of case)";
+pub(crate) const TAG_OWNER: &str =
+    "a tag goes only on files and folders of the tag's owner (a team's tags on the team's space)";
 pub(crate) const GROUP_TAKEN: &str = "a group with that id already exists";
 pub(crate) const GROUP_CYCLE: &str =
     "a group cannot be inside itself (directly or through nested groups)";

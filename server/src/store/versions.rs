@@ -60,6 +60,8 @@ pub struct NewVersion {
     pub restored_from: Option<i64>,
     /// The owner's quota, which the new version must fit in.
     pub quota: super::Quota,
+    /// The words of its text for the search index (see [`super::search::word_list`]).
+    pub words: String,
 }
 
 /// What removing a version freed.

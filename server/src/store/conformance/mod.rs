@@ -8,6 +8,7 @@ use std::sync::Arc;
 mod chunks;
 mod groups;
 mod invitations;
+mod organize;
 mod teams;
 mod trash;
 mod tree;
@@ -17,6 +18,7 @@ mod webhooks;
 pub use chunks::chunks_contract;
 pub use groups::{groups_contract, team_groups_contract};
 pub use invitations::invitations_contract;
+pub use organize::{fields_contract, search_contract, tags_contract};
 pub use teams::{team_hand_over_contract, teams_contract};
 pub use trash::trash_contract;
 pub use tree::{
@@ -710,6 +712,9 @@ mod tests {
         versions_contract(mem.as_ref(), &events).await;
         versions_retention(mem.clone()).await;
         usage_contract(mem.clone(), &events).await;
+        tags_contract(mem.as_ref(), &events).await;
+        fields_contract(mem.as_ref(), &events).await;
+        search_contract(mem.as_ref()).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -770,6 +775,9 @@ mod tests {
         versions_contract(store.as_ref(), &events).await;
         versions_retention(store.clone()).await;
         usage_contract(store.clone(), &events).await;
+        tags_contract(store.as_ref(), &events).await;
+        fields_contract(store.as_ref(), &events).await;
+        search_contract(store.as_ref()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

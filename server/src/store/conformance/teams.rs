@@ -207,6 +207,7 @@ where
     store
         .insert(
             &super::file(&f, &id, &space, "a.txt", 3, 60),
+            "",
             &Quota::NONE,
             &event("file.uploaded"),
         )
@@ -285,6 +286,7 @@ where
         store
             .insert(
                 &super::file(f, &id, folder, "x.txt", 5, 20),
+                "",
                 &Quota::NONE,
                 &event("file.uploaded"),
             )
@@ -304,6 +306,7 @@ where
         at: 21,
         restored_from: None,
         quota: Quota::NONE,
+        words: String::new(),
     };
     VersionStore::add(store, &v2, &event("file.versioned"))
         .await

@@ -39,6 +39,7 @@ where
     FileStore::insert(
         store,
         &file(&f1, &ann, "", "a.txt", 1, 10),
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )
@@ -47,6 +48,7 @@ where
     FileStore::insert(
         store,
         &file(&f2, &ann, &sub, "b.txt", 2, 10),
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )
@@ -82,6 +84,7 @@ where
     FileStore::insert(
         store,
         &file(&f3, &ann, "", "a.txt", 3, 110),
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )
@@ -119,6 +122,7 @@ where
     let upload = FileStore::insert(
         store,
         &file(&fresh("tf4"), &ann, &top, "late.txt", 1, 210),
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )

@@ -191,6 +191,7 @@ where
     store
         .insert(
             &file(&f, &ann, &c, "x", 1, 1),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -366,6 +367,7 @@ where
     store
         .insert(
             &file(&x, &ann, "", "b.txt", 30, 1),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -374,6 +376,7 @@ where
     store
         .insert(
             &file(&y, &ann, "", "a.txt", 10, 2),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -382,6 +385,7 @@ where
     store
         .insert(
             &file(&z, &ann, &sub, "deep.txt", 20, 3),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -472,6 +476,7 @@ where
     let dup = store
         .insert(
             &file(&fresh("w"), &ann, "", "a.txt", 1, 1),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -483,6 +488,7 @@ where
     let orphan = store
         .insert(
             &file(&fresh("w"), &ann, "no-such-folder", "w", 1, 1),
+            "",
             &crate::store::Quota::NONE,
             &event("file.uploaded"),
         )
@@ -603,7 +609,7 @@ where
             let (store, ann) = (store.clone(), ann.clone());
             tokio::spawn(async move {
                 let f = file(&fresh("q"), &ann, "", &format!("q{i}"), 100, 1);
-                FileStore::insert(store.as_ref(), &f, &quota, &event("file.uploaded")).await
+                FileStore::insert(store.as_ref(), &f, "", &quota, &event("file.uploaded")).await
             })
         })
         .collect();

@@ -20,6 +20,7 @@ fn content(file_id: &str, blob: &str, sha: &str, at: i64) -> NewVersion {
         at,
         restored_from: None,
         quota: crate::store::Quota::NONE,
+        words: String::new(),
     }
 }
 
@@ -42,6 +43,7 @@ where
     FileStore::insert(
         store,
         &first,
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )
@@ -183,6 +185,7 @@ where
     FileStore::insert(
         store.as_ref(),
         &file(&id, &ann, "", "r.txt", 1, 100),
+        "",
         &crate::store::Quota::NONE,
         &event("file.uploaded"),
     )

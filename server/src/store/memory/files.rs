@@ -73,7 +73,13 @@ pub(super) fn check_quota(
 
 #[async_trait]
 impl FileStore for MemoryStore {
-    async fn insert(&self, f: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
+    async fn insert(
+        &self,
+        f: &FileRecord,
+        words: &str,
+        quota: &Quota,
+        event: &AuditEvent,
+    ) -> Result<()> {
         let mut s = self.lock();
         if !open_folder(&s, &f.folder_id) {
             return Err(Error::ParentGone);
@@ -106,6 +112,7 @@ impl FileStore for MemoryStore {
                 restored_from: None,
             },
         );
+        s.organize.words.insert(f.id.clone(), words.to_owned());
         s.files.insert(f.id.clone(), f);
         s.events.push(event.clone());
         Ok(())
@@ -126,6 +133,16 @@ impl FileStore for MemoryStore {
             super::folders::chain(&s, &file.folder_id)?
         };
         Ok(Some(Located { file, folders }))
+    }
+
+    async fn locate_many(&self, ids: &[&str]) -> Result<Vec<Located>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(l) = self.locate(id).await? {
+                out.push(l);
+            }
+        }
+        Ok(out)
     }
 
     async fn list(&self, q: &FileQuery<'_>) -> Result<Vec<FileRecord>> {

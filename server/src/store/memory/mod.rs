@@ -15,6 +15,7 @@ mod folders;
 mod grants;
 mod groups;
 mod invitations;
+mod organize;
 mod teams;
 mod usage;
 mod versions;
@@ -60,6 +61,8 @@ struct State {
     invitations: BTreeMap<String, super::invitations::InvitationRecord>,
     /// Webhook endpoints, deliveries and attempts.
     webhooks: webhooks::Tables,
+    /// Tags, fields and search documents.
+    organize: organize::Tables,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.

@@ -59,6 +59,7 @@ impl VersionStore for MemoryStore {
         f.updated_at = v.at;
         s.versions
             .insert((v.file_id.clone(), record.version), record.clone());
+        s.organize.words.insert(v.file_id.clone(), v.words.clone());
         s.events.push(event.clone());
         Ok(record)
     }

@@ -51,6 +51,11 @@ macro_rules! file_from_row {
     }};
 }
 
+pub(super) use file_from_row;
+
+/// [`COLUMNS`] of `files f`.
+pub(super) const PREFIXED_COLUMNS: &str = "f.id, f.owner_id, f.folder_id, f.name, f.size, f.content_type, f.sha256, f.signature, f.blob_key, f.is_public, f.version, f.created_at, f.updated_at, f.trashed_at";
+
 macro_rules! located_from_rows {
     ($rows:expr) => {{
         let rows = $rows;
@@ -59,7 +64,7 @@ macro_rules! located_from_rows {
             Some(first) => {
                 let file = file_from_row!(first);
                 let mut folders = Vec::with_capacity(rows.len());
-                for r in &rows {
+                for r in rows.iter() {
                     let Some(id) = r.try_get::<Option<String>, _>("c_id")? else {
                         continue;
                     };
@@ -80,9 +85,26 @@ macro_rules! located_from_rows {
     }};
 }
 
+/// Inside transaction `$tx`: refolds the name in file `$id`'s search document.
+macro_rules! rename_doc {
+    ($tx:ident, $id:expr, $name:expr) => {
+        sqlx::query("UPDATE search_docs SET name_key = $1 WHERE file_id = $2")
+            .bind(crate::store::search::fold($name))
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
 #[async_trait]
 impl FileStore for SqlStore {
-    async fn insert(&self, f: &FileRecord, quota: &Quota, event: &AuditEvent) -> Result<()> {
+    async fn insert(
+        &self,
+        f: &FileRecord,
+        words: &str,
+        quota: &Quota,
+        event: &AuditEvent,
+    ) -> Result<()> {
         in_tx_with_event!(&self.db, event, |tx| {
             if !f.folder_id.is_empty() && !tx.lock_folder(&f.folder_id, false).await? {
                 return Err(Error::ParentGone);
@@ -119,6 +141,12 @@ impl FileStore for SqlStore {
             .bind(f.created_at)
             .execute(&mut *tx)
             .await?;
+            sqlx::query("INSERT INTO search_docs (file_id, name_key, words) VALUES ($1, $2, $3)")
+                .bind(&f.id)
+                .bind(crate::store::search::fold(&f.name))
+                .bind(words)
+                .execute(&mut *tx)
+                .await?;
             // Counted with the new rows in: a name clash above fails first (the caller makes a
             // version of it instead), and the check sees exactly what would commit.
             check_quota!(tx, &f.owner_id, quota, 0, 0)
@@ -140,6 +168,48 @@ impl FileStore for SqlStore {
         on_db!(&self.db, pool => {
             let rows = sqlx::query(LOCATE_SQL).bind(id).bind(MAX_DEPTH as i64).fetch_all(pool).await?;
             Ok(located_from_rows!(rows))
+        })
+    }
+
+    async fn locate_many(&self, ids: &[&str]) -> Result<Vec<Located>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let list = list.join(", ");
+        // LOCATE_SQL over many files: each chain row carries the file it belongs to.
+        let sql = format!(
+            "WITH RECURSIVE chain (file_id, id, owner_id, parent_id, is_public, trashed_at, depth) AS ( \
+                SELECT x.id, f.id, f.owner_id, f.parent_id, f.is_public, f.trashed_at, 0 FROM folders f JOIN files x ON f.id = x.folder_id WHERE x.id IN ({list}) \
+                UNION ALL \
+                SELECT c.file_id, f.id, f.owner_id, f.parent_id, f.is_public, f.trashed_at, c.depth + 1 \
+                FROM folders f JOIN chain c ON f.id = c.parent_id \
+                WHERE c.parent_id <> '' AND c.depth < $1) \
+            SELECT x.id, x.owner_id, x.folder_id, x.name, x.size, x.content_type, x.sha256, x.signature, x.blob_key, x.is_public, x.version, x.created_at, x.updated_at, x.trashed_at, \
+                c.id AS c_id, c.owner_id AS c_owner_id, c.parent_id AS c_parent_id, c.is_public AS c_is_public, \
+                c.trashed_at AS c_trashed_at \
+            FROM files x LEFT JOIN chain c ON c.file_id = x.id WHERE x.id IN ({list}) ORDER BY x.id, c.depth"
+        );
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(MAX_DEPTH as i64);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let rows = q.fetch_all(pool).await?;
+            let mut out = Vec::new();
+            let mut start = 0;
+            while start < rows.len() {
+                let id: String = rows[start].try_get("id")?;
+                let mut end = start + 1;
+                while end < rows.len() && rows[end].try_get::<String, _>("id")? == id {
+                    end += 1;
+                }
+                if let Some(l) = located_from_rows!(&rows[start..end]) {
+                    out.push(l);
+                }
+                start = end;
+            }
+            Ok(out)
         })
     }
 
@@ -208,6 +278,9 @@ impl FileStore for SqlStore {
             .rows_affected();
             if n == 0 {
                 return Err(Error::NotFound);
+            }
+            if let Some(name) = &c.name {
+                rename_doc!(tx, id, name);
             }
         });
         Ok(())
@@ -283,6 +356,7 @@ impl FileStore for SqlStore {
             if n == 0 {
                 return Err(Error::NotFound);
             }
+            rename_doc!(tx, id, name);
         });
         Ok(())
     }

@@ -58,6 +58,7 @@ mod folders;
 mod grants;
 mod groups;
 mod invitations;
+mod organize;
 mod teams;
 mod usage;
 mod versions;

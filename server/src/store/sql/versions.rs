@@ -105,6 +105,11 @@ impl VersionStore for SqlStore {
             .bind(&record.file_id)
             .execute(&mut *tx)
             .await?;
+            sqlx::query("UPDATE search_docs SET words = $1 WHERE file_id = $2")
+                .bind(&v.words)
+                .bind(&record.file_id)
+                .execute(&mut *tx)
+                .await?;
             check_quota!(tx, &owner, &v.quota, 0, 0)
         });
         Ok(record)
