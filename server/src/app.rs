@@ -95,6 +95,12 @@ pub struct App {
     pub invitations: domain::Invitations,
     /// Webhook endpoints and their deliveries.
     pub webhooks: domain::Webhooks,
+    /// Tag vocabularies and taggings.
+    pub tags: domain::tags::Tags,
+    /// Custom fields on files and team schemas.
+    pub fields: domain::fields::Fields,
+    /// Search over what a caller may read.
+    pub search: domain::search::Search,
     /// This process's webhook sender, if it sends.
     pub webhook_worker: Option<domain::webhooks::WebhookWorker>,
     /// The hash-chained audit log.
@@ -143,6 +149,9 @@ struct Backends {
     folders: Arc<crate::store::DynFolderStore>,
     versions: Arc<crate::store::DynVersionStore>,
     chunks: Arc<crate::store::chunks::DynChunkStore>,
+    tags: Arc<crate::store::DynTagStore>,
+    fields: Arc<crate::store::DynFieldStore>,
+    search: Arc<crate::store::DynSearchIndex>,
     usage: Arc<crate::store::usage::DynUsageLedger>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
@@ -248,6 +257,9 @@ impl App {
             folders: store.clone(),
             versions: store.clone(),
             chunks: store.clone(),
+            tags: store.clone(),
+            fields: store.clone(),
+            search: store.clone(),
             usage: store,
             sessions,
             audit,
@@ -422,7 +434,7 @@ impl App {
             guard.clone(),
         );
         let files = domain::Files::new(
-            backends.files,
+            backends.files.clone(),
             backends.versions,
             folders.clone(),
             blobs.clone(),
@@ -434,7 +446,12 @@ impl App {
                 config.files.default_quota_files,
             ),
             guard.clone(),
-        );
+        )
+        .indexing(config.search.content_bytes)
+        .with_labels(domain::labels::Labels::new(
+            backends.tags.clone(),
+            backends.fields.clone(),
+        ));
         let accounts = domain::Accounts::new(
             backends.users.clone(),
             sessions.clone(),
@@ -451,7 +468,7 @@ impl App {
             guard.clone(),
         );
         let teams = domain::Teams::new(
-            backends.teams,
+            backends.teams.clone(),
             backends.users.clone(),
             backends.grants.clone(),
             files.clone(),
@@ -493,6 +510,27 @@ impl App {
         } else {
             None
         };
+        let tags = domain::tags::Tags::new(
+            backends.tags,
+            backends.teams.clone(),
+            teams.clone(),
+            files.clone(),
+            folders.clone(),
+            guard.clone(),
+        );
+        let fields_service = domain::fields::Fields::new(
+            backends.fields,
+            files.clone(),
+            teams.clone(),
+            guard.clone(),
+        );
+        let search = domain::search::Search::new(
+            backends.search,
+            backends.grants.clone(),
+            files.clone(),
+            folders.clone(),
+            guard.clone(),
+        );
         let shares = domain::Shares::new(
             backends.grants,
             backends.users,
@@ -520,6 +558,9 @@ impl App {
             invitations,
             webhooks,
             webhook_worker,
+            tags,
+            fields: fields_service,
+            search,
             audit,
             bus,
             relay,

@@ -210,6 +210,17 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
         .as_str()
         .unwrap_or_else(|| panic!("{}", dead.body))
         .to_owned();
+    // A tag of the owner's.
+    let r = h
+        .call(
+            Method::POST,
+            "/tags",
+            Some(&token),
+            Some(json!({ "name": "walked" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let tag = r.body["id"].as_str().unwrap().to_owned();
     // A second session to revoke.
     let other_session = h
         .call(
@@ -295,6 +306,13 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             ("POST", "/files/{id}/grants") | ("POST", "/folders/{id}/grants") => {
                 json!({ "email": "friend@example.com", "role": "viewer" })
             }
+            ("POST", "/tags") => json!({ "name": "walked too" }),
+            ("PATCH", "/tags/{id}") => json!({ "colour": "#112233" }),
+            ("POST", "/tags/{id}/add") | ("POST", "/tags/{id}/remove") => {
+                json!({ "files": [file_id], "folders": [folder_id] })
+            }
+            ("PATCH", "/files/{id}/fields") => json!({ "pages": 3 }),
+            ("PUT", "/teams/{id}/fields") => json!([{ "key": "pages", "type": "number" }]),
             _ => return None,
         })
     };
@@ -321,6 +339,7 @@ async fn every_route_asks_the_policy_engine(backend: Backend) {
             p if p.starts_with("/webhooks/{id}") => {
                 p.replace("{id}", &hook).replace("{delivery_id}", &delivery)
             }
+            p if p.starts_with("/tags/{id}") => p.replace("{id}", &tag),
             p if p.starts_with("/trash/{kind}/{id}") => p
                 .replace("{kind}", "files")
                 .replace("{id}", &trashed[usize::from(method == "DELETE")]),

@@ -157,6 +157,10 @@ const RESOURCE_ROUTES: &[Route] = &[
     r("GET", "/files/{id}/links", EDITOR, false),
     r("POST", "/files/{id}/links", EDITOR, true),
     r("GET", "/files/{id}/verify", VIEWER, false),
+    r("PATCH", "/files/{id}/fields", EDITOR, true),
+    // Tagging the file and its folder with a tag of their owner's.
+    r("POST", "/tags/{id}/add", EDITOR, true),
+    r("POST", "/tags/{id}/remove", EDITOR, true),
     r("GET", "/files/{id}/versions", VIEWER, false),
     r("DELETE", "/files/{id}/versions/{version}", EDITOR, true),
     r(
@@ -234,6 +238,9 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/trash", Who::SignedIn),
     ("DELETE", "/trash", Who::SignedIn),
     ("GET", "/teams", Who::SignedIn),
+    ("GET", "/tags", Who::SignedIn),
+    ("POST", "/tags", Who::SignedIn),
+    ("GET", "/search", Who::SignedIn),
     ("POST", "/teams", Who::SignedIn),
     ("GET", "/webhooks", Who::SignedIn),
     ("POST", "/webhooks", Who::SignedIn),
@@ -284,6 +291,8 @@ const TEAM_ROUTES: &[(&str, &str, &str)] = &[
     ("DELETE", "/teams/{id}/members/{user_id}", "admin"),
     ("POST", "/teams/{id}/transfer", "admin"),
     ("GET", "/teams/{id}/trash", "admin"),
+    ("GET", "/teams/{id}/fields", "member"),
+    ("PUT", "/teams/{id}/fields", "admin"),
     ("GET", "/teams/{id}/groups", "member"),
     ("POST", "/teams/{id}/groups", "admin"),
     ("GET", "/teams/{id}/groups/{group_id}", "member"),
@@ -310,6 +319,14 @@ const WEBHOOK_ROUTES: &[(&str, &str, bool)] = &[
         "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
         true,
     ),
+];
+
+/// Routes on one tag, and whether they change its vocabulary.
+const TAG_ROUTES: &[(&str, &str, bool)] = &[
+    ("GET", "/tags/{id}", false),
+    ("PATCH", "/tags/{id}", true),
+    ("DELETE", "/tags/{id}", true),
+    ("GET", "/tags/{id}/items", false),
 ];
 
 /// Whose an endpoint is.
@@ -413,6 +430,8 @@ struct Res {
     /// The group holding the bystander grants: only the resource's maker is in it.
     group: &'static str,
     link: String,
+    /// A tag of the resource owner's vocabulary, on neither.
+    tag: String,
 }
 
 async fn ok(r: Reply, what: &str) -> Reply {
@@ -535,11 +554,21 @@ async fn make(h: &Harness, w: &World, kind: Kind) -> Res {
         "link",
     )
     .await;
+    let mut tag = json!({ "name": format!("t{n}") });
+    if kind == Kind::Team {
+        tag["team_id"] = json!(w.team);
+    }
+    let tag = ok(
+        h.call(Method::POST, "/tags", Some(&maker), Some(tag)).await,
+        "tag",
+    )
+    .await;
     Res {
         folder,
         file,
         group: bystanders(kind),
         link: link.body["id"].as_str().unwrap().to_owned(),
+        tag: tag.body["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -567,6 +596,7 @@ fn request(w: &World, route: &Route, res: &Res, token: Option<&str>) -> Request<
         "/files" => format!("/files?name=new{n}.txt&folder_id={}", res.folder),
         "/files/{id}/diff" => format!("/files/{}/diff?from=1&to=2", res.file),
         "/links/{id}" => format!("/links/{}", res.link),
+        p if p.starts_with("/tags/{id}") => p.replace("{id}", &res.tag),
         p if p.starts_with("/trash/") => p.replace("{kind}", "files").replace("{id}", &res.file),
         p if p.starts_with("/folders/{id}") => p
             .replace("{id}", &res.folder)
@@ -586,6 +616,10 @@ fn request(w: &World, route: &Route, res: &Res, token: Option<&str>) -> Request<
             json!({ "email": "bystander2@example.com", "role": "viewer" })
         }
         ("POST", "/files/{id}/links") => json!({}),
+        ("PATCH", "/files/{id}/fields") => json!({ "pages": n }),
+        ("POST", "/tags/{id}/add") | ("POST", "/tags/{id}/remove") => {
+            json!({ "files": [res.file], "folders": [res.folder] })
+        }
         ("POST", "/folders") => json!({ "name": format!("sub{n}"), "parent_id": res.folder }),
         _ => Value::Null,
     };
@@ -911,6 +945,9 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
                     Some(json!({ "email": "teditor@example.com" }))
                 }
                 ("PATCH", _) => Some(json!({ "name": "Renamed" })),
+                ("PUT", "/teams/{id}/fields") => {
+                    Some(json!([{ "key": "pages", "type": "number" }]))
+                }
                 ("PUT", _) => Some(json!({ "email": "other@example.com", "role": "guest" })),
                 ("POST", "/teams/{id}/transfer") => Some(json!({ "email": "teditor@example.com" })),
                 _ => None,
@@ -1082,7 +1119,113 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
         }
     }
 
-    // 5. Nothing is missing from the tables.
+    // 5. Tag routes × callers × whose the tag is: its own user; a team's (its members read it,
+    // those who may write the space change it, administrators see it); nobody else learns it
+    // exists.
+    for (method, path, changes) in TAG_ROUTES {
+        for team_tag in [false, true] {
+            for c in CALLERS {
+                let want = match (c, team_tag) {
+                    (Caller::Anonymous | Caller::Disabled, _) => {
+                        Expect::Status(StatusCode::UNAUTHORIZED)
+                    }
+                    (_, false) => Expect::Success,
+                    (Caller::TeamAdmin | Caller::TeamEditor, true) => Expect::Success,
+                    (Caller::TeamGuest | Caller::PlatformAdmin, true) if !changes => {
+                        Expect::Success
+                    }
+                    (Caller::TeamGuest | Caller::PlatformAdmin, true) => {
+                        Expect::Status(StatusCode::FORBIDDEN)
+                    }
+                    _ => Expect::Status(StatusCode::NOT_FOUND),
+                };
+                let token = w.token(c);
+                let n = w.next();
+                // The caller's own tag, or a fresh team tag for each allowed change.
+                let body = if team_tag {
+                    json!({ "name": format!("tt{n}"), "team_id": w.team })
+                } else {
+                    json!({ "name": format!("ot{n}") })
+                };
+                let maker = match (team_tag, token) {
+                    (true, _) => Some(tadmin),
+                    (false, Some(t)) if c != Caller::Disabled => Some(t),
+                    _ => None,
+                };
+                let id = match maker {
+                    Some(m) => ok(
+                        h.call(Method::POST, "/tags", Some(m), Some(body)).await,
+                        "tag",
+                    )
+                    .await
+                    .body["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    None => uuid::Uuid::now_v7().to_string(),
+                };
+                let uri = path.replace("{id}", &id);
+                let body = (*method == "PATCH").then(|| json!({ "colour": "#123456" }));
+                let got = h
+                    .call(
+                        Method::from_bytes(method.as_bytes()).unwrap(),
+                        &uri,
+                        token,
+                        body,
+                    )
+                    .await;
+                cells += 1;
+                if !want.holds(got.status) {
+                    failures.push(format!(
+                        "tag (team: {team_tag}) {method} {path} as {c:?}: want {want:?}, got {} {}",
+                        got.status, got.body
+                    ));
+                }
+            }
+        }
+    }
+    // Another user's tag: not found to everyone else, changed by nobody.
+    let outsiders_tag = ok(
+        h.call(
+            Method::POST,
+            "/tags",
+            Some(&outsider_token),
+            Some(json!({ "name": "private" })),
+        )
+        .await,
+        "tag",
+    )
+    .await
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (method, path, _) in TAG_ROUTES {
+        for c in CALLERS {
+            let Some(token) = w.token(c) else { continue };
+            if c == Caller::Disabled {
+                continue;
+            }
+            let body = (*method == "PATCH").then(|| json!({ "colour": "#123456" }));
+            let got = h
+                .call(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    &path.replace("{id}", &outsiders_tag),
+                    Some(token),
+                    body,
+                )
+                .await;
+            cells += 1;
+            if got.status != StatusCode::NOT_FOUND {
+                failures.push(format!(
+                    "another's tag {method} {path} as {c:?}: want 404, got {} {}",
+                    got.status, got.body
+                ));
+            }
+        }
+    }
+
+    // 6. Nothing is missing from the tables.
     let doc = serde_json::to_value(strongroom::http::openapi()).unwrap();
     let mut listed: BTreeSet<(String, String)> = BTreeSet::new();
     for r in RESOURCE_ROUTES {
@@ -1095,6 +1238,9 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
         listed.insert(((*m).into(), (*p).into()));
     }
     for (m, p, _) in WEBHOOK_ROUTES {
+        listed.insert(((*m).into(), (*p).into()));
+    }
+    for (m, p, _) in TAG_ROUTES {
         listed.insert(((*m).into(), (*p).into()));
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -1269,6 +1415,7 @@ async fn other_call(
             json!({ "current_password": "correct horse battery", "new_password": "correct horse battery 2" }),
         ),
         ("POST", "/teams") => Some(json!({ "name": format!("Own{n}") })),
+        ("POST", "/tags") => Some(json!({ "name": format!("Mine{n}") })),
         ("POST", "/webhooks") => Some(json!({ "url": format!("http://127.0.0.1:9/o{n}") })),
         ("POST", "/invitations") => {
             Some(json!({ "email": format!("invitee{n}@example.com"), "role": "member" }))

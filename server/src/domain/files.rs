@@ -59,12 +59,23 @@ pub struct FileMeta {
     #[serde(skip)]
     #[schema(ignore)]
     pub blob_key: String,
+    /// Its tags, by name (absent: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<super::labels::TagRef>,
+    /// Its custom fields by key (absent: none).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, super::labels::Field>,
 }
 
 impl FileMeta {
     /// Strong ETag: the content digest.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.sha256)
+    }
+
+    /// It as a policy node, without shares (see [`super::Folders::allowed_many`]).
+    pub(super) fn policy_node(&self) -> Node {
+        self.node(Vec::new())
     }
 
     fn node(&self, grants: Vec<crate::authz::NodeGrant>) -> Node {
@@ -95,6 +106,8 @@ impl From<FileRecord> for FileMeta {
             created_at: rfc3339(f.created_at),
             updated_at: rfc3339(f.updated_at),
             blob_key: f.blob_key,
+            tags: Vec::new(),
+            fields: Default::default(),
         }
     }
 }
@@ -112,6 +125,8 @@ pub struct Files {
     pub(super) guard: Guard,
     /// Bytes of text-like content read for the search index (0: none).
     pub(super) content_bytes: u64,
+    /// Tags and fields, shown with metadata.
+    pub(super) labels: Option<super::labels::Labels>,
 }
 
 impl Files {
@@ -138,6 +153,21 @@ impl Files {
             quotas,
             guard,
             content_bytes: crate::config::SearchConfig::default().content_bytes,
+            labels: None,
+        }
+    }
+
+    /// Showing tags and fields with file metadata.
+    pub fn with_labels(mut self, labels: super::labels::Labels) -> Files {
+        self.labels = Some(labels);
+        self
+    }
+
+    /// Fills in the tags and fields of `files` (when this service knows them).
+    pub async fn label(&self, files: &mut [FileMeta]) -> Result<()> {
+        match &self.labels {
+            Some(l) => l.fill(files).await,
+            None => Ok(()),
         }
     }
 
@@ -399,6 +429,7 @@ impl Files {
             .collect();
         let next_offset = (files.len() > limit as usize).then(|| offset + u64::from(limit));
         files.truncate(limit as usize);
+        self.label(&mut files).await?;
         let folders = if offset == 0 {
             self.folders.children(&owner, &folder).await?
         } else {
@@ -413,7 +444,9 @@ impl Files {
 
     /// A file's metadata.
     pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<FileMeta> {
-        self.authorize_on(ctx, "read", id).await
+        let mut file = self.authorize_on(ctx, "read", id).await?;
+        self.label(std::slice::from_mut(&mut file)).await?;
+        Ok(file)
     }
 
     /// Renames, moves and/or publishes a file. Concurrent renames to one name: one wins, the

@@ -131,6 +131,48 @@ impl Folders {
         Ok(Target::Resource(nodes, groups))
     }
 
+    /// Which of many files and folders (each a chain: it and its ancestors, nearest first,
+    /// without grants) the caller may take `action` on, in their order: the shares on every node
+    /// in one query, one entity set and one list decision for all (see
+    /// [`crate::authz::Authorizer::allowed_many`]).
+    pub async fn allowed_many(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        mut chains: Vec<Vec<Node>>,
+    ) -> Result<Vec<bool>> {
+        if chains.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids: Vec<&str> = chains.iter().flatten().map(|n| n.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (grants, groups) =
+            super::grants::access(self.grants.as_ref(), &ctx.principals(), &ids).await?;
+        let standing = crate::authz::RequestFacts {
+            ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            mfa: false,
+            device_trusted: false,
+        };
+        for chain in &mut chains {
+            for n in chain.iter_mut() {
+                n.grants = grants.get(&n.id).cloned().unwrap_or_default();
+            }
+            if chain
+                .iter()
+                .any(|n| n.grants.iter().any(|g| g.granted_by != n.owner))
+            {
+                *chain = self
+                    .guard
+                    .authz
+                    .effective(std::mem::take(chain), &groups, &standing);
+            }
+        }
+        self.guard
+            .authz
+            .allowed_many(&ctx.principal, action, &chains, &groups, &ctx.facts())
+    }
+
     /// The folder `id` and its ancestors, nearest first, as policy nodes with their grants, and
     /// the memberships of `principals`: the target of a decision on the folder.
     pub async fn chain(&self, id: &str, principals: &[&str]) -> Result<Target> {

@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod caller;
+mod fields;
 mod files;
 mod folders;
 mod grants;
@@ -12,6 +13,8 @@ mod links;
 mod middleware;
 mod ops;
 pub mod problem;
+mod search;
+mod tags;
 mod teams;
 mod trash;
 mod usage;
@@ -161,6 +164,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::delivery))
         .routes(routes!(webhooks::redeliver))
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::get, tags::update, tags::delete))
+        .routes(routes!(tags::add))
+        .routes(routes!(tags::remove))
+        .routes(routes!(tags::items))
+        .routes(routes!(fields::change))
+        .routes(routes!(fields::schema, fields::set_schema))
+        .routes(routes!(search::search))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -214,6 +225,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             http::Method::GET,
             http::Method::POST,
             http::Method::PATCH,
+            http::Method::PUT,
             http::Method::DELETE,
             http::Method::HEAD,
         ])
