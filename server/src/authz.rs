@@ -636,7 +636,15 @@ impl Authorizer {
             Err(e) => return Err(e.into()),
         };
         let allowed: std::collections::HashSet<_> = allowed.into_iter().collect();
-        Ok(candidates.iter().map(|c| allowed.contains(c)).collect())
+        let answers: Vec<bool> = candidates.iter().map(|c| allowed.contains(c)).collect();
+        // The engine's list support reports no decisions of its own: count them here, one per
+        // item, like single decisions.
+        let yes = answers.iter().filter(|a| **a).count() as u64;
+        self.counter.allowed.fetch_add(yes, Ordering::Relaxed);
+        self.counter
+            .denied
+            .fetch_add(answers.len() as u64 - yes, Ordering::Relaxed);
+        Ok(answers)
     }
 
     /// Keeps only the grants whose sharer still holds the right they were made from: the owner

@@ -219,7 +219,10 @@ mod tests {
             Match::All(vec![Match::Any(vec![t("a"), t("b")]), t("c")])
         );
         assert_eq!(parse("-draft").unwrap(), Match::Not(Box::new(t("draft"))));
-        assert_eq!(parse("a -b").unwrap(), Match::All(vec![t("a"), Match::Not(Box::new(t("b")))]));
+        assert_eq!(
+            parse("a -b").unwrap(),
+            Match::All(vec![t("a"), Match::Not(Box::new(t("b")))])
+        );
         assert_eq!(
             parse("(a OR b) -c").unwrap(),
             Match::All(vec![
