@@ -56,11 +56,11 @@ pub struct Config {
     pub attributes: AttributesConfig,
     /// Outgoing webhooks.
     pub webhooks: WebhooksConfig,
-    /// Search, and which reads the activity history records.
+    /// Search.
     pub search: SearchConfig,
 }
 
-/// `[search]`: what the search index holds of file content, and whether reads are recorded.
+/// `[search]`: what the search index holds of file content.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchConfig {
@@ -68,17 +68,12 @@ pub struct SearchConfig {
     /// for its words in the index (0: content is not indexed, names, tags and fields still
     /// are). The words kept are at most 512 KiB.
     pub content_bytes: u64,
-    /// Record reads of metadata and folder listings (`file.read`, `folder.listed`) in the audit
-    /// trail, so activity histories show who looked; off for operators who do not want read
-    /// events (downloads are always recorded).
-    pub read_events: bool,
 }
 
 impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             content_bytes: 1024 * 1024,
-            read_events: true,
         }
     }
 }
@@ -486,7 +481,6 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("STRONGROOM_WEBHOOKS_KEEP_DAYS", "webhooks.keep_days"),
     ("STRONGROOM_SEARCH_CONTENT_BYTES", "search.content_bytes"),
-    ("STRONGROOM_SEARCH_READ_EVENTS", "search.read_events"),
     (
         "STRONGROOM_AUTH_OPEN_REGISTRATION",
         "auth.open_registration",

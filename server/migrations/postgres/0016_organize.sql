@@ -77,5 +77,5 @@ CREATE TABLE search_docs (
 CREATE INDEX search_docs_words ON search_docs USING gin (doc);
 CREATE INDEX search_docs_names ON search_docs USING gin (name_key public.gin_trgm_ops);
 
--- Files from before the index: their names (`strongroom reindex` adds their content's words).
+-- Files from before the index: their names (their content is not indexed).
 INSERT INTO search_docs (file_id, name_key, words) SELECT id, lower(name), '' FROM files;

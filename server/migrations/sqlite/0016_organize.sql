@@ -84,6 +84,5 @@ CREATE TRIGGER search_docs_updated AFTER UPDATE ON search_docs BEGIN
     INSERT INTO search_words (rowid, words) VALUES (new.doc_id, new.words);
 END;
 
--- Files from before the index: their names (ASCII folded only; `strongroom reindex` folds the
--- rest and adds their content's words).
+-- Files from before the index: their names, folded in ASCII only (their content is not indexed).
 INSERT INTO search_docs (file_id, name_key, words) SELECT id, lower(name), '' FROM files;
