@@ -331,6 +331,19 @@ pub async fn query_filters(store: Arc<DynAuditStore>) {
         q(AuditQuery::new().resource(Resource::new("user", "f1").unwrap())).await,
         Vec::<u64>::new()
     );
+    assert_eq!(
+        q(AuditQuery::new().resources([
+            Resource::new("user", "f1").unwrap(),
+            Resource::new("file", "f1").unwrap(),
+            Resource::new("file", "nothing").unwrap(),
+        ]))
+        .await,
+        vec![1, 2]
+    );
+    assert_eq!(
+        q(AuditQuery::new().resources(Vec::new())).await,
+        Vec::<u64>::new()
+    );
     assert_eq!(q(AuditQuery::new().action_prefix("file")).await, vec![1, 3]);
     assert_eq!(
         q(AuditQuery::new().action_prefix("file.share")).await,

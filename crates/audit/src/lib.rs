@@ -56,7 +56,7 @@ pub use crate::outbox::{
     Backlog, Backoff, DynOutbox, MAX_CLAIM, Outbox, OutboxEntry, OutboxRelay, RelayBatch,
     RelayConfig, RelayMetrics,
 };
-pub use crate::query::{AuditQuery, Cursor, MAX_PAGE_SIZE, Order, Page};
+pub use crate::query::{AuditQuery, Cursor, MAX_PAGE_SIZE, MAX_RESOURCES, Order, Page};
 pub use crate::store::memory::MemoryAuditStore;
 #[cfg(feature = "postgres")]
 pub use crate::store::postgres::PostgresAuditStore;

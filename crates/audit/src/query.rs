@@ -9,6 +9,9 @@ use crate::{Actor, AuditRecord, Error, Outcome, Resource, Result};
 /// The most records one query returns.
 pub const MAX_PAGE_SIZE: usize = 1000;
 
+/// The most resources one query asks about ([`AuditQuery::resources`]).
+pub const MAX_RESOURCES: usize = 1000;
+
 /// Which end of the chain a query starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
@@ -47,7 +50,10 @@ impl FromStr for Cursor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditQuery {
     pub(crate) actor: Option<Actor>,
-    pub(crate) resource: Option<Resource>,
+    /// Any of these (empty: any resource).
+    pub(crate) resources: Vec<Resource>,
+    /// Set by an empty [`AuditQuery::resources`]: nothing matches.
+    pub(crate) no_resource: bool,
     pub(crate) action_prefix: Option<String>,
     pub(crate) outcome: Option<Outcome>,
     pub(crate) since: Option<Timestamp>,
@@ -61,7 +67,8 @@ impl Default for AuditQuery {
     fn default() -> Self {
         AuditQuery {
             actor: None,
-            resource: None,
+            resources: Vec::new(),
+            no_resource: false,
             action_prefix: None,
             outcome: None,
             since: None,
@@ -89,7 +96,17 @@ impl AuditQuery {
     /// Only events on this resource.
     #[must_use]
     pub fn resource(mut self, resource: Resource) -> Self {
-        self.resource = Some(resource);
+        self.resources = vec![resource];
+        self
+    }
+
+    /// Only events on any of these resources (at most [`MAX_RESOURCES`], checked by
+    /// [`AuditQuery::validate`]); replaces an earlier [`AuditQuery::resource`]. An empty list
+    /// matches nothing.
+    #[must_use]
+    pub fn resources(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
+        self.resources = resources.into_iter().collect();
+        self.no_resource = self.resources.is_empty();
         self
     }
 
@@ -173,7 +190,13 @@ impl AuditQuery {
         if let Some(actor) = &self.actor {
             actor.validate()?;
         }
-        if let Some(resource) = &self.resource {
+        if self.resources.len() > MAX_RESOURCES {
+            return Err(Error::invalid(
+                "resources",
+                format!("at most {MAX_RESOURCES} per query"),
+            ));
+        }
+        for resource in &self.resources {
             resource.validate()?;
         }
         Ok(())
@@ -205,13 +228,17 @@ impl AuditQuery {
             ),
             (
                 "resource_type",
-                self.resource
-                    .as_ref()
-                    .is_none_or(|r| r.kind == c.resource_type),
+                !self.no_resource
+                    && (self.resources.is_empty()
+                        || self.resources.iter().any(|r| r.kind == c.resource_type)),
             ),
             (
                 "resource_id",
-                self.resource.as_ref().is_none_or(|r| r.id == c.resource_id),
+                self.resources.is_empty()
+                    || self
+                        .resources
+                        .iter()
+                        .any(|r| r.kind == c.resource_type && r.id == c.resource_id),
             ),
             (
                 "action",

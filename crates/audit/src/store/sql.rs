@@ -250,11 +250,22 @@ where
             .push_bind(actor.kind().to_owned());
         qb.push(" AND actor_id = ").push_bind(actor.id().to_owned());
     }
-    if let Some(resource) = &q.resource {
-        qb.push(" AND resource_type = ")
-            .push_bind(resource.kind.clone());
-        qb.push(" AND resource_id = ")
-            .push_bind(resource.id.clone());
+    if q.no_resource {
+        qb.push(" AND 1 = 0");
+    }
+    if !q.resources.is_empty() {
+        qb.push(" AND (");
+        for (i, resource) in q.resources.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("(resource_type = ")
+                .push_bind(resource.kind.clone());
+            qb.push(" AND resource_id = ")
+                .push_bind(resource.id.clone())
+                .push(")");
+        }
+        qb.push(")");
     }
     if let Some(prefix) = &q.action_prefix {
         // substr rather than LIKE: '_' is a LIKE wildcard and a valid action character.
