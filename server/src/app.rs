@@ -29,6 +29,9 @@ use crate::store::Db;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
+    /// A setting is invalid (for a configuration not made by [`Config::load`], which checks).
+    #[error("config: {0}")]
+    Config(String),
     /// The data directory cannot be created or made private.
     #[error("data directory: {0}")]
     DataDir(String),
@@ -101,6 +104,10 @@ pub struct App {
     pub fields: domain::fields::Fields,
     /// Search over what a caller may read.
     pub search: domain::search::Search,
+    /// Statistics of owners and of the platform.
+    pub stats: domain::stats::Stats,
+    /// Histories of files and folders.
+    pub activity: domain::activity::Activity,
     /// This process's webhook sender, if it sends.
     pub webhook_worker: Option<domain::webhooks::WebhookWorker>,
     /// The hash-chained audit log.
@@ -113,6 +120,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Request rate limits.
     pub limiter: RateLimiter,
+    /// Which peers may name the client in `X-Forwarded-For`.
+    pub proxies: crate::http::forwarded::Proxies,
     /// The one clock domain code reads.
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Whether events also go to Kafka.
@@ -152,6 +161,7 @@ struct Backends {
     tags: Arc<crate::store::DynTagStore>,
     fields: Arc<crate::store::DynFieldStore>,
     search: Arc<crate::store::DynSearchIndex>,
+    stats: Arc<crate::store::DynStatsStore>,
     usage: Arc<crate::store::usage::DynUsageLedger>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
@@ -260,6 +270,7 @@ impl App {
             tags: store.clone(),
             fields: store.clone(),
             search: store.clone(),
+            stats: store.clone(),
             usage: store,
             sessions,
             audit,
@@ -405,6 +416,11 @@ impl App {
         )
         .map_err(|e| BuildError::Policy(e.to_string()))?
         .with_clock(clock.clone());
+        let proxies = crate::http::forwarded::Proxies::new(
+            config.http.trust_forwarded_for,
+            &config.http.trusted_proxies,
+        )
+        .map_err(BuildError::Config)?;
         let limiter = RateLimiter::new(
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
@@ -422,6 +438,7 @@ impl App {
                 10_000,
             )),
             memberships: backends.grants.clone(),
+            read_events: config.events.read_events,
         };
         let folders =
             domain::Folders::new(backends.folders, backends.grants.clone(), guard.clone())
@@ -524,6 +541,21 @@ impl App {
             teams.clone(),
             guard.clone(),
         );
+        let stats = domain::stats::Stats::new(
+            backends.stats,
+            backends.users.clone(),
+            backends.teams.clone(),
+            teams.clone(),
+            guard.clone(),
+        );
+        let activity = domain::activity::Activity::new(
+            audit.clone(),
+            files.clone(),
+            folders.clone(),
+            backends.files.clone(),
+            backends.users.clone(),
+            guard.clone(),
+        );
         let search = domain::search::Search::new(
             backends.search,
             backends.grants.clone(),
@@ -561,11 +593,14 @@ impl App {
             tags,
             fields: fields_service,
             search,
+            stats,
+            activity,
             audit,
             bus,
             relay,
             metrics,
             limiter,
+            proxies,
             clock,
             kafka,
             #[cfg(feature = "kafka")]

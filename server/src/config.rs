@@ -230,6 +230,10 @@ pub struct EventsConfig {
     pub kafka_topic: String,
     /// Whether this process runs an outbox relay (several may, they share the work).
     pub relay: bool,
+    /// Whether reads of metadata and listings (a file's or folder's metadata, a folder
+    /// listing, a search, statistics) are recorded as audit events too; changes and downloads
+    /// always are.
+    pub read_events: bool,
 }
 
 impl Default for DatabaseConfig {
@@ -247,6 +251,7 @@ impl Default for EventsConfig {
             kafka_brokers: String::new(),
             kafka_topic: "strongroom.audit".into(),
             relay: true,
+            read_events: true,
         }
     }
 }
@@ -355,8 +360,12 @@ pub struct HttpConfig {
     pub rate_limit_per_user: u32,
     /// Origins allowed by CORS (empty: none).
     pub cors_origins: Vec<String>,
-    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy you run).
+    /// Take the client IP from `X-Forwarded-For` when the request comes from a trusted proxy
+    /// (only behind proxies you run): the right-most address no trusted proxy holds.
     pub trust_forwarded_for: bool,
+    /// The proxies trusted to append to `X-Forwarded-For`, as CIDR blocks or addresses. Empty:
+    /// the direct peer is the one proxy (its appended entry, the right-most, is the client).
+    pub trusted_proxies: Vec<String>,
     /// A client must send a request's whole header within this many seconds.
     pub header_read_timeout_secs: u64,
     /// A connection that moves no byte either way for this many seconds is closed (idle
@@ -385,6 +394,7 @@ impl Default for HttpConfig {
             rate_limit_per_user: 2_400,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             min_rate_bytes: 8 * 1024,
@@ -464,6 +474,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("STRONGROOM_EVENTS_KAFKA_BROKERS", "events.kafka_brokers"),
     ("STRONGROOM_EVENTS_KAFKA_TOPIC", "events.kafka_topic"),
     ("STRONGROOM_EVENTS_RELAY", "events.relay"),
+    ("STRONGROOM_EVENTS_READ_EVENTS", "events.read_events"),
     ("STRONGROOM_WEBHOOKS_DELIVER", "webhooks.deliver"),
     (
         "STRONGROOM_WEBHOOKS_ALLOW_LOOPBACK",
@@ -561,6 +572,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
         "STRONGROOM_HTTP_TRUST_FORWARDED_FOR",
         "http.trust_forwarded_for",
     ),
+    ("STRONGROOM_HTTP_TRUSTED_PROXIES", "http.trusted_proxies"),
     (
         "STRONGROOM_HTTP_HEADER_READ_TIMEOUT_SECS",
         "http.header_read_timeout_secs",
@@ -634,6 +646,11 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        crate::http::forwarded::Proxies::new(
+            self.http.trust_forwarded_for,
+            &self.http.trusted_proxies,
+        )
+        .map_err(ConfigError::Invalid)?;
         if self.storage.encrypt && !self.storage.dedup {
             return bad("storage.encrypt needs storage.dedup (chunks are what is encrypted)");
         }
@@ -748,7 +765,7 @@ impl Config {
 
 /// Environment strings become TOML values of the shape the key expects.
 fn env_value(key: &str, value: &str) -> toml::Value {
-    if key == "http.cors_origins" {
+    if key == "http.cors_origins" || key == "http.trusted_proxies" {
         return toml::Value::Array(
             value
                 .split(',')
@@ -765,6 +782,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
             | "relay"
             | "open_registration"
             | "trust_forwarded_for"
+            | "read_events"
             | "fsync"
             | "verify_downloads"
             | "dedup"
@@ -856,6 +874,7 @@ mod tests {
             "s3://bucket",
             "x",
             "starttls",
+            "10.0.0.0/8",
         ];
         // The mail settings go together: each is tried with the others set.
         let smtp = [
@@ -907,6 +926,7 @@ mod tests {
                 ("STRONGROOM_CLIENT_SERVER", "ignored"),
                 ("STRONGROOM_STORAGE_S3_SECRET_ACCESS_KEY", "12345"),
                 ("STRONGROOM_EVENTS_RELAY", "false"),
+                ("STRONGROOM_EVENTS_READ_EVENTS", "false"),
             ]),
         )
         .unwrap();
@@ -916,6 +936,7 @@ mod tests {
         assert_eq!(c.http.cors_origins.len(), 2);
         assert_eq!(c.storage.s3_secret_access_key.as_deref(), Some("12345"));
         assert!(!c.events.relay);
+        assert!(!c.events.read_events);
         // A table given partly keeps the defaults of the rest.
         let c = Config::load(None, env(&[("STRONGROOM_EVENTS_KAFKA_BROKERS", "k:9092")])).unwrap();
         assert_eq!(

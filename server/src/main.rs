@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use reqwest::Method;
 use strongroom::cli::{self, Client, ShareTo, ShareWith};
 use strongroom::config::Config;
 
@@ -224,11 +225,190 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Searches what you may read: file names (any part), content words (text files), tags and
+    /// field values; `"a phrase"`, `-excluded`, `a OR b`, parentheses. No query: everything.
+    Search {
+        /// The query words.
+        query: Vec<String>,
+        /// A media type (`image/png`) or family (`image`); repeat for any of several.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// A name extension (`pdf`); repeat for any of several.
+        #[arg(long = "ext")]
+        exts: Vec<String>,
+        /// A tag id the files carry; repeat for all of several.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A field condition (`pages>=10`, `client=Acme`, `due<2026-12-31`); repeatable.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// Only within this folder, at any depth.
+        #[arg(long)]
+        folder: Option<String>,
+        /// Only this account's files (an id, or `me`).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this team's files.
+        #[arg(long)]
+        team: Option<String>,
+        /// At least this many bytes.
+        #[arg(long)]
+        min_size: Option<u64>,
+        /// At most this many bytes.
+        #[arg(long)]
+        max_size: Option<u64>,
+        /// Changed at or after (RFC 3339 or a day).
+        #[arg(long)]
+        modified_after: Option<String>,
+        /// Changed before.
+        #[arg(long)]
+        modified_before: Option<String>,
+        /// `updated` (default), `created`, `name` or `size`.
+        #[arg(long)]
+        sort: Option<String>,
+        /// Descending.
+        #[arg(long, conflicts_with = "asc")]
+        desc: bool,
+        /// Ascending.
+        #[arg(long)]
+        asc: bool,
+        /// Files per page (1 to 200, default 50).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue from the `next_cursor` a previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Tags: your vocabulary (or a team's with `--team`), and tagging files and folders in bulk.
+    Tag {
+        /// A team's vocabulary instead of yours (for `list` and `create`).
+        #[arg(long)]
+        team: Option<String>,
+        /// What to do (default: list).
+        #[command(subcommand)]
+        command: Option<TagCommand>,
+    },
+    /// What you (or a team) store, by type and extension, versions and trash, and uploads and
+    /// downloads per day.
+    Stats {
+        /// A team of yours instead of you.
+        #[arg(long)]
+        team: Option<String>,
+        /// Days up to today (default 30).
+        #[arg(long, conflicts_with = "from")]
+        days: Option<i64>,
+        /// First day (`YYYY-MM-DD`).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default today).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Who did what to a file, or to a folder and everything in it, newest first.
+    Activity {
+        /// The file.
+        #[arg(long, required_unless_present = "folder", conflicts_with = "folder")]
+        file: Option<String>,
+        /// The folder.
+        #[arg(long)]
+        folder: Option<String>,
+        /// Actions equal to or below this (`file`, `share`, `file.downloaded`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only what this user id did.
+        #[arg(long)]
+        actor: Option<String>,
+        /// At or after (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Entries (1 to 200, default 50).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Continue from the `next` a previous page printed.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Rebuilds the search index from the stored files: names refolded and the words of each
+    /// text file's content extracted again (after changing `search.content_bytes`, or to
+    /// repair). Safe while servers run: each file is rewritten in its own transaction.
+    Reindex {
+        /// TOML config file (the same as `serve` uses).
+        #[arg(long, short, env = "STRONGROOM_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Lists your sessions (or revokes one).
     Sessions {
         /// Session id to revoke.
         #[arg(long)]
         revoke: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TagCommand {
+    /// Lists the vocabulary with how many files and folders carry each tag (the default).
+    List,
+    /// Adds a tag to the vocabulary.
+    Create {
+        /// Its name (unique regardless of case).
+        name: String,
+        /// A colour, `#rrggbb`.
+        #[arg(long)]
+        colour: Option<String>,
+    },
+    /// Shows a tag.
+    Show {
+        /// Tag id.
+        id: String,
+    },
+    /// Renames a tag or changes its colour.
+    Update {
+        /// Tag id.
+        id: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new colour, `#rrggbb`.
+        #[arg(long, conflicts_with = "no_colour")]
+        colour: Option<String>,
+        /// Takes the colour away.
+        #[arg(long)]
+        no_colour: bool,
+    },
+    /// Deletes a tag (and every tagging with it).
+    Delete {
+        /// Tag id.
+        id: String,
+    },
+    /// Puts a tag on files and folders (all or none).
+    Add {
+        /// Tag id.
+        id: String,
+        /// A file id; repeat for more.
+        #[arg(long = "file")]
+        files: Vec<String>,
+        /// A folder id; repeat for more.
+        #[arg(long = "folder")]
+        folders: Vec<String>,
+    },
+    /// Takes a tag off files and folders.
+    Remove {
+        /// Tag id.
+        id: String,
+        /// A file id; repeat for more.
+        #[arg(long = "file")]
+        files: Vec<String>,
+        /// A folder id; repeat for more.
+        #[arg(long = "folder")]
+        folders: Vec<String>,
+    },
+    /// Lists what carries a tag.
+    Items {
+        /// Tag id.
+        id: String,
     },
 }
 
@@ -561,6 +741,19 @@ enum AdminCommand {
         #[arg(long)]
         files: Option<u64>,
     },
+    /// The platform's statistics: what is stored by type and extension, versions and trash,
+    /// uploads and downloads per day, and the largest owners.
+    Stats {
+        /// Days up to today (default 30).
+        #[arg(long, conflicts_with = "from")]
+        days: Option<i64>,
+        /// First day (`YYYY-MM-DD`).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default today).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Exports every account's usage over a period as CSV (or, with `--json`, JSON): at its
     /// end, at its peak and on average, logical and after dedup; what billing starts from.
     Usage {
@@ -595,6 +788,70 @@ fn print(value: &serde_json::Value) {
     );
 }
 
+/// `key=value&…` of the pairs that have a value, encoded.
+fn query_string<const N: usize>(pairs: [(&str, Option<String>); N]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        if let Some(v) = value {
+            q.append_pair(key, &v);
+        }
+    }
+    q.finish()
+}
+
+/// A statistics report: JSON, or a summary a person reads.
+fn print_stats(r: &serde_json::Value, json: bool) {
+    if json {
+        print(r);
+        return;
+    }
+    let totals = |t: &serde_json::Value| format!("{} files, {} bytes", t["files"], t["bytes"]);
+    println!("current   {}", totals(&r["current"]));
+    println!(
+        "versions  {} versions, {} bytes",
+        r["versions"]["files"], r["versions"]["bytes"]
+    );
+    println!("trash     {}", totals(&r["trash"]));
+    for (title, key) in [("by type", "by_type"), ("by extension", "by_extension")] {
+        println!("{title}:");
+        for b in r[key]["top"].as_array().into_iter().flatten() {
+            let name = match b["key"].as_str() {
+                Some("") | None => "(none)",
+                Some(k) => k,
+            };
+            println!(
+                "  {name:<32} {:>8} files {:>14} bytes",
+                b["files"], b["bytes"]
+            );
+        }
+    }
+    if let Some(owners) = r["by_owner"].as_array() {
+        println!("largest owners ({} in all):", r["owners"]);
+        for o in owners {
+            println!(
+                "  {} {} {}  {} bytes current, {} in versions, {} in trash",
+                o["kind"].as_str().unwrap_or(""),
+                o["id"].as_str().unwrap_or(""),
+                o["email"].as_str().or(o["name"].as_str()).unwrap_or(""),
+                o["current"]["bytes"],
+                o["versions"]["bytes"],
+                o["trash"]["bytes"]
+            );
+        }
+    }
+    println!("day         uploads       bytes  downloads       bytes");
+    for d in r["days"].as_array().into_iter().flatten() {
+        println!(
+            "{}  {:>7} {:>11}  {:>9} {:>11}",
+            d["day"].as_str().unwrap_or(""),
+            d["uploads"],
+            d["upload_bytes"],
+            d["downloads"],
+            d["download_bytes"]
+        );
+    }
+}
+
 async fn client_command(cli: Cli) -> Result<(), String> {
     let progress = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut c = Client::open(cli.server, progress)?;
@@ -602,6 +859,7 @@ async fn client_command(cli: Cli) -> Result<(), String> {
         Command::Serve { .. }
         | Command::Openapi
         | Command::Fsck { .. }
+        | Command::Reindex { .. }
         | Command::RotateKek { .. } => {
             unreachable!("handled in main")
         }
@@ -911,7 +1169,6 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             platform,
             command,
         } => {
-            use reqwest::Method;
             let owner = match (&team, platform) {
                 (Some(t), _) => serde_json::json!({ "team_id": t }),
                 (None, true) => serde_json::json!({ "platform": true }),
@@ -1031,7 +1288,6 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Group { team, command } => {
-            use reqwest::Method;
             let command = command.unwrap_or(GroupCommand::Mine);
             let base = match team {
                 Some(t) => format!("/teams/{t}/groups"),
@@ -1110,7 +1366,6 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Invite { command } => {
-            use reqwest::Method;
             let token_of = |link: &str| match link.find("token=") {
                 Some(i) => link[i + "token=".len()..].to_owned(),
                 None => link.to_owned(),
@@ -1207,7 +1462,6 @@ async fn client_command(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Team { command } => {
-            use reqwest::Method;
             let command = command.unwrap_or(TeamCommand::Mine);
             let out = match &command {
                 TeamCommand::Mine => c.call(Method::GET, "/teams", None).await?,
@@ -1295,6 +1549,251 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                     out["space_id"].as_str().unwrap_or("")
                 );
             }
+        }
+        Command::Search {
+            query,
+            types,
+            exts,
+            tags,
+            fields,
+            folder,
+            owner,
+            team,
+            min_size,
+            max_size,
+            modified_after,
+            modified_before,
+            sort,
+            desc,
+            asc,
+            limit,
+            cursor,
+        } => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            if !query.is_empty() {
+                q.append_pair("q", &query.join(" "));
+            }
+            for (key, values) in [
+                ("type", &types),
+                ("ext", &exts),
+                ("tag", &tags),
+                ("field", &fields),
+            ] {
+                for v in values {
+                    q.append_pair(key, v);
+                }
+            }
+            for (key, value) in [
+                ("folder", folder),
+                ("owner", owner),
+                ("team", team),
+                ("min_size", min_size.map(|n| n.to_string())),
+                ("max_size", max_size.map(|n| n.to_string())),
+                ("modified_after", modified_after),
+                ("modified_before", modified_before),
+                ("sort", sort),
+                ("desc", (desc || asc).then(|| desc.to_string())),
+                ("limit", limit.map(|n| n.to_string())),
+                ("cursor", cursor),
+            ] {
+                if let Some(v) = value {
+                    q.append_pair(key, &v);
+                }
+            }
+            let page = c
+                .call(Method::GET, &format!("/search?{}", q.finish()), None)
+                .await?;
+            if cli.json {
+                print(&page);
+            } else {
+                for f in page["files"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {:>12}  {}  {}",
+                        f["id"].as_str().unwrap_or(""),
+                        f["size"],
+                        f["updated_at"].as_str().unwrap_or(""),
+                        f["name"].as_str().unwrap_or("")
+                    );
+                }
+                if let Some(next) = page["next_cursor"].as_str() {
+                    println!("more: --cursor {next}");
+                }
+            }
+        }
+        Command::Tag { team, command } => {
+            let out = match command.unwrap_or(TagCommand::List) {
+                TagCommand::List => {
+                    let path = match &team {
+                        Some(t) => format!("/tags?team_id={}", cli::encode(t)),
+                        None => "/tags".to_owned(),
+                    };
+                    c.call(Method::GET, &path, None).await?
+                }
+                TagCommand::Create { name, colour } => {
+                    let mut body = serde_json::json!({ "name": name });
+                    if let Some(c) = colour {
+                        body["colour"] = c.into();
+                    }
+                    if let Some(t) = &team {
+                        body["team_id"] = t.clone().into();
+                    }
+                    c.call(Method::POST, "/tags", Some(body)).await?
+                }
+                TagCommand::Show { id } => {
+                    c.call(Method::GET, &format!("/tags/{}", cli::encode(&id)), None)
+                        .await?
+                }
+                TagCommand::Update {
+                    id,
+                    name,
+                    colour,
+                    no_colour,
+                } => {
+                    let mut body = serde_json::json!({});
+                    if let Some(n) = name {
+                        body["name"] = n.into();
+                    }
+                    if no_colour {
+                        body["colour"] = serde_json::Value::Null;
+                    } else if let Some(c) = colour {
+                        body["colour"] = c.into();
+                    }
+                    c.call(
+                        Method::PATCH,
+                        &format!("/tags/{}", cli::encode(&id)),
+                        Some(body),
+                    )
+                    .await?
+                }
+                TagCommand::Delete { id } => {
+                    c.call(Method::DELETE, &format!("/tags/{}", cli::encode(&id)), None)
+                        .await?;
+                    serde_json::json!({ "deleted": id })
+                }
+                TagCommand::Add { id, files, folders }
+                | TagCommand::Remove { id, files, folders }
+                    if files.is_empty() && folders.is_empty() =>
+                {
+                    return Err(format!("give --file or --folder for tag {id}"));
+                }
+                TagCommand::Add { id, files, folders } => {
+                    c.call(
+                        Method::POST,
+                        &format!("/tags/{}/add", cli::encode(&id)),
+                        Some(serde_json::json!({ "files": files, "folders": folders })),
+                    )
+                    .await?
+                }
+                TagCommand::Remove { id, files, folders } => {
+                    c.call(
+                        Method::POST,
+                        &format!("/tags/{}/remove", cli::encode(&id)),
+                        Some(serde_json::json!({ "files": files, "folders": folders })),
+                    )
+                    .await?
+                }
+                TagCommand::Items { id } => {
+                    c.call(
+                        Method::GET,
+                        &format!("/tags/{}/items", cli::encode(&id)),
+                        None,
+                    )
+                    .await?
+                }
+            };
+            if cli.json {
+                print(&out);
+            } else if let Some(tags) = out["tags"].as_array() {
+                for t in tags {
+                    println!(
+                        "{}  {}  {} files, {} folders",
+                        t["id"].as_str().unwrap_or(""),
+                        t["name"].as_str().unwrap_or(""),
+                        t["files"],
+                        t["folders"]
+                    );
+                }
+            } else {
+                print(&out);
+            }
+        }
+        Command::Stats {
+            team,
+            days,
+            from,
+            to,
+        } => {
+            let q = query_string([
+                ("team", team),
+                ("days", days.map(|d| d.to_string())),
+                ("from", from),
+                ("to", to),
+            ]);
+            let report = c.call(Method::GET, &format!("/stats?{q}"), None).await?;
+            print_stats(&report, cli.json);
+        }
+        Command::Activity {
+            file,
+            folder,
+            action,
+            actor,
+            since,
+            until,
+            limit,
+            after,
+        } => {
+            let base = match (&file, &folder) {
+                (Some(f), _) => format!("/files/{}/activity", cli::encode(f)),
+                (None, Some(d)) => format!("/folders/{}/activity", cli::encode(d)),
+                (None, None) => return Err("give --file or --folder".into()),
+            };
+            let q = query_string([
+                ("action", action),
+                ("actor", actor),
+                ("since", since),
+                ("until", until),
+                ("limit", limit.map(|n| n.to_string())),
+                ("after", after),
+            ]);
+            let page = c.call(Method::GET, &format!("{base}?{q}"), None).await?;
+            if cli.json {
+                print(&page);
+            } else {
+                for e in page["entries"].as_array().into_iter().flatten() {
+                    let who = e["actor"]["name"]
+                        .as_str()
+                        .or(e["actor"]["id"].as_str())
+                        .unwrap_or("anonymous");
+                    println!(
+                        "{}  {:<22} {} {}  by {}{}",
+                        e["time"].as_str().unwrap_or(""),
+                        e["action"].as_str().unwrap_or(""),
+                        e["resource"]["type"].as_str().unwrap_or(""),
+                        e["resource"]["id"].as_str().unwrap_or(""),
+                        who,
+                        match e["outcome"].as_str() {
+                            Some("success") | None => String::new(),
+                            Some(o) => format!("  ({o})"),
+                        }
+                    );
+                }
+                if let Some(next) = page["next"].as_str() {
+                    println!("more: --after {next}");
+                }
+            }
+        }
+        Command::Admin {
+            command: AdminCommand::Stats { days, from, to },
+        } => {
+            let q = query_string([
+                ("days", days.map(|d| d.to_string())),
+                ("from", from),
+                ("to", to),
+            ]);
+            let report = c
+                .call(Method::GET, &format!("/admin/stats?{q}"), None)
+                .await?;
+            print_stats(&report, cli.json);
         }
         Command::Links => {
             let links = c.links().await?;
@@ -1423,7 +1922,9 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 AdminCommand::Quota { id, bytes, files } => {
                     c.admin_quota(id, *bytes, *files).await?
                 }
-                AdminCommand::Usage { .. } => unreachable!("handled above"),
+                AdminCommand::Usage { .. } | AdminCommand::Stats { .. } => {
+                    unreachable!("handled above")
+                }
             };
             if cli.json {
                 print(&out);
@@ -1538,6 +2039,19 @@ fn main() -> ExitCode {
                         report.damage.len()
                     ));
                 }
+                Ok(())
+            }
+            Command::Reindex { config } => {
+                let config =
+                    Config::load(config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+                let app = strongroom::app::App::build(config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let report = app.search.reindex().await.map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
                 Ok(())
             }
             Command::RotateKek { config } => {

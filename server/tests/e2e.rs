@@ -997,6 +997,83 @@ async fn command_line_client() {
         "{out}{err}"
     );
 
+    // Organize and find from the command line: tags, search, statistics, a file's history, and
+    // the operator's reindex (run next to the live server).
+    let minutes = home.path().join("minutes.md");
+    std::fs::write(&minutes, "quarterly budget review\n").unwrap();
+    let (ok, out, err) = sr(&["upload", minutes.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let doc = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = sr(&["tag", "create", "Urgent", "--colour", "#ff0000"]);
+    assert!(ok, "{out}{err}");
+    let tag = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out, err) = sr(&["tag", "add", &tag, "--file", &doc]);
+    assert!(ok && out.contains("\"changed\": 1"), "{out}{err}");
+    let (ok, _, err) = sr(&["tag", "add", &tag]);
+    assert!(!ok && err.contains("--file or --folder"), "{err}");
+    let (ok, out, _) = sr(&["tag"]);
+    assert!(ok && out.contains("Urgent"), "{out}");
+    let (ok, out, _) = sr(&["tag", "items", &tag]);
+    assert!(ok && out.contains(&doc), "{out}");
+    let (ok, out, err) = sr(&["search", "budget"]);
+    assert!(
+        ok && out.contains("minutes.md") && !out.contains("notes.txt"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = sr(&["search", "--tag", &tag, "--ext", "md"]);
+    assert!(ok && out.contains(&doc), "{out}{err}");
+    let (ok, _, err) = sr(&["search", "\"unbalanced"]);
+    assert!(!ok && err.contains("400"), "{err}");
+    let (ok, out, err) = sr(&["stats", "--days", "3"]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["days"].as_array().unwrap().len(), 3, "{report}");
+    assert!(out.contains("\"md\""), "{out}");
+    let (ok, _, err) = sr(&["stats", "--days", "0"]);
+    assert!(!ok && err.contains("400"), "{err}");
+    let mut history = String::new();
+    for _ in 0..100 {
+        let (ok, out, err) = sr(&["activity", "--file", &doc]);
+        assert!(ok, "{err}");
+        history = out;
+        if history.contains("file.uploaded") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(history.contains("file.uploaded"), "{history}");
+    let reindex = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .arg("reindex")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STRONGROOM_DATA_DIR", s.data.as_ref().unwrap().path())
+        .env("STRONGROOM_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&reindex.stdout).into_owned();
+    assert!(
+        reindex.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&reindex.stderr)
+    );
+    let done: Value = serde_json::from_str(&said).unwrap();
+    assert!(
+        done["files"].as_u64().unwrap() >= 1 && done["with_content"].as_u64().unwrap() >= 1,
+        "{done}"
+    );
+    let (ok, out, _) = sr(&["search", "budget"]);
+    assert!(ok && out.contains("minutes.md"), "{out}");
+    let (ok, _, err) = sr(&["tag", "remove", &tag, "--file", &doc]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = sr(&["tag", "delete", &tag]);
+    assert!(ok, "{err}");
+
     // Accounts from the command line: change one's password; administrators disable, enable
     // and reset accounts.
     let run = |config: &std::path::Path, env: &[(&str, &str)], args: &[&str]| {

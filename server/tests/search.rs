@@ -20,24 +20,6 @@ on_both_databases!(
     tags_and_fields_organize_and_filter,
 );
 
-async fn put(h: &Harness, token: &str, folder: Option<&str>, name: &str, body: &str) -> String {
-    let uri = match folder {
-        Some(f) => format!("/files?name={}&folder_id={f}", urlencode(name)),
-        None => format!("/files?name={}", urlencode(name)),
-    };
-    let r = h
-        .send(
-            Request::post(uri)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                .body(Body::from(body.to_owned()))
-                .unwrap(),
-        )
-        .await;
-    assert!(r.status.is_success(), "{} {}", r.status, r.body);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -82,24 +64,18 @@ async fn search_finds_only_what_the_caller_may_read(backend: Backend) {
     let (ann, _) = h.user("ann@example.com").await;
     let (bob, _) = h.user("bob@example.com").await;
     let (carl, _) = h.user("carl@example.com").await;
-    put(&h, &ann, None, "budget 2026.txt", "the quarterly forecast").await;
-    put(&h, &ann, None, "private.txt", "a secret forecast").await;
+    h.put_text(&ann, None, "budget 2026.txt", "the quarterly forecast")
+        .await;
+    h.put_text(&ann, None, "private.txt", "a secret forecast")
+        .await;
     let shared = folder(&h, &ann, None, "shared").await;
     let deep = folder(&h, &ann, Some(&shared), "deep").await;
-    put(&h, &ann, Some(&deep), "plan.txt", "the forecast plan").await;
-    let expiring = put(&h, &ann, None, "soon gone.txt", "forecast until tomorrow").await;
-    let r = h
-        .call(
-            Method::POST,
-            "/teams",
-            Some(&ann),
-            Some(json!({ "name": "Atlas" })),
-        )
+    h.put_text(&ann, Some(&deep), "plan.txt", "the forecast plan")
         .await;
-    let (team, space) = (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["space_id"].as_str().unwrap().to_owned(),
-    );
+    let expiring = h
+        .put_text(&ann, None, "soon gone.txt", "forecast until tomorrow")
+        .await;
+    let (team, space) = h.team(&ann, "Atlas").await;
     let r = h
         .call(
             Method::PUT,
@@ -109,15 +85,15 @@ async fn search_finds_only_what_the_caller_may_read(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    put(
-        &h,
+    h.put_text(
         &ann,
         Some(&space),
         "team forecast.txt",
         "forecast for the team",
     )
     .await;
-    put(&h, &bob, None, "bob's forecast.txt", "bob forecasts too").await;
+    h.put_text(&bob, None, "bob's forecast.txt", "bob forecasts too")
+        .await;
     for (on, body) in [
         (
             format!("/folders/{shared}/grants"),
@@ -214,7 +190,7 @@ async fn bad_queries_are_problem_documents(backend: Backend) {
         return;
     };
     let (ann, _) = h.user("ann@example.com").await;
-    put(&h, &ann, None, "a.txt", "words").await;
+    h.put_text(&ann, None, "a.txt", "words").await;
     let long = format!("q={}", "x".repeat(501));
     for query in [
         "q=%22unbalanced",
@@ -270,10 +246,13 @@ async fn names_and_content_in_any_script_are_found(backend: Backend) {
         return;
     };
     let (ann, _) = h.user("ann@example.com").await;
-    put(&h, &ann, None, "Café crème.txt", "un menu pour l'été").await;
-    put(&h, &ann, None, "東京レポート.md", "東京 の 報告書").await;
-    put(&h, &ann, None, "تقرير سنوي.txt", "مرحبا بالعالم").await;
-    put(&h, &ann, None, "ÜBER.txt", "Straße").await;
+    h.put_text(&ann, None, "Café crème.txt", "un menu pour l'été")
+        .await;
+    h.put_text(&ann, None, "東京レポート.md", "東京 の 報告書")
+        .await;
+    h.put_text(&ann, None, "تقرير سنوي.txt", "مرحبا بالعالم")
+        .await;
+    h.put_text(&ann, None, "ÜBER.txt", "Straße").await;
     assert_eq!(names(&h, &ann, &q("café")).await, ["Café crème.txt"]);
     assert_eq!(names(&h, &ann, &q("CRÈME")).await, ["Café crème.txt"]);
     assert_eq!(names(&h, &ann, &q("été")).await, ["Café crème.txt"]);
@@ -298,7 +277,9 @@ async fn content_follows_versions_and_restores(backend: Backend) {
         return;
     };
     let (ann, _) = h.user("ann@example.com").await;
-    let id = put(&h, &ann, None, "doc.txt", "alpha release notes").await;
+    let id = h
+        .put_text(&ann, None, "doc.txt", "alpha release notes")
+        .await;
     let binary = h
         .send(
             Request::post("/files?name=blob.bin")
@@ -361,7 +342,10 @@ async fn tags_and_fields_organize_and_filter(backend: Backend) {
         .iter()
         .enumerate()
     {
-        ids.push(put(&h, &ann, Some(&dir), name, &format!("contract number {i}")).await);
+        ids.push(
+            h.put_text(&ann, Some(&dir), name, &format!("contract number {i}"))
+                .await,
+        );
     }
     // A tag, applied in bulk to files and the folder.
     let r = h
@@ -490,18 +474,7 @@ async fn tags_and_fields_organize_and_filter(backend: Backend) {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // A team's schema decides what its files may carry.
-    let r = h
-        .call(
-            Method::POST,
-            "/teams",
-            Some(&ann),
-            Some(json!({ "name": "Legal" })),
-        )
-        .await;
-    let (team, space) = (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["space_id"].as_str().unwrap().to_owned(),
-    );
+    let (team, space) = h.team(&ann, "Legal").await;
     let r = h
         .call(
             Method::PUT,
@@ -514,7 +487,7 @@ async fn tags_and_fields_organize_and_filter(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let doc = put(&h, &ann, Some(&space), "nda.txt", "terms").await;
+    let doc = h.put_text(&ann, Some(&space), "nda.txt", "terms").await;
     for bad in [
         json!({ "stage": "maybe" }),
         json!({ "other": 1 }),

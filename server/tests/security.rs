@@ -21,6 +21,8 @@ on_both_databases!(
     answers_do_not_reveal_accounts,
     passwords_change_and_administrators_manage_accounts,
     rate_limits_and_security_headers_reach_the_client,
+    forged_forwarded_for_does_not_dodge_limits,
+    failed_logins_name_the_targeted_account,
     audit_tampering_is_found_by_verify,
 );
 
@@ -751,6 +753,112 @@ async fn rate_limits_and_security_headers_reach_the_client(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// `X-Forwarded-For` names the client only through trusted proxies, and then by the entry the
+/// nearest untrusted hop cannot write: random left-most values do not dodge the per-IP limit.
+async fn forged_forwarded_for_does_not_dodge_limits(backend: Backend) {
+    // The harness's requests come from 127.0.0.1 (no socket).
+    for (proxies, limited_client) in [
+        (vec!["127.0.0.1".to_owned()], "198.51.100.7"),
+        (vec!["10.0.0.0/8".to_owned()], "127.0.0.1"),
+        (Vec::new(), "198.51.100.7"),
+    ] {
+        let Some(h) = harness_with(backend, 1 << 20, |c| {
+            c.http.rate_limit_per_ip = 5;
+            c.http.trust_forwarded_for = true;
+            c.http.trusted_proxies = proxies.clone();
+        })
+        .await
+        else {
+            return;
+        };
+        let mut statuses = Vec::new();
+        for i in 0..8 {
+            let r = h
+                .send(
+                    Request::get("/healthz")
+                        .header("x-forwarded-for", format!("203.0.113.{i}, 198.51.100.7"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            statuses.push(r.status);
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+            5,
+            "{proxies:?}: {statuses:?}"
+        );
+        // Another client behind the proxy has a budget of its own, unless the header was not
+        // believed at all.
+        let r = h
+            .send(
+                Request::get("/healthz")
+                    .header("x-forwarded-for", "198.51.100.8")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let own_budget = limited_client != "127.0.0.1";
+        assert_eq!(r.status == StatusCode::OK, own_budget, "{proxies:?}");
+    }
+}
+
+/// A failed login's audit event names the account it was aimed at (its id, and the address
+/// tried), so an attack on one account shows in its trail; the answer stays the same.
+async fn failed_logins_name_the_targeted_account(backend: Backend) {
+    let Some(h) = harness(backend, 1 << 20).await else {
+        return;
+    };
+    let admin = h.admin_token().await;
+    let (ann, _) = h.user("ann@example.com").await;
+    let ann_id = h.call(Method::GET, "/me", Some(&ann), None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (known, _) = login(&h, "Ann@Example.com", "wrong password here").await;
+    let (unknown, _) = login(&h, "ghost@example.com", "wrong password here").await;
+    assert_eq!(
+        (known, unknown),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    drain(&h).await;
+    let r = h
+        .call(
+            Method::GET,
+            "/audit?action=auth.login.failed",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let events: Vec<&Value> = r.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rec| &rec["event"])
+        .collect();
+    let seen: Vec<(&str, &str, bool)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["resource"]["id"].as_str().unwrap(),
+                e["attributes"]["email"].as_str().unwrap(),
+                e["attributes"]["known"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        // Newest first.
+        [
+            ("-", "ghost@example.com", false),
+            (ann_id.as_str(), "ann@example.com", true)
+        ],
+        "{events:?}"
+    );
+    assert!(!r.body.to_string().contains("wrong password here"));
 }
 
 /// Publishes everything in the outbox to the audit log (the harness runs no background relay).

@@ -255,10 +255,15 @@ impl Accounts {
         let ok = verify_password(password.to_owned(), hash).await?
             && found
             && row.as_ref().is_some_and(|u| u.disabled_at.is_none());
-        let Some(UserRecord { id, is_admin, .. }) = row.filter(|_| ok) else {
+        let Some(UserRecord { id, is_admin, .. }) = row.clone().filter(|_| ok) else {
             self.guard.metrics.auth_failures.inc();
+            // The targeted account is named (its id when it exists, the address tried either
+            // way), so that attacks on one account show in its audit trail; never the password.
+            let target = row.as_ref().map_or("-", |u| u.id.as_str());
             let event = ctx
-                .event("auth.login.failed", "user", "-")
+                .event("auth.login.failed", "user", target)
+                .attr("email", email_norm.as_str())
+                .attr("known", found)
                 .outcome(Outcome::Failure)
                 .build()?;
             self.guard.record(&event).await?;

@@ -204,7 +204,7 @@ impl Fields {
             }
             other => other?,
         }
-        self.files.get(ctx, &file.id).await
+        self.files.meta(ctx, &file.id).await
     }
 
     /// A team's field schema (empty: none), for its members.

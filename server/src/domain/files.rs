@@ -277,6 +277,7 @@ impl Files {
         let now = self.guard.now();
         let event = ctx
             .event("file.uploaded", "file", &id)
+            .attr("owner", owner.as_str())
             .attr("name", name.as_str())
             .attr("size", stored.size)
             .attr("sha256", stored.sha256.as_str())
@@ -435,6 +436,13 @@ impl Files {
         } else {
             Vec::new()
         };
+        self.guard
+            .record_read(
+                ctx.event("folder.listed", "folder", &folder)
+                    .attr("files", files.len())
+                    .attr("folders", folders.len()),
+            )
+            .await?;
         Ok(Page {
             folders,
             files,
@@ -442,8 +450,18 @@ impl Files {
         })
     }
 
-    /// A file's metadata.
+    /// A file's metadata, the read recorded (`file.viewed`) unless read events are off.
     pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<FileMeta> {
+        let file = self.meta(ctx, id).await?;
+        self.guard
+            .record_read(ctx.event("file.viewed", "file", &file.id))
+            .await?;
+        Ok(file)
+    }
+
+    /// A file's metadata with its tags and fields, after authorizing `read` (no event: for
+    /// answers to a change).
+    pub(super) async fn meta(&self, ctx: &Ctx, id: &str) -> Result<FileMeta> {
         let mut file = self.authorize_on(ctx, "read", id).await?;
         self.label(std::slice::from_mut(&mut file)).await?;
         Ok(file)
@@ -565,6 +583,7 @@ impl Files {
         };
         let event = ctx
             .event("file.downloaded", "file", &file.id)
+            .attr("owner", file.owner_id.as_str())
             .attr(
                 "bytes",
                 range.as_ref().map_or(file.size, |r| r.end - r.start),

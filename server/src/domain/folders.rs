@@ -241,10 +241,14 @@ impl Folders {
         Ok(record.into())
     }
 
-    /// A folder's metadata.
+    /// A folder's metadata, the read recorded (`folder.viewed`) unless read events are off.
     pub async fn get(&self, ctx: &Ctx, id: &str) -> Result<Folder> {
         let nodes = self.authorize_on(ctx, "read", id).await?;
-        self.load(&nodes[0].id).await
+        let folder = self.load(&nodes[0].id).await?;
+        self.guard
+            .record_read(ctx.event("folder.viewed", "folder", &folder.id))
+            .await?;
+        Ok(folder)
     }
 
     /// Subfolders of `parent` ('' = the owner's root), by name.

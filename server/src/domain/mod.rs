@@ -3,6 +3,7 @@
 //! authorizes, validates, acts and records its audit event; none knows about HTTP or the app.
 
 pub mod accounts;
+pub mod activity;
 pub mod diff;
 pub mod extract;
 pub mod fields;
@@ -19,6 +20,7 @@ pub mod metering;
 pub mod names;
 pub mod query;
 pub mod search;
+pub mod stats;
 pub mod tags;
 pub mod teams;
 pub mod trash;
@@ -193,6 +195,8 @@ pub struct Guard {
     /// Where a caller's groups, team roles and attributes are read for decisions on the
     /// platform and on accounts.
     pub memberships: Arc<crate::store::DynGrantStore>,
+    /// Whether reads of metadata and listings are recorded (`events.read_events`).
+    pub read_events: bool,
 }
 
 impl Guard {
@@ -207,6 +211,14 @@ impl Guard {
     /// Now, in microseconds since the epoch.
     pub fn now(&self) -> i64 {
         self.clock.now_micros()
+    }
+
+    /// Records a read of metadata or a listing, unless the operator turned read events off.
+    pub async fn record_read(&self, event: EventDraft) -> Result<()> {
+        if self.read_events {
+            self.record(&event.build()?).await?;
+        }
+        Ok(())
     }
 
     /// Records an event that changes no row.

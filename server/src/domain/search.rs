@@ -86,6 +86,22 @@ pub struct Search {
     guard: Guard,
 }
 
+/// What [`Search::reindex`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Reindexed {
+    /// Files whose index entry was rewritten.
+    pub files: u64,
+    /// Of them, those with content words (text-like files).
+    pub with_content: u64,
+    /// Files deleted while the walk went by.
+    pub gone: u64,
+    /// Files whose stored content could not be read (their entry was left as it was).
+    pub unreadable: u64,
+}
+
+/// Files one reindex step reads the ids of.
+const REINDEX_BATCH: u32 = 500;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
     /// Sort and direction it belongs to.
@@ -181,6 +197,69 @@ pub fn field_filter(text: &str) -> Result<FieldFilter> {
 }
 
 impl Search {
+    /// Rewrites every file's index entry from what is stored: the name folded again and the
+    /// words of its current content extracted again (operators run it after changing
+    /// `search.content_bytes`, or to repair the index). Each file is one transaction, so
+    /// servers may keep running; a file that gets a new version while its words are read is
+    /// read again.
+    pub async fn reindex(&self) -> Result<Reindexed> {
+        let mut done = Reindexed::default();
+        let mut after: Option<String> = None;
+        loop {
+            let ids = self.index.file_ids(after.as_deref(), REINDEX_BATCH).await?;
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
+            for id in &ids {
+                self.reindex_one(id, &mut done).await?;
+            }
+            after = Some(last);
+        }
+        tracing::info!(
+            files = done.files,
+            with_content = done.with_content,
+            gone = done.gone,
+            unreadable = done.unreadable,
+            "search index rebuilt"
+        );
+        Ok(done)
+    }
+
+    async fn reindex_one(&self, id: &str, done: &mut Reindexed) -> Result<()> {
+        for _ in 0..3 {
+            let Some(f) = self.files.store.get(id).await? else {
+                done.gone += 1;
+                return Ok(());
+            };
+            let words = match self
+                .files
+                .words_of_blob(&f.blob_key, &f.content_type, &f.name, f.size)
+                .await
+            {
+                Ok(words) => words,
+                Err(e) => {
+                    tracing::warn!(file = %id, error = %e, "reindex: content unreadable, entry kept");
+                    done.unreadable += 1;
+                    return Ok(());
+                }
+            };
+            if !self.index.reindex(id, &words).await? {
+                done.gone += 1;
+                return Ok(());
+            }
+            // A version that landed meanwhile wrote its own words first; ours would be older.
+            match self.files.store.get(id).await? {
+                Some(now) if now.blob_key != f.blob_key => continue,
+                _ => {
+                    done.files += 1;
+                    done.with_content += u64::from(!words.is_empty());
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Over the index and the share store, authorizing through the file and folder services.
     pub fn new(
         index: Arc<DynSearchIndex>,
@@ -409,6 +488,18 @@ impl Search {
             }
         }
         self.files.label(&mut found).await?;
+        // The query's words are not recorded: they can say more than the caller would want
+        // kept; its size and the answer's are.
+        self.guard
+            .record_read(
+                ctx.event("search.performed", "search", "")
+                    .attr(
+                        "query_chars",
+                        r.q.as_deref().map_or(0, |q| q.chars().count()),
+                    )
+                    .attr("results", found.len()),
+            )
+            .await?;
         Ok(SearchPage {
             files: found,
             next_cursor,

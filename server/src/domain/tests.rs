@@ -249,6 +249,7 @@ fn world() -> World {
         metrics: Metrics::new(),
         denials: Arc::new(DenialAggregator::new(60, 100)),
         memberships: store.clone(),
+        read_events: true,
     };
     let blobs = Blobs::open("memory://", &StorageConfig::default()).unwrap();
     let mut verifier = FileKeys::with_algorithm(Algorithm::Blake3Keyed);

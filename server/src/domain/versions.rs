@@ -102,6 +102,7 @@ impl Files {
         let file = self.authorize_on(ctx, "write", file_id).await?;
         let event = ctx
             .event("file.versioned", "file", &file.id)
+            .attr("owner", file.owner_id.as_str())
             .attr("version", file.version + 1)
             .attr("size", content.size)
             .attr("sha256", content.sha256.as_str())

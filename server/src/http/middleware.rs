@@ -31,28 +31,27 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
-fn client_ip(req: &Request, trust_forwarded: bool) -> IpAddr {
-    if trust_forwarded {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    req.extensions()
+fn client_ip(req: &Request, proxies: &super::forwarded::Proxies) -> IpAddr {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    // Several header lines are one list, in order.
+    let lines: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let joined = lines.join(",");
+    proxies.client(peer, (!lines.is_empty()).then_some(joined.as_str()))
 }
 
 /// See the module docs.
 pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
-    let ip = client_ip(&req, app.config.http.trust_forwarded_for);
+    let ip = client_ip(&req, &app.proxies);
     let method = req.method().as_str().to_owned();
     let route = req
         .extensions()

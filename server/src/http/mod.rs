@@ -1,11 +1,13 @@
 //! The HTTP layer: thin handlers over `domain`, one module per resource, plus middleware.
 
 mod accounts;
+mod activity;
 mod admin;
 mod caller;
 mod fields;
 mod files;
 mod folders;
+pub mod forwarded;
 mod grants;
 mod groups;
 mod invitations;
@@ -14,6 +16,7 @@ mod middleware;
 mod ops;
 pub mod problem;
 mod search;
+mod stats;
 mod tags;
 mod teams;
 mod trash;
@@ -172,6 +175,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(fields::change))
         .routes(routes!(fields::schema, fields::set_schema))
         .routes(routes!(search::search))
+        .routes(routes!(stats::mine))
+        .routes(routes!(stats::platform))
+        .routes(routes!(activity::file))
+        .routes(routes!(activity::folder))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -61,7 +61,8 @@ macro_rules! on_db {
 }
 
 /// Runs one write and its audit event in one transaction: the statements of `$body` (which see
-/// the transaction as `$tx`) and the outbox row commit together, or neither does.
+/// the transaction as `$tx`) and the outbox row commit together, or neither does; so does the
+/// event's bump of `daily_activity` ([`crate::store::stats::tally`]).
 macro_rules! in_tx_with_event {
     ($db:expr, $event:expr, |$tx:ident| $body:expr) => {
         $crate::store::db::on_db!($db, pool, outbox => {
@@ -69,6 +70,25 @@ macro_rules! in_tx_with_event {
             let mut $tx = $crate::store::db::BeginWrite::begin_write(pool).await?;
             let _ = $body;
             outbox.enqueue(&mut $tx, $event).await?;
+            // Uploads and downloads per day are counted with the event that reports them.
+            if let Some(t) = $crate::store::stats::tally($event) {
+                sqlx::query(
+                    "INSERT INTO daily_activity (day, owner_id, uploads, upload_bytes, downloads, download_bytes) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (day, owner_id) DO UPDATE SET \
+                     uploads = daily_activity.uploads + excluded.uploads, \
+                     upload_bytes = daily_activity.upload_bytes + excluded.upload_bytes, \
+                     downloads = daily_activity.downloads + excluded.downloads, \
+                     download_bytes = daily_activity.download_bytes + excluded.download_bytes",
+                )
+                .bind(t.day)
+                .bind(t.owner_id)
+                .bind(t.counts.uploads.min(i64::MAX as u64) as i64)
+                .bind(t.counts.upload_bytes.min(i64::MAX as u64) as i64)
+                .bind(t.counts.downloads.min(i64::MAX as u64) as i64)
+                .bind(t.counts.download_bytes.min(i64::MAX as u64) as i64)
+                .execute(&mut *$tx)
+                .await?;
+            }
             $tx.commit().await?;
         })
     };

@@ -7,7 +7,7 @@
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
 //! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), tags ([`TagStore`]), fields ([`FieldStore`]), the search index ([`SearchIndex`]), webhooks ([`WebhookStore`]), chunks
-//! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]) and events that change no
+//! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]), statistics ([`stats::StatsStore`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
 //! contract tests in [`conformance`] (see `docs/architecture.md`).
@@ -25,6 +25,7 @@ mod links;
 mod memory;
 pub mod search;
 mod sql;
+pub mod stats;
 mod tags;
 mod teams;
 pub mod usage;
@@ -57,6 +58,7 @@ pub use links::{DynLinkStore, LinkKey, LinkRecord, LinkStore, Listed, NewLink, R
 pub use memory::MemoryStore;
 pub use search::{DynSearchIndex, SearchIndex, SearchQuery};
 pub use sql::SqlStore;
+pub use stats::{DynStatsStore, StatsStore};
 pub use tags::{DynTagStore, Item, TagRecord, TagStore, TagUse};
 pub use teams::{
     DynTeamStore, HandOver, Membership, TeamContent, TeamMemberRecord, TeamRecord, TeamStore,

@@ -210,6 +210,49 @@ impl Harness {
         (r.body["access_token"].as_str().unwrap().to_owned(), r.body)
     }
 
+    /// Uploads `body` as a text file named `name` (into `folder`, or the root); its id.
+    pub async fn put_text(
+        &self,
+        token: &str,
+        folder: Option<&str>,
+        name: &str,
+        body: &str,
+    ) -> String {
+        let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let uri = match folder {
+            Some(f) => format!("/files?name={name}&folder_id={f}"),
+            None => format!("/files?name={name}"),
+        };
+        let r = self
+            .send(
+                Request::post(uri)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .body(Body::from(body.to_owned()))
+                    .unwrap(),
+            )
+            .await;
+        assert!(r.status.is_success(), "{} {}", r.status, r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a team with `token`'s account as its admin: its id and its space's.
+    pub async fn team(&self, token: &str, name: &str) -> (String, String) {
+        let r = self
+            .call(
+                Method::POST,
+                "/teams",
+                Some(token),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (
+            r.body["id"].as_str().unwrap().to_owned(),
+            r.body["space_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
     pub async fn upload(&self, token: &str, name: &str, bytes: &[u8]) -> Reply {
         let req = Request::post(format!("/files?name={name}"))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))

@@ -9,6 +9,7 @@ mod chunks;
 mod groups;
 mod invitations;
 mod organize;
+mod stats;
 mod teams;
 mod trash;
 mod tree;
@@ -19,6 +20,7 @@ pub use chunks::chunks_contract;
 pub use groups::{groups_contract, team_groups_contract};
 pub use invitations::invitations_contract;
 pub use organize::{fields_contract, search_contract, tags_contract};
+pub use stats::stats_contract;
 pub use teams::{team_hand_over_contract, teams_contract};
 pub use trash::trash_contract;
 pub use tree::{
@@ -715,6 +717,7 @@ mod tests {
         tags_contract(mem.as_ref(), &events).await;
         fields_contract(mem.as_ref(), &events).await;
         search_contract(mem.as_ref()).await;
+        stats_contract(mem.as_ref()).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -778,6 +781,7 @@ mod tests {
         tags_contract(store.as_ref(), &events).await;
         fields_contract(store.as_ref(), &events).await;
         search_contract(store.as_ref()).await;
+        stats_contract(store.as_ref()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ mod grants;
 mod groups;
 mod invitations;
 mod organize;
+mod stats;
 mod teams;
 mod usage;
 mod versions;

@@ -566,20 +566,27 @@ fn match_sql(m: &Match, dialect: Dialect, args: &mut Args) -> String {
     }
 }
 
+/// One term: the files whose name contains it, whose content has words starting with each of
+/// its words, or with a tag or text field containing it. The indexed arms form one set of
+/// file ids (a `UNION` the planner can start from, instead of testing every file in scope);
+/// a name substring under three characters, which trigrams cannot find, is tested row by row.
 fn term_sql(term: &str, dialect: Dialect, args: &mut Args) -> String {
     let like = args.text(contains_pattern(term));
     let ws: Vec<String> = words(term).collect();
-    let mut arms = Vec::new();
+    let trigrams = term.chars().count() >= 3;
+    let mut sets = Vec::new();
+    let mut rows = Vec::new();
+    if !trigrams {
+        rows.push(format!("d.name_key LIKE {like} ESCAPE '\\'"));
+    }
     match dialect {
         Dialect::Sqlite => {
-            // Trigrams find substrings of three characters or more; shorter ones are scanned.
-            if term.chars().count() >= 3 {
+            if trigrams {
                 let p = args.text(format!("\"{}\"", term.replace('"', "\"\"")));
-                arms.push(format!(
-                    "d.doc_id IN (SELECT rowid FROM search_names WHERE search_names MATCH {p})"
+                sets.push(format!(
+                    "SELECT n.file_id FROM search_docs n WHERE n.doc_id IN \
+                     (SELECT rowid FROM search_names WHERE search_names MATCH {p})"
                 ));
-            } else {
-                arms.push(format!("d.name_key LIKE {like} ESCAPE '\\'"));
             }
             if !ws.is_empty() {
                 let q = ws
@@ -588,13 +595,18 @@ fn term_sql(term: &str, dialect: Dialect, args: &mut Args) -> String {
                     .collect::<Vec<_>>()
                     .join(" AND ");
                 let p = args.text(q);
-                arms.push(format!(
-                    "d.doc_id IN (SELECT rowid FROM search_words WHERE search_words MATCH {p})"
+                sets.push(format!(
+                    "SELECT w.file_id FROM search_docs w WHERE w.doc_id IN \
+                     (SELECT rowid FROM search_words WHERE search_words MATCH {p})"
                 ));
             }
         }
         Dialect::Postgres => {
-            arms.push(format!("d.name_key LIKE {like} ESCAPE '\\'"));
+            if trigrams {
+                sets.push(format!(
+                    "SELECT n.file_id FROM search_docs n WHERE n.name_key LIKE {like} ESCAPE '\\'"
+                ));
+            }
             if !ws.is_empty() {
                 let q = ws
                     .iter()
@@ -602,16 +614,20 @@ fn term_sql(term: &str, dialect: Dialect, args: &mut Args) -> String {
                     .collect::<Vec<_>>()
                     .join(" & ");
                 let p = args.text(q);
-                arms.push(format!("d.doc @@ to_tsquery('simple', {p})"));
+                sets.push(format!(
+                    "SELECT w.file_id FROM search_docs w WHERE w.doc @@ to_tsquery('simple', {p})"
+                ));
             }
         }
     }
-    arms.push(format!(
-        "f.id IN (SELECT ft.file_id FROM file_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name_key LIKE {like} ESCAPE '\\')"
+    sets.push(format!(
+        "SELECT ft.file_id FROM file_tags ft JOIN tags t ON t.id = ft.tag_id WHERE t.name_key LIKE {like} ESCAPE '\\'"
     ));
-    arms.push(format!(
-        "f.id IN (SELECT ff.file_id FROM file_fields ff WHERE ff.kind = 'string' AND ff.text_key LIKE {like} ESCAPE '\\')"
+    sets.push(format!(
+        "SELECT ff.file_id FROM file_fields ff WHERE ff.kind = 'string' AND ff.text_key LIKE {like} ESCAPE '\\'"
     ));
+    let mut arms = vec![format!("f.id IN ({})", sets.join(" UNION "))];
+    arms.extend(rows);
     format!("({})", arms.join(" OR "))
 }
 
