@@ -108,6 +108,8 @@ pub struct App {
     pub stats: domain::stats::Stats,
     /// Histories of files and folders.
     pub activity: domain::activity::Activity,
+    /// Failed sign-ins: delays and locks.
+    pub lockout: domain::lockout::Lockout,
     /// This process's webhook sender, if it sends.
     pub webhook_worker: Option<domain::webhooks::WebhookWorker>,
     /// The hash-chained audit log.
@@ -162,11 +164,33 @@ struct Backends {
     fields: Arc<crate::store::DynFieldStore>,
     search: Arc<crate::store::DynSearchIndex>,
     stats: Arc<crate::store::DynStatsStore>,
+    throttle: Arc<crate::store::DynThrottleStore>,
     usage: Arc<crate::store::usage::DynUsageLedger>,
     sessions: Arc<strongroom_session_store::DynSessionStore>,
     audit: Arc<strongroom_audit::DynAuditStore>,
     /// The outbox to relay from.
     outbox: Option<Arc<strongroom_audit::DynOutbox>>,
+}
+
+/// The sign-in rules of `[auth]`.
+fn lockout_rules(auth: &crate::config::AuthConfig) -> domain::lockout::LockoutRules {
+    use crate::store::throttle::Rules;
+    domain::lockout::LockoutRules {
+        account: Rules {
+            free: auth.backoff_after_failures,
+            base_secs: auth.backoff_base_secs,
+            max_secs: auth.backoff_max_secs,
+            lock_after: auth.lock_after_failures,
+            forget_after_secs: auth.forget_failures_secs,
+        },
+        ip: Rules {
+            free: auth.ip_backoff_after_failures,
+            base_secs: auth.backoff_base_secs,
+            max_secs: auth.ip_backoff_max_secs,
+            lock_after: 0,
+            forget_after_secs: auth.forget_failures_secs,
+        },
+    }
 }
 
 /// The shared state handlers receive.
@@ -271,6 +295,7 @@ impl App {
             fields: store.clone(),
             search: store.clone(),
             stats: store.clone(),
+            throttle: store.clone(),
             usage: store,
             sessions,
             audit,
@@ -421,10 +446,14 @@ impl App {
             &config.http.trusted_proxies,
         )
         .map_err(BuildError::Config)?;
-        let limiter = RateLimiter::new(
+        let mut limiter = RateLimiter::new(
             config.http.rate_limit_per_ip,
             config.http.rate_limit_per_user,
+            clock.clone(),
         );
+        if config.http.shared_rate_limits && backends.db_kind == "postgres" {
+            limiter = limiter.shared(backends.throttle.clone());
+        }
         let authz = Arc::new(authz);
         let sessions = Arc::new(sessions);
         let metrics = Metrics::new();
@@ -469,13 +498,20 @@ impl App {
             backends.tags.clone(),
             backends.fields.clone(),
         ));
+        let lockout = domain::lockout::Lockout::new(
+            backends.throttle.clone(),
+            backends.users.clone(),
+            lockout_rules(&config.auth),
+            guard.clone(),
+        );
         let accounts = domain::Accounts::new(
             backends.users.clone(),
             sessions.clone(),
             blobs.clone(),
             guard.clone(),
         )
-        .with_fields(fields);
+        .with_fields(fields)
+        .with_lockout(lockout.clone());
         let links = domain::Links::new(
             backends.links,
             files.clone(),
@@ -594,6 +630,7 @@ impl App {
             fields: fields_service,
             search,
             stats,
+            lockout,
             activity,
             audit,
             bus,

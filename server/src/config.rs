@@ -274,6 +274,22 @@ pub struct AuthConfig {
     pub keys_dir: String,
     /// Directory of extra Cedar policies (`*.cedar`) added to the built-in ones; empty: none.
     pub policy_dir: String,
+    /// Failed sign-ins in a row that lock an account until an administrator or a password
+    /// reset lifts it (0: never locked).
+    pub lock_after_failures: u32,
+    /// Failed sign-ins of an account before delays start.
+    pub backoff_after_failures: u32,
+    /// The first delay after those, in seconds; each further failure doubles it (0: no delays).
+    pub backoff_base_secs: u64,
+    /// The longest delay, in seconds.
+    pub backoff_max_secs: u64,
+    /// An account or address with no failed sign-in for this long starts again from zero (a
+    /// locked one does not), in seconds.
+    pub forget_failures_secs: u64,
+    /// Failed sign-ins from one client address (any accounts) before it gets delays too.
+    pub ip_backoff_after_failures: u32,
+    /// The longest delay for an address, in seconds.
+    pub ip_backoff_max_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -286,6 +302,13 @@ impl Default for AuthConfig {
             revocation_cache_ms: 1_000,
             keys_dir: String::new(),
             policy_dir: String::new(),
+            lock_after_failures: 20,
+            backoff_after_failures: 5,
+            backoff_base_secs: 1,
+            backoff_max_secs: 900,
+            forget_failures_secs: 86_400,
+            ip_backoff_after_failures: 100,
+            ip_backoff_max_secs: 300,
         }
     }
 }
@@ -358,6 +381,9 @@ pub struct HttpConfig {
     pub rate_limit_per_ip: u32,
     /// Requests per minute per user.
     pub rate_limit_per_user: u32,
+    /// On PostgreSQL, count the rate limits in the database, so that all servers on it enforce
+    /// one limit together (SQLite servers always count in memory).
+    pub shared_rate_limits: bool,
     /// Origins allowed by CORS (empty: none).
     pub cors_origins: Vec<String>,
     /// Take the client IP from `X-Forwarded-For` when the request comes from a trusted proxy
@@ -392,6 +418,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             rate_limit_per_ip: 1_200,
             rate_limit_per_user: 2_400,
+            shared_rate_limits: true,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
@@ -512,6 +539,31 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("STRONGROOM_AUTH_KEYS_DIR", "auth.keys_dir"),
     ("STRONGROOM_AUTH_POLICY_DIR", "auth.policy_dir"),
     (
+        "STRONGROOM_AUTH_LOCK_AFTER_FAILURES",
+        "auth.lock_after_failures",
+    ),
+    (
+        "STRONGROOM_AUTH_BACKOFF_AFTER_FAILURES",
+        "auth.backoff_after_failures",
+    ),
+    (
+        "STRONGROOM_AUTH_BACKOFF_BASE_SECS",
+        "auth.backoff_base_secs",
+    ),
+    ("STRONGROOM_AUTH_BACKOFF_MAX_SECS", "auth.backoff_max_secs"),
+    (
+        "STRONGROOM_AUTH_FORGET_FAILURES_SECS",
+        "auth.forget_failures_secs",
+    ),
+    (
+        "STRONGROOM_AUTH_IP_BACKOFF_AFTER_FAILURES",
+        "auth.ip_backoff_after_failures",
+    ),
+    (
+        "STRONGROOM_AUTH_IP_BACKOFF_MAX_SECS",
+        "auth.ip_backoff_max_secs",
+    ),
+    (
         "STRONGROOM_FILES_MAX_UPLOAD_BYTES",
         "files.max_upload_bytes",
     ),
@@ -566,6 +618,10 @@ const ENV_KEYS: &[(&str, &str)] = &[
     (
         "STRONGROOM_HTTP_RATE_LIMIT_PER_USER",
         "http.rate_limit_per_user",
+    ),
+    (
+        "STRONGROOM_HTTP_SHARED_RATE_LIMITS",
+        "http.shared_rate_limits",
     ),
     ("STRONGROOM_HTTP_CORS_ORIGINS", "http.cors_origins"),
     (
@@ -662,6 +718,12 @@ impl Config {
         }
         if self.http.max_json_bytes < 1024 {
             return bad("http.max_json_bytes must be at least 1024");
+        }
+        if self.auth.forget_failures_secs == 0 {
+            return bad("auth.forget_failures_secs must be positive");
+        }
+        if self.auth.backoff_base_secs > self.auth.backoff_max_secs {
+            return bad("auth.backoff_base_secs must not exceed auth.backoff_max_secs");
         }
         if self.auth.access_ttl_secs == 0 || self.auth.access_ttl_secs > 86_400 {
             return bad("auth.access_ttl_secs must be between 1 and 86400");
@@ -782,6 +844,7 @@ fn env_value(key: &str, value: &str) -> toml::Value {
             | "relay"
             | "open_registration"
             | "trust_forwarded_for"
+            | "shared_rate_limits"
             | "read_events"
             | "fsync"
             | "verify_downloads"
@@ -807,7 +870,8 @@ fn env_value(key: &str, value: &str) -> toml::Value {
                 | "trash_keep_days"
                 | "default_quota_files"
                 | "keep_days"
-        );
+        )
+        || last.ends_with("_failures");
     if is_bool {
         if let Ok(b) = value.parse::<bool>() {
             return toml::Value::Boolean(b);

@@ -730,6 +730,20 @@ enum AdminCommand {
         /// User id.
         id: String,
     },
+    /// Lists accounts locked after too many failed sign-ins (oldest lock first).
+    Lockouts {
+        /// The `next` of the previous page.
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Lifts an account's sign-in lock (a password reset does too).
+    Unlock {
+        /// User id.
+        id: String,
+    },
     /// Sets an account's quota; a limit left out falls back to the operator's default.
     Quota {
         /// User id.
@@ -1922,6 +1936,22 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                 AdminCommand::Quota { id, bytes, files } => {
                     c.admin_quota(id, *bytes, *files).await?
                 }
+                AdminCommand::Lockouts { after, limit } => {
+                    let q = query_string([
+                        ("after", after.clone()),
+                        ("limit", limit.map(|l| l.to_string())),
+                    ]);
+                    c.call(reqwest::Method::GET, &format!("/admin/lockouts?{q}"), None)
+                        .await?
+                }
+                AdminCommand::Unlock { id } => {
+                    c.call(
+                        reqwest::Method::DELETE,
+                        &format!("/admin/users/{id}/lockout"),
+                        None,
+                    )
+                    .await?
+                }
                 AdminCommand::Usage { .. } | AdminCommand::Stats { .. } => {
                     unreachable!("handled above")
                 }
@@ -1951,6 +1981,19 @@ async fn client_command(cli: Cli) -> Result<(), String> {
                         "not an administrator"
                     }
                 );
+            } else if let AdminCommand::Lockouts { .. } = command {
+                for l in out["items"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {}  {} failures, locked {}",
+                        l["user_id"].as_str().unwrap_or("-"),
+                        l["email"].as_str().unwrap_or("-"),
+                        l["failures"],
+                        l["locked_at"].as_str().unwrap_or("")
+                    );
+                }
+                if let Some(next) = out["next"].as_str() {
+                    println!("more: --after {next}");
+                }
             } else if let AdminCommand::Users { .. } = command {
                 for u in out.as_array().into_iter().flatten() {
                     println!(

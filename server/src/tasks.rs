@@ -153,6 +153,9 @@ pub fn spawn(app: &Arc<App>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<
             }
             let _ = app.sessions.purge_expired().await;
             app.limiter.forget_idle();
+            if let Err(e) = app.lockout.prune().await {
+                tracing::warn!(error = %e, "pruning failed sign-ins");
+            }
         }
     }));
     tasks

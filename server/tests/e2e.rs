@@ -1144,6 +1144,13 @@ async fn command_line_client() {
         &["admin", "quota", &cli_id, "--bytes", "123456"],
     );
     assert!(ok, "{out}{err}");
+    // Sign-in locks from the command line (locking itself is in the lockout tests).
+    let (ok, out, err) = run(&admin, &[], &["admin", "lockouts"]);
+    assert!(ok, "{err}");
+    let locks: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(locks["items"], json!([]), "{out}");
+    let (ok, _, err) = run(&admin, &[], &["admin", "unlock", &cli_id]);
+    assert!(!ok && err.contains("not locked"), "{err}");
     let (ok, out, err) = run(&admin, &[], &["admin", "reset-password", &cli_id]);
     assert!(ok, "{err}");
     let reset: Value = serde_json::from_str(&out).unwrap();
@@ -2028,6 +2035,125 @@ async fn two_servers_share_everything() {
         missing.is_empty(),
         "audit events missing from Kafka: {missing:?}"
     );
+}
+
+/// Two servers on one PostgreSQL: 50 wrong passwords spread over both lock the account on
+/// both, an administrator on either sees and lifts the lock, and one per-address rate limit
+/// holds across the two (each counts the other's requests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_lock_together_and_limit_together() {
+    let Some(db) = fresh_postgres("e2e").await else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("STRONGROOM_DATABASE_URL", db),
+        (
+            "STRONGROOM_AUTH_KEYS_DIR",
+            keys.path().display().to_string(),
+        ),
+        ("STRONGROOM_PUBLIC_URL", "http://files.example.test".into()),
+        ("STRONGROOM_AUTH_LOCK_AFTER_FAILURES", "50".into()),
+        // No delays: the lock alone is under test here (the delays have their own tests).
+        ("STRONGROOM_AUTH_BACKOFF_BASE_SECS", "0".into()),
+        ("STRONGROOM_HTTP_RATE_LIMIT_PER_IP", "400".into()),
+        // The rate-limit part names its own client address (the peer is the one proxy).
+        ("STRONGROOM_HTTP_TRUST_FORWARDED_FOR", "true".into()),
+    ];
+    let a = Server::start(&env);
+    let b = Server::start(&env);
+    let admin_password = a
+        .admin_password
+        .clone()
+        .or(b.admin_password.clone())
+        .unwrap();
+    let api = Api::new();
+    let (_, tokens) = api.register_and_login(&a).await;
+    let email = {
+        let (st, me) = api
+            .json(
+                api.http
+                    .get(a.url("/me"))
+                    .bearer_auth(tokens["access_token"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        me["email"].as_str().unwrap().to_owned()
+    };
+    let attempt = |s: &Server, password: &str| {
+        api.http
+            .post(s.url("/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+    };
+    for i in 0..50 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let st = attempt(s, "wrong horse battery").await.unwrap().status();
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    for s in [&a, &b] {
+        let res = attempt(s, "correct horse battery").await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::FORBIDDEN,
+            "locked on both servers"
+        );
+    }
+    let admin = api
+        .login(&b, "admin@strongroom.local", &admin_password)
+        .await;
+    let admin = admin["access_token"].as_str().unwrap().to_owned();
+    let (st, page) = api
+        .json(api.http.get(a.url("/admin/lockouts")).bearer_auth(&admin))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let locked = page["items"].as_array().unwrap();
+    assert_eq!(locked.len(), 1, "{page}");
+    assert_eq!(locked[0]["email"], email.as_str());
+    assert_eq!(locked[0]["failures"], 50);
+    let user = locked[0]["user_id"].as_str().unwrap();
+    let st = api
+        .http
+        .delete(b.url(&format!("/admin/users/{user}/lockout")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    api.login(&a, &email, "correct horse battery").await;
+
+    // One limit of 400 requests a minute per address, counted by both: 250 + 250 requests from
+    // one address see exactly 100 refusals between them (either alone would refuse none). The
+    // windows are clock minutes: start early in one.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > 50 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    let mut refused = 0;
+    let mut retry_after = None;
+    for i in 0..500 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let res = api
+            .http
+            .get(s.url("/healthz"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+            retry_after = res.headers().get("retry-after").cloned();
+        } else {
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    assert_eq!(refused, 100);
+    assert!(retry_after.is_some());
 }
 
 /// Waits until `s` reports an empty outbox.

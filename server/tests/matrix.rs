@@ -267,7 +267,9 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/admin/teams", Who::Admin),
     ("GET", "/admin/usage", Who::Admin),
     ("GET", "/admin/stats", Who::Admin),
+    ("GET", "/admin/lockouts", Who::Admin),
     ("GET", "/admin/users", Who::Admin),
+    ("DELETE", "/admin/users/{id}/lockout", Who::Admin),
     ("POST", "/admin/users/{id}/admin", Who::Admin),
     ("DELETE", "/admin/users/{id}/admin", Who::Admin),
     ("PUT", "/admin/users/{id}/attributes", Who::Admin),
@@ -857,6 +859,8 @@ async fn every_route_every_caller_every_resource(backend: Backend) {
         c.webhooks.max_endpoints = 1000;
         c.http.rate_limit_per_ip = u32::MAX;
         c.http.rate_limit_per_user = u32::MAX;
+        // Locks without delays (the clock must not move past the callers' tokens).
+        c.auth.backoff_base_secs = 0;
     };
     let Some(h) = harness_with(backend, 1 << 20, unlimited).await else {
         return;
@@ -1341,6 +1345,9 @@ async fn other_call(
         let (_, body) = h.user(&email).await;
         target = body["user"]["id"].as_str().unwrap().to_owned();
         target_session = body["session_id"].as_str().unwrap_or("none").to_owned();
+        if path == "/admin/users/{id}/lockout" {
+            lock_out(h, &email).await;
+        }
     }
     if admin && path.starts_with("/admin/groups/{id}") {
         group = format!("x{n}");
@@ -1443,4 +1450,28 @@ async fn other_call(
         None => b.body(Body::empty()).unwrap(),
     };
     h.send(req).await
+}
+
+/// Wrong passwords for `email` until its account is locked (moving the clock past the delays).
+async fn lock_out(h: &Harness, email: &str) {
+    for _ in 0..100 {
+        let r = h
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({ "email": email, "password": "not the password" })),
+            )
+            .await;
+        match r.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                let secs = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+                h.clock.advance_secs(secs);
+            }
+            StatusCode::FORBIDDEN => return,
+            other => panic!("locking {email} out: {other} {}", r.body),
+        }
+    }
+    panic!("{email} was never locked");
 }

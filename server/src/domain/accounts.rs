@@ -113,6 +113,7 @@ pub struct Accounts {
     blobs: Blobs,
     guard: Guard,
     fields: crate::attributes::UserFields,
+    lockout: Option<super::lockout::Lockout>,
 }
 
 impl Accounts {
@@ -130,7 +131,15 @@ impl Accounts {
             blobs,
             guard,
             fields: crate::attributes::UserFields::default(),
+            lockout: None,
         }
+    }
+
+    /// Counts failed sign-ins and refuses attempts as `lockout` says (without it, nothing is
+    /// counted).
+    pub fn with_lockout(mut self, lockout: super::lockout::Lockout) -> Accounts {
+        self.lockout = Some(lockout);
+        self
     }
 
     async fn record(&self, id: &str) -> Result<UserRecord> {
@@ -247,6 +256,14 @@ impl Accounts {
         self.guard.authorize_platform(ctx, "login").await?;
         let email_norm = names::email(email).unwrap_or_default();
         let row = self.store.get(UserKey::Email(&email_norm)).await?;
+        // Counted before the password is checked, so that racing guesses are counted too.
+        let attempt = match &self.lockout {
+            Some(l) => Some(
+                l.admit(ctx, &email_norm, row.as_ref().map(|u| u.id.as_str()))
+                    .await?,
+            ),
+            None => None,
+        };
         let (hash, found) = match &row {
             Some(u) => (u.password_hash.clone(), true),
             None => (decoy_hash().to_owned(), false),
@@ -257,6 +274,10 @@ impl Accounts {
             && row.as_ref().is_some_and(|u| u.disabled_at.is_none());
         let Some(UserRecord { id, is_admin, .. }) = row.clone().filter(|_| ok) else {
             self.guard.metrics.auth_failures.inc();
+            let failures = attempt.as_ref().map_or(0, |a| a.n);
+            if let (Some(l), Some(a)) = (&self.lockout, attempt) {
+                l.failed(ctx, a).await?;
+            }
             // The targeted account is named (its id when it exists, the address tried either
             // way), so that attacks on one account show in its audit trail; never the password.
             let target = row.as_ref().map_or("-", |u| u.id.as_str());
@@ -264,11 +285,15 @@ impl Accounts {
                 .event("auth.login.failed", "user", target)
                 .attr("email", email_norm.as_str())
                 .attr("known", found)
+                .attr("failures", failures)
                 .outcome(Outcome::Failure)
                 .build()?;
             self.guard.record(&event).await?;
             return Err(Error::Unauthorized("wrong email or password".into()));
         };
+        if let (Some(l), Some(a)) = (&self.lockout, attempt) {
+            l.succeeded(a).await?;
+        }
         let roles: Vec<&str> = if is_admin { vec!["admin"] } else { vec![] };
         let pair = self
             .sessions
@@ -679,8 +704,8 @@ impl Accounts {
         self.get_user(&id).await
     }
 
-    /// Sets a new random password on an account and signs it out everywhere (administrators);
-    /// returns the password, shown once.
+    /// Sets a new random password on an account, signs it out everywhere and lifts a sign-in
+    /// lock (administrators); returns the password, shown once.
     pub async fn reset_password(&self, ctx: &Ctx, id: &str) -> Result<String> {
         self.guard.authorize_platform(ctx, "administer").await?;
         let id = names::id(id)?;
@@ -688,6 +713,10 @@ impl Accounts {
         self.set_password(ctx, &id, &password, "account.password.reset")
             .await?;
         self.sessions.revoke_all(&id).await?;
+        // A new password lifts a lock on the old one.
+        if let Some(l) = &self.lockout {
+            l.clear(&id).await?;
+        }
         Ok(password)
     }
 }

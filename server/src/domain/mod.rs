@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod invitations;
 pub mod labels;
 pub mod links;
+pub mod lockout;
 pub mod metering;
 pub mod names;
 pub mod query;

@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for Caller {
                     return Err(e.into());
                 }
             };
-            if let Err(wait) = app.limiter.check_user(&claims.sub) {
+            if let Err(wait) = app.limiter.check_user(&claims.sub).await {
                 return Err(Error::TooManyRequests(
                     "too many requests for this user".into(),
                     wait,

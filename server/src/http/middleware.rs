@@ -60,7 +60,7 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut()
         .insert(RequestMeta { id: id.clone(), ip });
 
-    let mut res = match app.limiter.check_ip(&ip.to_string()) {
+    let mut res = match app.limiter.check_ip(&ip.to_string()).await {
         Err(wait) => {
             error::Error::TooManyRequests("too many requests from this address".into(), wait)
                 .into_response()

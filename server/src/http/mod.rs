@@ -12,6 +12,7 @@ mod grants;
 mod groups;
 mod invitations;
 mod links;
+mod lockout;
 mod middleware;
 mod ops;
 pub mod problem;
@@ -133,6 +134,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::grant_admin, admin::revoke_admin))
         .routes(routes!(admin::set_attributes))
+        .routes(routes!(lockout::list))
+        .routes(routes!(lockout::unlock))
         .routes(routes!(admin::user_sessions, admin::revoke_user_sessions))
         .routes(routes!(admin::revoke_user_session))
         .routes(routes!(groups::create, groups::list))

@@ -7,7 +7,7 @@
 //!
 //! Concerns: accounts ([`UserStore`]), files ([`FileStore`]), folders ([`FolderStore`]), links
 //! ([`LinkStore`]), shares ([`GrantStore`]), groups ([`GroupStore`]), teams ([`TeamStore`]), invitations ([`InvitationStore`]), versions ([`VersionStore`]), tags ([`TagStore`]), fields ([`FieldStore`]), the search index ([`SearchIndex`]), webhooks ([`WebhookStore`]), chunks
-//! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]), statistics ([`stats::StatsStore`]) and events that change no
+//! ([`chunks::ChunkStore`]), the usage ledger ([`usage::UsageLedger`]), statistics ([`stats::StatsStore`]), failed sign-ins and rate windows ([`throttle::ThrottleStore`]) and events that change no
 //! row ([`EventLog`]).
 //! A new table gets its trait here, a record type, the memory and SQL implementations, and
 //! contract tests in [`conformance`] (see `docs/architecture.md`).
@@ -28,6 +28,7 @@ mod sql;
 pub mod stats;
 mod tags;
 mod teams;
+pub mod throttle;
 pub mod usage;
 mod users;
 mod versions;
@@ -63,6 +64,7 @@ pub use tags::{DynTagStore, Item, TagRecord, TagStore, TagUse};
 pub use teams::{
     DynTeamStore, HandOver, Membership, TeamContent, TeamMemberRecord, TeamRecord, TeamStore,
 };
+pub use throttle::{DynThrottleStore, ThrottleStore};
 pub use users::{DynUserStore, UserChange, UserKey, UserQuery, UserRecord, UserStore};
 pub use versions::{DynVersionStore, NewVersion, Removed, VersionRecord, VersionStore};
 pub use webhooks::{

@@ -11,6 +11,7 @@ mod invitations;
 mod organize;
 mod stats;
 mod teams;
+mod throttle;
 mod trash;
 mod tree;
 mod usage;
@@ -22,6 +23,7 @@ pub use invitations::invitations_contract;
 pub use organize::{fields_contract, search_contract, tags_contract};
 pub use stats::stats_contract;
 pub use teams::{team_hand_over_contract, teams_contract};
+pub use throttle::throttle_contract;
 pub use trash::trash_contract;
 pub use tree::{
     file, files_contract, files_quota_under_concurrency, folder, folders_contract, folders_depth,
@@ -718,6 +720,7 @@ mod tests {
         fields_contract(mem.as_ref(), &events).await;
         search_contract(mem.as_ref()).await;
         stats_contract(mem.as_ref()).await;
+        throttle_contract(mem.clone(), &events).await;
         // Through `Arc<dyn>` too.
         let dynamic: Arc<DynLinkStore> = Arc::new(mem.clone() as Arc<DynLinkStore>);
         links_download_limit(dynamic, "f1", "u1").await;
@@ -782,6 +785,7 @@ mod tests {
         fields_contract(store.as_ref(), &events).await;
         search_contract(store.as_ref()).await;
         stats_contract(store.as_ref()).await;
+        throttle_contract(store.clone(), &events).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ mod invitations;
 mod organize;
 mod stats;
 mod teams;
+mod throttle;
 mod usage;
 mod versions;
 mod webhooks;
@@ -64,6 +65,8 @@ struct State {
     webhooks: webhooks::Tables,
     /// Tags, fields and search documents.
     organize: organize::Tables,
+    /// Failed sign-ins and rate windows.
+    throttle: throttle::Tables,
 }
 
 /// Whether an item trashed at `trashed_at` of `owner` is one `q` lists.

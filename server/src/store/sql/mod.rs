@@ -61,6 +61,7 @@ mod invitations;
 mod organize;
 mod stats;
 mod teams;
+mod throttle;
 mod usage;
 mod versions;
 mod webhooks;
