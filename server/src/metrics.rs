@@ -25,6 +25,10 @@ pub struct Metrics {
     pub bytes_downloaded: Counter,
     /// Failed logins, refreshes and link passwords.
     pub auth_failures: Counter,
+    /// Sign-ins refused unchecked because the account or the address must wait or is locked.
+    pub logins_throttled: Counter,
+    /// Accounts locked after too many failed sign-ins.
+    pub accounts_locked: Counter,
     /// Requests the policy refused.
     pub denials: Counter,
     /// Policy decisions that allowed.
@@ -67,6 +71,8 @@ impl Metrics {
             bytes_uploaded: Counter::default(),
             bytes_downloaded: Counter::default(),
             auth_failures: Counter::default(),
+            logins_throttled: Counter::default(),
+            accounts_locked: Counter::default(),
             denials: Counter::default(),
             decisions_allowed: Gauge::default(),
             decisions_denied: Gauge::default(),
@@ -106,6 +112,16 @@ impl Metrics {
             "auth_failures",
             "Failed logins, refreshes and link passwords",
             m.auth_failures.clone(),
+        );
+        registry.register(
+            "logins_throttled",
+            "Sign-ins refused unchecked during a delay or a lock",
+            m.logins_throttled.clone(),
+        );
+        registry.register(
+            "accounts_locked",
+            "Accounts locked after too many failed sign-ins",
+            m.accounts_locked.clone(),
         );
         registry.register(
             "authz_denials",

@@ -232,6 +232,17 @@ async fn failures_slow_down_then_lock_an_account(backend: Backend) {
     let failed = audited(&h, &admin, "auth.login.failed").await;
     assert_eq!(failed[0]["attributes"]["failures"], 8, "{:?}", failed[0]);
     let all = format!("{locked:?}{throttled:?}{failed:?}");
+    // Counted for the operator's alerts too.
+    let metrics = h.call(Method::GET, "/metrics", None, None).await;
+    let text = String::from_utf8(metrics.raw).unwrap();
+    assert!(
+        text.contains("strongroom_accounts_locked_total 2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("strongroom_logins_throttled_total 0\n"),
+        "{text}"
+    );
     assert!(!all.contains(WRONG) && !all.contains(RIGHT));
 }
 

@@ -120,6 +120,7 @@ impl Lockout {
         };
         let (admission, scope) = refused;
         self.guard.metrics.auth_failures.inc();
+        self.guard.metrics.logins_throttled.inc();
         let event = ctx
             .event("auth.login.throttled", "user", user_id.unwrap_or("-"))
             .attr("email", email)
@@ -170,6 +171,7 @@ impl Lockout {
             .confirm_failure(&attempt.account, &self.rules.account, now, &event)
             .await?
         {
+            self.guard.metrics.accounts_locked.inc();
             tracing::warn!(
                 user = attempt.user_id.as_deref().unwrap_or("-"),
                 failures = attempt.n,
