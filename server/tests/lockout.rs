@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[macro_use]
 mod common;
@@ -34,14 +34,7 @@ async fn strict(backend: Backend) -> Option<Harness> {
 }
 
 async fn login(h: &Harness, email: &str, password: &str) -> (StatusCode, Value, Option<String>) {
-    let r = h
-        .call(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({ "email": email, "password": password })),
-        )
-        .await;
+    let r = h.sign_in(email, password).await;
     let retry = r
         .headers
         .get("retry-after")

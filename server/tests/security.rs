@@ -543,14 +543,7 @@ async fn answers_do_not_reveal_accounts(backend: Backend) {
 }
 
 async fn login(h: &Harness, email: &str, password: &str) -> (StatusCode, Value) {
-    let r = h
-        .call(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({ "email": email, "password": password })),
-        )
-        .await;
+    let r = h.sign_in(email, password).await;
     (r.status, r.body)
 }
 

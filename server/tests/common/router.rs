@@ -196,6 +196,17 @@ impl Harness {
         r.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /auth/login` with `email` and `password`, whatever the answer.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+
     /// Signs in a user made by [`Harness::user`] again (a fresh access token).
     pub async fn login(&self, email: &str) -> (String, Value) {
         let r = self
